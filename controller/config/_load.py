@@ -1,0 +1,189 @@
+"""Read the TOML config into Structs; every problem names file, line and key path."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ._schema import SECTIONS, Config
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_TOML_LINE = re.compile(r"\(at line (?P<line>\d+), column \d+\)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config: where (file, line, key path) and what."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """The config did not validate; `problems` lists each error found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _parse_value(text: str) -> Any:
+    """A --set value is read as a TOML value (number, bool, string, array); bare words are
+    strings, so `--set site.id=garage` works without quotes."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _get(raw: dict[str, Any], path: list[str]) -> bool:
+    node: Any = raw
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def find_line(text: str, path: str) -> int:
+    """The line of `text` where key `path` (dotted) is defined, found by letting tomllib read
+    ever longer prefixes of the file (TOML's own parser, no second one); 0 when absent."""
+    parts = [p for p in re.split(r"\.|\[\d+\]", path) if p]
+    lines = text.splitlines(keepends=True)
+    for n in range(1, len(lines) + 1):
+        try:
+            if _get(tomllib.loads("".join(lines[:n])), parts):
+                return n
+        except tomllib.TOMLDecodeError:
+            continue
+    return 0
+
+
+def _set(raw: dict[str, Any], path: str, value: Any) -> str | None:
+    node = raw
+    parts = path.split(".")
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            return f"{part} is not a table"
+        node = nxt
+    node[parts[-1]] = value
+    return None
+
+
+def _convert_section(name: str, data: Any) -> tuple[Any, list[tuple[str, str]]]:
+    """Convert one section, collecting every error: a bad key is reported and dropped, then
+    the rest is tried again, so one run names all problems of the section."""
+    errors: list[tuple[str, str]] = []
+    if not isinstance(data, dict):
+        return None, [(name, f"expected a table, got {type(data).__name__}")]
+    data = dict(data)
+    for _ in range(len(data) + 2):
+        try:
+            return msgspec.convert(data, SECTIONS[name]), errors
+        except msgspec.ValidationError as exc:
+            m = _AT.match(str(exc))
+            msg = m.group("msg") if m else str(exc)
+            rel = (m.group("path") or "") if m else ""
+            unknown = _UNKNOWN.match(msg)
+            if unknown:
+                key = unknown.group("field")
+                errors.append((f"{name}{rel}.{key}", "unknown key"))
+            else:
+                key = rel.lstrip(".").split(".")[0].split("[")[0]
+                errors.append((f"{name}{rel}", msg))
+            if key not in data:
+                break
+            del data[key]
+    return None, errors
+
+
+def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
+    lim, ctl = cfg.limits, cfg.control
+    out = []
+    if lim.reserve_soc >= lim.max_soc:
+        out.append(("limits.reserve_soc",
+                    f"must be below limits.max_soc ({lim.reserve_soc:g} >= {lim.max_soc:g})"))
+    if lim.reserve_soc + lim.soc_hyst > lim.max_soc:
+        if lim.reserve_soc < lim.max_soc:
+            out.append(("limits.soc_hyst", "reserve_soc + soc_hyst must not pass max_soc"))
+    if lim.min_power_w > min(lim.max_charge_w, lim.max_discharge_w) and \
+            min(lim.max_charge_w, lim.max_discharge_w) > 0:
+        out.append(("limits.min_power_w", "must not exceed max_charge_w or max_discharge_w"))
+    if ctl.grid_freq_min_hz >= ctl.grid_freq_max_hz:
+        out.append(("control.grid_freq_min_hz", "must be below control.grid_freq_max_hz"))
+    if ctl.grid_undervoltage_v >= ctl.grid_overvoltage_v:
+        out.append(("control.grid_undervoltage_v", "must be below control.grid_overvoltage_v"))
+    if cfg.site.phases == 1 and (cfg.charger.phases == 3 or cfg.charger.phase != 1):
+        out.append(("charger.phases", "a single-phase site has only phase 1"))
+    return out
+
+
+def loads(text: str, name: str = "<config>", overrides: tuple[str, ...] = ()) -> Config:
+    """Decode config text (TOML) with `key.path=value` overrides; raises ConfigError."""
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = _TOML_LINE.search(str(exc))
+        raise ConfigError([Problem(name, int(m.group("line")) if m else 0, "(toml)",
+                                   _TOML_LINE.sub("", str(exc)).strip())]) from None
+    problems: list[Problem] = []
+    origin: dict[str, tuple[str, int]] = {}
+    for i, item in enumerate(overrides, start=1):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not _KEY.match(key):
+            problems.append(Problem("--set", i, key or item, "expected key.path=value"))
+            continue
+        err = _set(raw, key, _parse_value(value.strip()))
+        if err:
+            problems.append(Problem("--set", i, key, err))
+        origin[key] = ("--set", i)
+
+    def where(path: str) -> tuple[str, int]:
+        for key, place in origin.items():
+            if path == key or path.startswith(key + "."):
+                return place
+        return name, find_line(text, path)
+
+    sections: dict[str, Any] = {}
+    for sec, data in raw.items():
+        if sec not in SECTIONS:
+            problems.append(Problem(*where(sec), sec, "unknown section"))
+            continue
+        value, errors = _convert_section(sec, data)
+        for path, msg in errors:
+            problems.append(Problem(*where(path), path, msg))
+        if value is not None:
+            sections[sec] = value
+    cfg = Config(**sections)
+    bad = {p.path for p in problems}
+    for path, msg in _cross_checks(cfg):
+        if path not in bad:
+            problems.append(Problem(*where(path), path, msg))
+    if problems:
+        raise ConfigError(problems)
+    return cfg
+
+
+def load(path: str | Path, overrides: tuple[str, ...] = ()) -> Config:
+    """Decode a config file; raises ConfigError (and OSError when it cannot be read)."""
+    p = Path(path)
+    return loads(p.read_text(encoding="utf-8"), str(p), overrides)
+
+
+def defaults(overrides: tuple[str, ...] = ()) -> Config:
+    """The built-in defaults, with overrides checked as a file would be."""
+    return loads("", "<defaults>", overrides)

@@ -1,0 +1,133 @@
+"""The config file's sections: one Struct each, units in the field names, bounds as Meta."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ._base import Base
+
+Port = Annotated[int, Meta(ge=1, le=65535)]
+UnitId = Annotated[int, Meta(ge=0, le=255)]
+Watts = Annotated[float, Meta(ge=0.0, le=100_000.0)]
+Pct = Annotated[float, Meta(ge=0.0, le=100.0)]
+Seconds = Annotated[float, Meta(gt=0.0, le=86_400.0)]
+Amps = Annotated[float, Meta(gt=0.0, le=1_000.0)]
+
+
+class Site(Base):
+    """The home: an id for MQTT topics and logs, its phases and nominal voltage (V)."""
+
+    id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "home"
+    phases: Literal[1, 3] = 3
+    nominal_v: Annotated[float, Meta(ge=100.0, le=300.0)] = 230.0
+
+
+class Meter(Base):
+    """The grid meter: which driver, and where it answers."""
+
+    driver: Literal["sdm630", "em24", "p1"] = "sdm630"
+    host: str = "127.0.0.1"
+    port: Port = 502
+    unit_id: UnitId = 1
+    serial_port: str | None = None
+    timeout_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.3
+
+
+class Charger(Base):
+    """The bidirectional charger: driver, address, the phases it is on, its watchdog (s)."""
+
+    driver: Literal["quasar"] = "quasar"
+    host: str = "127.0.0.1"
+    port: Port = 502
+    unit_id: UnitId = 1
+    phases: Literal[1, 3] = 1
+    phase: Literal[1, 2, 3] = 1
+    watchdog_s: Annotated[int, Meta(ge=2, le=600)] = 10
+    timeout_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.3
+
+
+class Car(Base):
+    """The car: usable battery (kWh) and charge/discharge efficiency of the path (0..1)."""
+
+    capacity_kwh: Annotated[float, Meta(gt=0.0, le=300.0)] = 60.0
+    efficiency: Annotated[float, Meta(gt=0.5, le=1.0)] = 0.93
+
+
+class Limits(Base):
+    """Safety and hardware limits; the fixed key paths of DESIGN.md §5 live here."""
+
+    fuse_a: Amps = 25.0
+    fuse_margin_a: Annotated[float, Meta(ge=0.0, le=20.0)] = 1.0
+    reserve_soc: Pct = 30.0
+    max_soc: Pct = 90.0
+    soc_hyst: Annotated[float, Meta(ge=0.0, le=20.0)] = 2.0
+    max_charge_w: Watts = 7400.0
+    max_discharge_w: Watts = 7400.0
+    min_power_w: Watts = 150.0
+    min_power_hyst_w: Watts = 50.0
+    ramp_w_s: Annotated[float, Meta(gt=0.0, le=100_000.0)] = 5000.0
+
+
+class Control(Base):
+    """Loop timing, tracking gains and the supervisor's thresholds."""
+
+    period_s: Annotated[float, Meta(ge=0.2, le=10.0)] = 1.0
+    kp: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
+    ki: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.1
+    deadband_w: Annotated[float, Meta(ge=0.0, le=500.0)] = 10.0
+    integ_band_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 150.0
+    integ_max_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 500.0
+    meter_stale_s: Seconds = 2.5
+    meter_frozen_s: Seconds = 2.0
+    charger_lost_s: Seconds = 5.0
+    grid_undervoltage_v: Annotated[float, Meta(ge=0.0, le=300.0)] = 195.5
+    grid_overvoltage_v: Annotated[float, Meta(ge=0.0, le=400.0)] = 253.0
+    grid_freq_min_hz: Annotated[float, Meta(ge=40.0, le=70.0)] = 47.5
+    grid_freq_max_hz: Annotated[float, Meta(ge=40.0, le=70.0)] = 51.5
+    grid_loss_stop_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.5
+    grid_reconnect_s: Annotated[float, Meta(ge=0.0, le=3_600.0)] = 60.0
+    grid_startup_s: Annotated[float, Meta(ge=0.0, le=3_600.0)] = 5.0
+
+
+class Mqtt(Base):
+    """The broker for telemetry and owner commands (never in the safety path)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    topic_prefix: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_/-]{1,64}$")] = "v2h"
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    discovery: bool = True
+
+
+class Plan(Base):
+    """What the controller aims for when no price plan is running."""
+
+    grid_target_w: Annotated[float, Meta(ge=-10_000.0, le=10_000.0)] = 0.0
+    allow_discharge: bool = True
+
+
+class Config(Base):
+    """The whole file: every section optional, defaults filled in."""
+
+    site: Site = msgspec.field(default_factory=Site)
+    meter: Meter = msgspec.field(default_factory=Meter)
+    charger: Charger = msgspec.field(default_factory=Charger)
+    car: Car = msgspec.field(default_factory=Car)
+    limits: Limits = msgspec.field(default_factory=Limits)
+    control: Control = msgspec.field(default_factory=Control)
+    mqtt: Mqtt = msgspec.field(default_factory=Mqtt)
+    plan: Plan = msgspec.field(default_factory=Plan)
+
+
+SECTIONS: dict[str, type[Base]] = {
+    "site": Site, "meter": Meter, "charger": Charger, "car": Car, "limits": Limits,
+    "control": Control, "mqtt": Mqtt, "plan": Plan,
+}

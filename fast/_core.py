@@ -1,0 +1,1218 @@
+"""The v2h control core: one source, compiled by Cython (pure-Python mode), run as is otherwise.
+
+Signs and units follow DESIGN.md §1: powers in W (grid + import, ev + charging the car), SoC in
+%, time in s. Everything here is a pure function of its arguments except for the explicit
+in-place `_...` helpers, which the batch runner uses to avoid an allocation per second.
+
+Why one file: Cython inlines calls only within a module, and the batch runner needs the step,
+the policies and the plant in one C unit to run a year of seconds in a few seconds.
+"""
+
+import cython
+from cython.cimports.libc.math import exp, fabs, floor, isnan
+
+# --- supervisor modes (DESIGN.md §3); the index is the value ------------------------------
+MODES = ("STARTUP", "IDLE", "REGULATING", "HOLD", "GRID_LOSS", "METER_STALE", "CHARGER_LOST",
+         "FAULT")
+M_STARTUP = cython.declare(cython.int, 0)
+M_IDLE = cython.declare(cython.int, 1)
+M_REGULATING = cython.declare(cython.int, 2)
+M_HOLD = cython.declare(cython.int, 3)
+M_GRID_LOSS = cython.declare(cython.int, 4)
+M_METER_STALE = cython.declare(cython.int, 5)
+M_CHARGER_LOST = cython.declare(cython.int, 6)
+M_FAULT = cython.declare(cython.int, 7)
+
+# --- reasons: bit i names REASONS[i]; a bit is set when that clamp bit ----------------------
+REASONS = ("stale", "supervisor", "grid", "car", "plan", "reserve", "max_soc", "fuse",
+           "max_charge", "max_discharge", "min_power", "ramp", "deadband", "forced")
+R_STALE = cython.declare(cython.int, 1 << 0)
+R_SUPERVISOR = cython.declare(cython.int, 1 << 1)
+R_GRID = cython.declare(cython.int, 1 << 2)
+R_CAR = cython.declare(cython.int, 1 << 3)
+R_PLAN = cython.declare(cython.int, 1 << 4)
+R_RESERVE = cython.declare(cython.int, 1 << 5)
+R_MAX_SOC = cython.declare(cython.int, 1 << 6)
+R_FUSE = cython.declare(cython.int, 1 << 7)
+R_MAX_CHARGE = cython.declare(cython.int, 1 << 8)
+R_MAX_DISCHARGE = cython.declare(cython.int, 1 << 9)
+R_MIN_POWER = cython.declare(cython.int, 1 << 10)
+R_RAMP = cython.declare(cython.int, 1 << 11)
+R_DEADBAND = cython.declare(cython.int, 1 << 12)
+R_FORCED = cython.declare(cython.int, 1 << 13)
+
+# A meter value beyond this is not physics but garbage (a house connection is < 100 kW).
+MAX_ABS_W = cython.declare(cython.double, 1.0e6)
+INF = cython.declare(cython.double, float("inf"))
+NAN = cython.declare(cython.double, float("nan"))
+
+
+@cython.cclass
+class Limits:
+    """Every bound and gain the step and the supervisor use (W, %, A, V, Hz, s, W/s)."""
+
+    max_charge_w = cython.declare(cython.double, visibility="public")
+    max_discharge_w = cython.declare(cython.double, visibility="public")
+    min_power_w = cython.declare(cython.double, visibility="public")
+    min_power_hyst_w = cython.declare(cython.double, visibility="public")
+    reserve_soc = cython.declare(cython.double, visibility="public")
+    max_soc = cython.declare(cython.double, visibility="public")
+    soc_hyst = cython.declare(cython.double, visibility="public")
+    fuse_a = cython.declare(cython.double, visibility="public")
+    fuse_margin_a = cython.declare(cython.double, visibility="public")
+    share1 = cython.declare(cython.double, visibility="public")
+    share2 = cython.declare(cython.double, visibility="public")
+    share3 = cython.declare(cython.double, visibility="public")
+    nominal_v = cython.declare(cython.double, visibility="public")
+    ramp_w_s = cython.declare(cython.double, visibility="public")
+    deadband_w = cython.declare(cython.double, visibility="public")
+    kp = cython.declare(cython.double, visibility="public")
+    ki = cython.declare(cython.double, visibility="public")
+    integ_band_w = cython.declare(cython.double, visibility="public")
+    integ_max_w = cython.declare(cython.double, visibility="public")
+    period_s = cython.declare(cython.double, visibility="public")
+    meter_stale_s = cython.declare(cython.double, visibility="public")
+    meter_frozen_s = cython.declare(cython.double, visibility="public")
+    charger_lost_s = cython.declare(cython.double, visibility="public")
+    grid_undervoltage_v = cython.declare(cython.double, visibility="public")
+    grid_overvoltage_v = cython.declare(cython.double, visibility="public")
+    grid_freq_min_hz = cython.declare(cython.double, visibility="public")
+    grid_freq_max_hz = cython.declare(cython.double, visibility="public")
+    grid_reconnect_s = cython.declare(cython.double, visibility="public")
+    grid_startup_s = cython.declare(cython.double, visibility="public")
+
+    def __init__(self, **kw):
+        self.max_charge_w = 7400.0
+        self.max_discharge_w = 7400.0
+        self.min_power_w = 150.0
+        self.min_power_hyst_w = 50.0
+        self.reserve_soc = 30.0
+        self.max_soc = 90.0
+        self.soc_hyst = 2.0
+        self.fuse_a = 25.0
+        self.fuse_margin_a = 1.0
+        self.share1 = 1.0
+        self.share2 = 0.0
+        self.share3 = 0.0
+        self.nominal_v = 230.0
+        self.ramp_w_s = 5000.0
+        self.deadband_w = 10.0
+        self.kp = 0.0
+        self.ki = 0.1
+        self.integ_band_w = 150.0
+        self.integ_max_w = 500.0
+        self.period_s = 1.0
+        self.meter_stale_s = 2.5
+        self.meter_frozen_s = 2.0
+        self.charger_lost_s = 5.0
+        self.grid_undervoltage_v = 195.5
+        self.grid_overvoltage_v = 253.0
+        self.grid_freq_min_hz = 47.5
+        self.grid_freq_max_hz = 51.5
+        self.grid_reconnect_s = 60.0
+        self.grid_startup_s = 5.0
+        for k, v in kw.items():
+            setattr(self, k, float(v))
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in LIMIT_FIELDS}
+
+
+LIMIT_FIELDS = (
+    "max_charge_w", "max_discharge_w", "min_power_w", "min_power_hyst_w", "reserve_soc",
+    "max_soc", "soc_hyst", "fuse_a", "fuse_margin_a", "share1", "share2", "share3", "nominal_v",
+    "ramp_w_s", "deadband_w", "kp", "ki", "integ_band_w", "integ_max_w", "period_s",
+    "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",
+    "grid_overvoltage_v", "grid_freq_min_hz", "grid_freq_max_hz", "grid_reconnect_s",
+    "grid_startup_s",
+)
+
+
+@cython.cclass
+class Plan:
+    """What the plan (or the owner) asks of this slot: target (W), forced power (W or NaN)."""
+
+    grid_target_w = cython.declare(cython.double, visibility="public")
+    forced_w = cython.declare(cython.double, visibility="public")
+    allow_charge = cython.declare(cython.bint, visibility="public")
+    allow_discharge = cython.declare(cython.bint, visibility="public")
+    hold = cython.declare(cython.bint, visibility="public")
+
+    def __init__(self, grid_target_w=0.0, forced_w=float("nan"), allow_charge=True,
+                 allow_discharge=True, hold=False):
+        self.grid_target_w = grid_target_w
+        self.forced_w = forced_w
+        self.allow_charge = allow_charge
+        self.allow_discharge = allow_discharge
+        self.hold = hold
+
+
+@cython.cclass
+class Measurement:
+    """One reading of meter and charger: times (s, monotonic), powers (W), V, Hz, SoC (%)."""
+
+    t = cython.declare(cython.double, visibility="public")
+    grid_w = cython.declare(cython.double, visibility="public")
+    p1 = cython.declare(cython.double, visibility="public")
+    p2 = cython.declare(cython.double, visibility="public")
+    p3 = cython.declare(cython.double, visibility="public")
+    v1 = cython.declare(cython.double, visibility="public")
+    v2 = cython.declare(cython.double, visibility="public")
+    v3 = cython.declare(cython.double, visibility="public")
+    freq = cython.declare(cython.double, visibility="public")
+    ev_t = cython.declare(cython.double, visibility="public")
+    ev_w = cython.declare(cython.double, visibility="public")
+    soc = cython.declare(cython.double, visibility="public")
+    car_present = cython.declare(cython.bint, visibility="public")
+    charger_ready = cython.declare(cython.bint, visibility="public")
+
+    def __init__(self, t=0.0, grid_w=0.0, p1=0.0, p2=0.0, p3=0.0, v1=230.0, v2=230.0,
+                 v3=230.0, freq=50.0, ev_t=0.0, ev_w=0.0, soc=50.0, car_present=True,
+                 charger_ready=True):
+        self.t = t
+        self.grid_w = grid_w
+        self.p1 = p1
+        self.p2 = p2
+        self.p3 = p3
+        self.v1 = v1
+        self.v2 = v2
+        self.v3 = v3
+        self.freq = freq
+        self.ev_t = ev_t
+        self.ev_w = ev_w
+        self.soc = soc
+        self.car_present = car_present
+        self.charger_ready = charger_ready
+
+
+@cython.cclass
+class CtlState:
+    """The controller's memory between steps: mode, integral (W), last setpoint (W), latches."""
+
+    mode = cython.declare(cython.int, visibility="public")
+    grid_ok = cython.declare(cython.bint, visibility="public")
+    healthy_since = cython.declare(cython.double, visibility="public")
+    had_loss = cython.declare(cython.bint, visibility="public")
+    integ = cython.declare(cython.double, visibility="public")
+    prev_ev = cython.declare(cython.double, visibility="public")
+    last_sp = cython.declare(cython.double, visibility="public")
+    on = cython.declare(cython.bint, visibility="public")
+    dis_block = cython.declare(cython.bint, visibility="public")
+    chg_block = cython.declare(cython.bint, visibility="public")
+    reasons = cython.declare(cython.int, visibility="public")
+    fz_grid = cython.declare(cython.double, visibility="public")
+    fz_p1 = cython.declare(cython.double, visibility="public")
+    fz_v1 = cython.declare(cython.double, visibility="public")
+    fz_freq = cython.declare(cython.double, visibility="public")
+    fz_since = cython.declare(cython.double, visibility="public")
+
+    def __init__(self, mode=0, grid_ok=False):
+        self.mode = mode
+        self.grid_ok = grid_ok
+        self.healthy_since = float("nan")
+        self.had_loss = False
+        self.integ = 0.0
+        self.prev_ev = float("nan")
+        self.last_sp = 0.0
+        self.on = False
+        self.dis_block = False
+        self.chg_block = False
+        self.reasons = 0
+        self.fz_grid = float("nan")
+        self.fz_p1 = float("nan")
+        self.fz_v1 = float("nan")
+        self.fz_freq = float("nan")
+        self.fz_since = 0.0
+
+    def copy(self):
+        c = CtlState(self.mode, self.grid_ok)
+        _copy_state(self, c)
+        return c
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _copy_state(a: CtlState, b: CtlState) -> cython.void:
+    b.mode = a.mode
+    b.grid_ok = a.grid_ok
+    b.healthy_since = a.healthy_since
+    b.had_loss = a.had_loss
+    b.integ = a.integ
+    b.prev_ev = a.prev_ev
+    b.last_sp = a.last_sp
+    b.on = a.on
+    b.dis_block = a.dis_block
+    b.chg_block = a.chg_block
+    b.reasons = a.reasons
+    b.fz_grid = a.fz_grid
+    b.fz_p1 = a.fz_p1
+    b.fz_v1 = a.fz_v1
+    b.fz_freq = a.fz_freq
+    b.fz_since = a.fz_since
+
+
+# --- shared clamp pieces --------------------------------------------------------------------
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _clip(x: cython.double, lo: cython.double, hi: cython.double) -> cython.double:
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo: cython.double,
+                ev_hi: cython.double, fuse: cython.double, lim: Limits, out: cython.double[2]
+                ) -> cython.void:
+    """Narrow the charger window out (W) so that one phase stays within `fuse` A.
+
+    The phase power p was sampled while the charger ran somewhere in [ev_lo, ev_hi] W (it
+    may be moving, and the meter and the charger are not read at the same instant): each
+    bound takes the end of that range that makes it tighter."""
+    if share <= 0.0:
+        return
+    if not (v > 50.0):
+        v = lim.nominal_v
+    i: cython.double = p / v  # signed phase current at the sample (A)
+    scale: cython.double = v / share  # W of charger power per A on this phase
+    hi: cython.double = ev_lo + (fuse - i) * scale
+    lo: cython.double = ev_hi - (fuse + i) * scale
+    if hi < out[1]:
+        out[1] = hi
+    if lo > out[0]:
+        out[0] = lo
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _fuse_window(m: Measurement, lim: Limits, ev_a: cython.double, ev_b: cython.double,
+                 out: cython.double[2]) -> cython.void:
+    """Charger power window [out0, out1] (W) that keeps every phase within the fuse, for a
+    charger that ran between ev_a and ev_b W while the meter sampled."""
+    fuse: cython.double = lim.fuse_a - lim.fuse_margin_a
+    lo: cython.double = min(ev_a, ev_b)
+    hi: cython.double = max(ev_a, ev_b)
+    out[0] = -INF
+    out[1] = INF
+    _fuse_phase(m.p1, m.v1, lim.share1, lo, hi, fuse, lim, out)
+    _fuse_phase(m.p2, m.v2, lim.share2, lo, hi, fuse, lim, out)
+    _fuse_phase(m.p3, m.v3, lim.share3, lo, hi, fuse, lim, out)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _combine(lo: cython.double, hi: cython.double, fuse: cython.double[2],
+             out: cython.double[2]) -> cython.void:
+    """Intersect the charger window [lo, hi] with the fuse window; on conflict the charger's
+    limits and permissions win and the point nearest the fuse window is kept."""
+    if fuse[1] < lo:
+        out[0] = lo
+        out[1] = lo
+    elif fuse[0] > hi:
+        out[0] = hi
+        out[1] = hi
+    else:
+        out[0] = max(lo, fuse[0])
+        out[1] = min(hi, fuse[1])
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _window(m: Measurement, lim: Limits, allow_chg: cython.bint, allow_dis: cython.bint,
+            ev_w: cython.double, out: cython.double[2]) -> cython.void:
+    """The feasible setpoint interval (W): charger limits and permissions, then the fuse."""
+    f: cython.double[2] = [0.0, 0.0]
+    _fuse_window(m, lim, ev_w, ev_w, f)
+    _combine(-lim.max_discharge_w if allow_dis else 0.0, lim.max_charge_w if allow_chg else 0.0,
+             f, out)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _min_power(sp: cython.double, lo: cython.double, hi: cython.double, was_on: cython.bint,
+               lim: Limits) -> cython.double:
+    """Snap `sp` (W) to 0 or to |sp| >= min_power, with hysteresis, inside [lo, hi]."""
+    mn: cython.double = lim.min_power_w
+    a: cython.double = fabs(sp)
+    sgn: cython.double = 1.0 if sp >= 0.0 else -1.0
+    zero_ok: cython.bint = lo <= 0.0 <= hi
+    if a >= mn:
+        if was_on or a >= mn + lim.min_power_hyst_w or not zero_ok:
+            return sp
+        return 0.0
+    # below the charger's minimum: stay at the minimum while on and close, else off
+    if (was_on and a >= mn - lim.min_power_hyst_w) or not zero_ok:
+        if lo <= sgn * mn <= hi:
+            return sgn * mn
+    if zero_ok:
+        return 0.0
+    # neither 0 nor the minimum fit the window (only when it is narrower than min_power)
+    return 0.0
+
+
+# --- the control step -----------------------------------------------------------------------
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _valid(m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
+    """True when the reading is fresh and physical (no NaN, no absurd power, not too old)."""
+    # one comparison per value: NaN fails `<=` as surely as an absurd magnitude does
+    if not (fabs(m.grid_w) <= MAX_ABS_W and fabs(m.ev_w) <= MAX_ABS_W
+            and fabs(m.p1) <= MAX_ABS_W and fabs(m.p2) <= MAX_ABS_W
+            and fabs(m.p3) <= MAX_ABS_W):
+        return False
+    if not (now - m.t <= lim.meter_stale_s) or not (now - m.ev_t <= lim.charger_lost_s):
+        return False
+    return True
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _stop(st: CtlState, reasons: cython.int) -> cython.double:
+    st.prev_ev = NAN
+    st.integ = 0.0
+    st.last_sp = 0.0
+    st.on = False
+    st.reasons = reasons
+    return 0.0
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.double
+          ) -> cython.double:
+    """One control step in place: returns the setpoint (W) and leaves reasons in st.reasons."""
+    win: cython.double[2] = [0.0, 0.0]
+    fw: cython.double[2] = [0.0, 0.0]
+    if not _valid(m, now, lim):
+        return _stop(st, R_STALE)
+    if st.mode != M_REGULATING:
+        return _stop(st, R_SUPERVISOR)
+    if not (m.car_present and m.charger_ready):
+        return _stop(st, R_CAR)
+    reasons: cython.int = 0
+    allow_chg: cython.bint = plan.allow_charge
+    allow_dis: cython.bint = plan.allow_discharge and st.grid_ok
+    # state of charge, with a hysteresis band; an unknown SoC never allows discharge
+    soc: cython.double = m.soc
+    if isnan(soc):
+        st.dis_block = True
+    else:
+        if soc <= lim.reserve_soc:
+            st.dis_block = True
+        elif soc >= lim.reserve_soc + lim.soc_hyst:
+            st.dis_block = False
+        if soc >= lim.max_soc:
+            st.chg_block = True
+        elif soc <= lim.max_soc - lim.soc_hyst:
+            st.chg_block = False
+
+    # tracking: feed-forward from the balance at the meter plus PI on what remains
+    e: cython.double = m.grid_w - plan.grid_target_w
+    dt: cython.double = lim.period_s
+    forced: cython.bint = not isnan(plan.forced_w)
+    want: cython.double
+    if forced:
+        want = plan.forced_w
+        reasons |= R_FORCED
+    else:
+        want = m.ev_w - e - lim.kp * e - st.integ
+    # which clamp bites, in DESIGN order: report each one that the wish runs into
+    if want < 0.0:
+        if not st.grid_ok:
+            reasons |= R_GRID
+        if not plan.allow_discharge:
+            reasons |= R_PLAN
+        if st.dis_block:
+            reasons |= R_RESERVE
+        if want < -lim.max_discharge_w:
+            reasons |= R_MAX_DISCHARGE
+    elif want > 0.0:
+        if not plan.allow_charge:
+            reasons |= R_PLAN
+        if st.chg_block:
+            reasons |= R_MAX_SOC
+        if want > lim.max_charge_w:
+            reasons |= R_MAX_CHARGE
+    allow_dis = allow_dis and not st.dis_block
+    allow_chg = allow_chg and not st.chg_block
+
+    # deadband: small corrections are not worth a write (and would chatter on meter noise)
+    sp: cython.double = want
+    if not forced and st.on and fabs(want - st.last_sp) < lim.deadband_w:
+        sp = st.last_sp
+        reasons |= R_DEADBAND
+    # ramp limit (lowest priority: every clamp below may override it)
+    step_max: cython.double = lim.ramp_w_s * dt
+    if sp > st.last_sp + step_max:
+        sp = st.last_sp + step_max
+        reasons |= R_RAMP
+    elif sp < st.last_sp - step_max:
+        sp = st.last_sp - step_max
+        reasons |= R_RAMP
+    prev: cython.double = m.ev_w if isnan(st.prev_ev) else st.prev_ev
+    st.prev_ev = m.ev_w
+    _fuse_window(m, lim, m.ev_w, prev, fw)
+    if sp < fw[0] or sp > fw[1]:
+        reasons |= R_FUSE
+    _combine(-lim.max_discharge_w if allow_dis else 0.0, lim.max_charge_w if allow_chg else 0.0,
+             fw, win)
+    sp = _clip(sp, win[0], win[1])
+    out: cython.double = _min_power(sp, win[0], win[1], st.on, lim)
+    if out != sp:
+        reasons |= R_MIN_POWER
+    # anti-windup: integrate only small errors while no clamp holds the output (a deadband
+    # hold is not saturation; the feed-forward owns the transients)
+    if not forced and (reasons & ~R_DEADBAND) == 0 and fabs(e) < lim.integ_band_w:
+        st.integ = _clip(st.integ + lim.ki * e * dt, -lim.integ_max_w, lim.integ_max_w)
+    elif forced or out == 0.0:
+        st.integ = 0.0
+    st.last_sp = out
+    st.on = out != 0.0
+    st.reasons = reasons
+    return out
+
+
+def reason_names(bits: cython.int):
+    """The names of the clamps set in a reasons bit field, in priority order."""
+    return tuple(REASONS[i] for i in range(len(REASONS)) if bits & (1 << i))
+
+
+def step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.double):
+    """The control step as a pure function: (setpoint W, new state, reason names)."""
+    new = st.copy()
+    sp = _step(m, new, lim, plan, now)
+    return sp, new, reason_names(new.reasons)
+
+
+# --- the supervisor's transitions -----------------------------------------------------------
+
+GRID_UNKNOWN = cython.declare(cython.int, -1)
+GRID_DOWN = cython.declare(cython.int, 0)
+GRID_UP = cython.declare(cython.int, 1)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _grid_state(m: Measurement, lim: Limits, meter_ok: cython.bint) -> cython.int:
+    """GRID_UP when every phase is within voltage limits and the frequency within its band;
+    GRID_UNKNOWN without good meter data (never taken for healthy); else GRID_DOWN."""
+    if not meter_ok:
+        return GRID_UNKNOWN
+    if not (lim.grid_undervoltage_v <= m.v1 <= lim.grid_overvoltage_v):
+        return GRID_DOWN
+    if not (lim.grid_undervoltage_v <= m.v2 <= lim.grid_overvoltage_v):
+        return GRID_DOWN
+    if not (lim.grid_undervoltage_v <= m.v3 <= lim.grid_overvoltage_v):
+        return GRID_DOWN
+    if not (lim.grid_freq_min_hz <= m.freq <= lim.grid_freq_max_hz):
+        return GRID_DOWN
+    return GRID_UP
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _meter_ok(st: CtlState, m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
+    """Meter data usable: fresh, physical, and not frozen (identical values for too long)."""
+    if not _valid(m, now, lim):
+        return False
+    if (m.grid_w == st.fz_grid and m.p1 == st.fz_p1 and m.v1 == st.fz_v1
+            and m.freq == st.fz_freq):
+        return now - st.fz_since < lim.meter_frozen_s
+    st.fz_grid = m.grid_w
+    st.fz_p1 = m.p1
+    st.fz_v1 = m.v1
+    st.fz_freq = m.freq
+    st.fz_since = now
+    return True
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _supervise(st: CtlState, lim: Limits, meter_ok: cython.bint, grid: cython.int,
+               charger_ok: cython.bint, car_present: cython.bint, hold: cython.bint,
+               fault: cython.bint, now: cython.double) -> cython.int:
+    """Update st.mode and st.grid_ok from this instant's facts; returns the new mode."""
+    if grid == GRID_DOWN:
+        st.healthy_since = NAN
+        st.had_loss = True
+        st.grid_ok = False
+    elif grid == GRID_UNKNOWN:
+        # unknown is never healthy; once data returns the grid is confirmed anew
+        st.healthy_since = NAN
+        st.grid_ok = False
+    else:
+        if isnan(st.healthy_since):
+            st.healthy_since = now
+        need: cython.double = lim.grid_reconnect_s if st.had_loss else lim.grid_startup_s
+        st.grid_ok = now - st.healthy_since >= need
+        if st.grid_ok:
+            st.had_loss = False
+    if fault:
+        st.mode = M_FAULT
+    elif not charger_ok:
+        st.mode = M_CHARGER_LOST
+    elif not meter_ok:
+        st.mode = M_METER_STALE
+    elif not st.grid_ok:
+        st.mode = M_GRID_LOSS if st.had_loss else M_STARTUP
+    elif not car_present:
+        st.mode = M_IDLE
+    elif hold:
+        st.mode = M_HOLD
+    else:
+        st.mode = M_REGULATING
+    return st.mode
+
+
+def grid_state(m: Measurement, lim: Limits, meter_ok: bool) -> int:
+    """1 healthy, 0 down, -1 unknown: the grid as the meter shows it (Python entry)."""
+    return _grid_state(m, lim, meter_ok)
+
+
+def meter_ok(st: CtlState, m: Measurement, now: float, lim: Limits):
+    """(usable, new state): whether this reading may be used, tracking a frozen meter."""
+    new = st.copy()
+    ok = _meter_ok(new, m, now, lim)
+    return ok, new
+
+
+def supervise(st: CtlState, lim: Limits, meter_ok: bool, grid: int, charger_ok: bool,
+              car_present: bool, hold: bool, fault: bool, now: float):
+    """The supervisor's transition as a pure function: returns the new state."""
+    new = st.copy()
+    _supervise(new, lim, meter_ok, grid, charger_ok, car_present, hold, fault, now)
+    return new
+
+
+# --- the plant (DESIGN.md §7): charger, car, meter, run in sub-steps of one second ----------
+
+# per-second event flags of a scenario (one byte a second)
+F_CAR = cython.declare(cython.int, 1)            # car plugged in
+F_GRID_DOWN = cython.declare(cython.int, 2)      # grid lost: meter shows 0 V, 0 Hz
+F_METER_SILENT = cython.declare(cython.int, 4)   # meter does not answer
+F_METER_FROZEN = cython.declare(cython.int, 8)   # meter answers the same values
+F_METER_GARBAGE = cython.declare(cython.int, 16)  # meter answers NaN / absurd values
+F_CHARGER_LOST = cython.declare(cython.int, 32)  # charger does not answer (nor hear writes)
+F_CHARGER_ERROR = cython.declare(cython.int, 64)  # charger in its error state
+FLAGS = ("car", "grid_down", "meter_silent", "meter_frozen", "meter_garbage", "charger_lost",
+         "charger_error")
+
+M64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)
+GOLDEN = cython.declare(cython.ulonglong, 0x9E3779B97F4A7C15)
+MIX1 = cython.declare(cython.ulonglong, 0xBF58476D1CE4E5B9)
+MIX2 = cython.declare(cython.ulonglong, 0x94D049BB133111EB)
+
+
+@cython.cclass
+class Plant:
+    """The simulated DC charger, car and meter; powers in W, energies in Wh, times in s."""
+
+    n_sub = cython.declare(cython.int, visibility="public")
+    meter_lat_n = cython.declare(cython.int, visibility="public")
+    meter_noise_w = cython.declare(cython.double, visibility="public")
+    dead_s = cython.declare(cython.double, visibility="public")
+    tau_s = cython.declare(cython.double, visibility="public")
+    ramp_w_s = cython.declare(cython.double, visibility="public")
+    min_w = cython.declare(cython.double, visibility="public")
+    max_chg_w = cython.declare(cython.double, visibility="public")
+    max_dis_w = cython.declare(cython.double, visibility="public")
+    eff = cython.declare(cython.double, visibility="public")
+    meas_gain = cython.declare(cython.double, visibility="public")
+    anti_islanding = cython.declare(cython.bint, visibility="public")
+    watchdog_s = cython.declare(cython.double, visibility="public")
+    cap_wh = cython.declare(cython.double, visibility="public")
+    car_min_soc = cython.declare(cython.double, visibility="public")
+    pv_share1 = cython.declare(cython.double, visibility="public")
+    pv_share2 = cython.declare(cython.double, visibility="public")
+    pv_share3 = cython.declare(cython.double, visibility="public")
+    ev_share1 = cython.declare(cython.double, visibility="public")
+    ev_share2 = cython.declare(cython.double, visibility="public")
+    ev_share3 = cython.declare(cython.double, visibility="public")
+    # state
+    soc_wh = cython.declare(cython.double, visibility="public")
+    p = cython.declare(cython.double, visibility="public")
+    cmd_act = cython.declare(cython.double, visibility="public")
+    cmd_pend = cython.declare(cython.double, visibility="public")
+    pend_t = cython.declare(cython.double, visibility="public")
+    last_comm_t = cython.declare(cython.double, visibility="public")
+    rng = cython.declare(cython.ulonglong, visibility="public")
+    # the meter's last sample (what a read returns) and its time
+    s_t = cython.declare(cython.double, visibility="public")
+    s_p1 = cython.declare(cython.double, visibility="public")
+    s_p2 = cython.declare(cython.double, visibility="public")
+    s_p3 = cython.declare(cython.double, visibility="public")
+    s_v = cython.declare(cython.double, visibility="public")
+    s_f = cython.declare(cython.double, visibility="public")
+    # derived once per run by _prepare (divisions kept off the per-sub-step path)
+    h = cython.declare(cython.double)
+    alpha = cython.declare(cython.double)
+    ramp_h = cython.declare(cython.double)
+    tgt = cython.declare(cython.double)
+    k_chg = cython.declare(cython.double)
+    k_dis = cython.declare(cython.double)
+    min_wh = cython.declare(cython.double)
+
+    def __init__(self, seed=1, soc_pct=50.0, **kw):
+        self.n_sub = 4
+        self.meter_lat_n = 1
+        self.meter_noise_w = 4.0
+        self.dead_s = 0.5
+        self.tau_s = 0.7
+        self.ramp_w_s = 5000.0
+        self.min_w = 150.0
+        self.max_chg_w = 7400.0
+        self.max_dis_w = 7400.0
+        self.eff = 0.93
+        self.meas_gain = 1.02
+        self.anti_islanding = False
+        self.watchdog_s = 10.0
+        self.cap_wh = 60000.0
+        self.car_min_soc = 5.0
+        self.pv_share1 = 1.0 / 3.0
+        self.pv_share2 = 1.0 / 3.0
+        self.pv_share3 = 1.0 / 3.0
+        self.ev_share1 = 1.0
+        self.ev_share2 = 0.0
+        self.ev_share3 = 0.0
+        for k, v in kw.items():
+            setattr(self, k, v)
+        self.soc_wh = self.cap_wh * soc_pct / 100.0
+        self.p = 0.0
+        self.cmd_act = 0.0
+        self.cmd_pend = 0.0
+        self.pend_t = float("nan")
+        self.last_comm_t = 0.0
+        self.rng = (seed * 2654435761 + 12345) & 0xFFFFFFFFFFFFFFFF
+        self.s_t = -1.0e9
+        self.s_p1 = 0.0
+        self.s_p2 = 0.0
+        self.s_p3 = 0.0
+        self.s_v = 230.0
+        self.s_f = 50.0
+
+    @property
+    def soc_pct(self):
+        return self.soc_wh / self.cap_wh * 100.0
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _prepare(pl: Plant) -> cython.void:
+    pl.h = 1.0 / pl.n_sub
+    pl.alpha = 1.0 - exp(-pl.h / pl.tau_s)
+    pl.ramp_h = pl.ramp_w_s * pl.h
+    pl.k_chg = pl.eff * pl.h / 3600.0
+    pl.k_dis = pl.h / (pl.eff * 3600.0)
+    pl.min_wh = pl.cap_wh * pl.car_min_soc / 100.0
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _rand(pl: Plant) -> cython.double:
+    """Uniform in [0, 1) from splitmix64: the same doubles compiled and pure."""
+    z: cython.ulonglong
+    pl.rng = (pl.rng + GOLDEN) & M64
+    z = pl.rng
+    z = ((z ^ (z >> 30)) * MIX1) & M64
+    z = ((z ^ (z >> 27)) * MIX2) & M64
+    z = z ^ (z >> 31)
+    return (z >> 11) * (1.0 / 9007199254740992.0)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _noise(pl: Plant, a: cython.double) -> cython.double:
+    """Uniform noise in [-a, a): cheap, bounded, zero mean."""
+    return (2.0 * _rand(pl) - 1.0) * a
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
+    """A setpoint reaches the charger at time t; it acts after the dead time."""
+    pl.cmd_pend = sp
+    pl.pend_t = t + pl.dead_s
+    pl.last_comm_t = t
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _last_cmd(pl: Plant) -> cython.double:
+    """The setpoint most recently written to the charger (W), acting or still pending."""
+    return pl.cmd_act if isnan(pl.pend_t) else pl.cmd_pend
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _charger_retarget(pl: Plant, t: cython.double, flags: cython.int) -> cython.void:
+    """At time t: act on a command whose dead time has passed, apply the charger's own
+    watchdog and the car's and charger's own limits, and set the power it heads for."""
+    if pl.pend_t <= t + 1e-9:  # False while nothing is pending (NaN)
+        pl.cmd_act = pl.cmd_pend
+        pl.pend_t = NAN
+    if t - pl.last_comm_t > pl.watchdog_s:  # its own watchdog: no traffic, no power
+        pl.cmd_act = 0.0
+        pl.pend_t = NAN
+    if not (flags & F_CAR):
+        pl.p = 0.0
+        pl.cmd_act = 0.0
+        pl.pend_t = NAN
+        pl.tgt = 0.0
+        return
+    tgt: cython.double = _clip(pl.cmd_act, -pl.max_dis_w, pl.max_chg_w)
+    if fabs(tgt) < pl.min_w:
+        tgt = 0.0
+    if (tgt > 0.0 and pl.soc_wh >= pl.cap_wh) or (tgt < 0.0 and pl.soc_wh <= pl.min_wh):
+        tgt = 0.0
+    if flags & F_CHARGER_ERROR:
+        tgt = 0.0
+    if (flags & F_GRID_DOWN) and pl.anti_islanding:
+        tgt = 0.0
+    pl.tgt = tgt
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _charger_move(pl: Plant) -> cython.void:
+    """One sub-step (pl.h s) of the charger toward pl.tgt: first-order lag and ramp limit;
+    the car's energy follows, with the charger's losses."""
+    pl.p += _clip((pl.tgt - pl.p) * pl.alpha, -pl.ramp_h, pl.ramp_h)
+    if pl.tgt == 0.0 and fabs(pl.p) < 1.0:
+        pl.p = 0.0
+    if pl.p > 0.0:
+        pl.soc_wh += pl.p * pl.k_chg
+    else:
+        pl.soc_wh += pl.p * pl.k_dis
+
+
+@cython.cclass
+class Totals:
+    """What the plant saw over a run: energies (Wh), peaks (W), safety seconds by kind."""
+
+    pv_wh = cython.declare(cython.double, visibility="public")
+    load_wh = cython.declare(cython.double, visibility="public")
+    import_wh = cython.declare(cython.double, visibility="public")
+    export_wh = cython.declare(cython.double, visibility="public")
+    ev_charge_wh = cython.declare(cython.double, visibility="public")
+    ev_discharge_wh = cython.declare(cython.double, visibility="public")
+    max_export_w = cython.declare(cython.double, visibility="public")
+    max_phase_a = cython.declare(cython.double, visibility="public")
+    v_grid = cython.declare(cython.long, visibility="public")
+    v_reserve = cython.declare(cython.long, visibility="public")
+    v_fuse = cython.declare(cython.long, visibility="public")
+    v_limits = cython.declare(cython.long, visibility="public")
+    v_stale = cython.declare(cython.long, visibility="public")
+    seconds = cython.declare(cython.long, visibility="public")
+    # running memory for the safety judge
+    down_since = cython.declare(cython.double, visibility="public")
+    bad_meter_since = cython.declare(cython.double, visibility="public")
+    over1 = cython.declare(cython.double, visibility="public")
+    over2 = cython.declare(cython.double, visibility="public")
+    over3 = cython.declare(cython.double, visibility="public")
+    # judge parameters
+    reserve_soc = cython.declare(cython.double, visibility="public")
+    fuse_a = cython.declare(cython.double, visibility="public")
+    fuse_grace_s = cython.declare(cython.double, visibility="public")
+    stop_budget_s = cython.declare(cython.double, visibility="public")
+    stale_budget_s = cython.declare(cython.double, visibility="public")
+    nominal_v = cython.declare(cython.double, visibility="public")
+
+    def __init__(self, reserve_soc=30.0, fuse_a=25.0, fuse_grace_s=2.0, stop_budget_s=0.5,
+                 stale_budget_s=3.5, nominal_v=230.0):
+        self.pv_wh = 0.0
+        self.load_wh = 0.0
+        self.import_wh = 0.0
+        self.export_wh = 0.0
+        self.ev_charge_wh = 0.0
+        self.ev_discharge_wh = 0.0
+        self.max_export_w = 0.0
+        self.max_phase_a = 0.0
+        self.v_grid = 0
+        self.v_reserve = 0
+        self.v_fuse = 0
+        self.v_limits = 0
+        self.v_stale = 0
+        self.seconds = 0
+        self.down_since = float("nan")
+        self.bad_meter_since = float("nan")
+        self.over1 = 0.0
+        self.over2 = 0.0
+        self.over3 = 0.0
+        self.reserve_soc = reserve_soc
+        self.fuse_a = fuse_a
+        self.fuse_grace_s = fuse_grace_s
+        self.stop_budget_s = stop_budget_s
+        self.stale_budget_s = stale_budget_s
+        self.nominal_v = nominal_v
+
+    @property
+    def safety_violations(self):
+        return self.v_grid + self.v_reserve + self.v_fuse + self.v_limits + self.v_stale
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _over(over: cython.double, i: cython.double, ev_i: cython.double, fuse: cython.double,
+          h: cython.double) -> cython.double:
+    """Seconds a phase has been over the fuse with the charger adding to it (else 0)."""
+    if fabs(i) > fuse and i * ev_i > 0.0:
+        return over + h
+    return 0.0
+
+
+# --- policies run by the batch: the step (v2h), evcc-like, none, and the oracle -------------
+
+P_NONE = cython.declare(cython.int, 0)
+P_V2H = cython.declare(cython.int, 1)
+P_EVCC = cython.declare(cython.int, 2)
+P_ORACLE = cython.declare(cython.int, 3)
+POLICIES = ("none", "v2h", "evcc-like", "oracle")
+
+
+@cython.cclass
+class EvccState:
+    """evcc's PV mode as documented: 30 s interval, 6 A minimum, 1 A steps, enable 60 s at
+    >= 1.4 kW surplus, disable after 180 s below it; holds its setpoint when the meter fails."""
+
+    enabled = cython.declare(cython.bint, visibility="public")
+    timer = cython.declare(cython.double, visibility="public")
+    sp = cython.declare(cython.double, visibility="public")
+    interval_s = cython.declare(cython.double, visibility="public")
+    next_t = cython.declare(cython.double, visibility="public")
+
+    def __init__(self, interval_s=30.0):
+        self.enabled = False
+        self.timer = float("nan")
+        self.sp = 0.0
+        self.interval_s = interval_s
+        self.next_t = -1.0e18
+
+
+EVCC_V = cython.declare(cython.double, 230.0)
+EVCC_MIN_A = cython.declare(cython.double, 6.0)
+EVCC_ENABLE_S = cython.declare(cython.double, 60.0)
+EVCC_DISABLE_S = cython.declare(cython.double, 180.0)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _evcc(ev: EvccState, m: Measurement, lim: Limits, now: cython.double) -> cython.double:
+    win: cython.double[2] = [0.0, 0.0]
+    if now < ev.next_t:
+        return ev.sp
+    ev.next_t = now + ev.interval_s
+    if isnan(m.grid_w) or now - m.t > lim.meter_stale_s:
+        return ev.sp  # evcc keeps the last setpoint when the meter fails
+    if not m.car_present or (not isnan(m.soc) and m.soc >= lim.max_soc):
+        ev.enabled = False
+        ev.timer = NAN
+        ev.sp = 0.0
+        return 0.0
+    surplus: cython.double = m.ev_w - m.grid_w
+    min_w: cython.double = EVCC_MIN_A * EVCC_V
+    if surplus >= min_w:
+        if ev.enabled:
+            ev.timer = NAN
+        elif isnan(ev.timer):
+            ev.timer = now
+        if not ev.enabled and now - ev.timer >= EVCC_ENABLE_S:
+            ev.enabled = True
+            ev.timer = NAN
+    else:
+        if not ev.enabled:
+            ev.timer = NAN
+        elif isnan(ev.timer):
+            ev.timer = now
+        if ev.enabled and now - ev.timer >= EVCC_DISABLE_S:
+            ev.enabled = False
+            ev.timer = NAN
+    if not ev.enabled:
+        ev.sp = 0.0
+        return 0.0
+    amps: cython.double = floor(surplus / EVCC_V) if surplus > 0.0 else 0.0
+    amps = _clip(amps, EVCC_MIN_A, floor(lim.max_charge_w / EVCC_V))
+    # evcc's load management (circuits) also holds the fuse, at its own interval
+    _window(m, lim, True, False, m.ev_w, win)
+    while amps > EVCC_MIN_A and amps * EVCC_V > win[1]:
+        amps -= 1.0
+    ev.sp = amps * EVCC_V if amps * EVCC_V <= win[1] else 0.0
+    return ev.sp
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _none(m: Measurement, lim: Limits) -> cython.double:
+    """An uncontrolled car: full power from plug-in until the car is full, with only the
+    charger's own load balancing keeping the fuse (every second, from the meter)."""
+    win: cython.double[2] = [0.0, 0.0]
+    if not m.car_present:
+        return 0.0
+    if isnan(m.grid_w):
+        return lim.max_charge_w
+    _window(m, lim, True, False, m.ev_w, win)
+    return win[1] if win[1] >= lim.min_power_w else 0.0
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _oracle(m: Measurement, ost: CtlState, lim: Limits, plan: Plan, soc_true: cython.double,
+            load: cython.double, pv: cython.double) -> cython.double:
+    """The physical limit: this second's load and PV known exactly, the same limits."""
+    win: cython.double[2] = [0.0, 0.0]
+    if ost.mode != M_REGULATING or not m.car_present:
+        return 0.0
+    want: cython.double = pv - load + plan.grid_target_w
+    if not isnan(plan.forced_w):
+        want = plan.forced_w
+    allow_dis: cython.bint = (ost.grid_ok and plan.allow_discharge
+                              and soc_true > lim.reserve_soc)
+    allow_chg: cython.bint = plan.allow_charge and soc_true < lim.max_soc
+    _window(m, lim, allow_chg, allow_dis, m.ev_w, win)
+    sp: cython.double = _clip(want, win[0], win[1])
+    mn: cython.double = lim.min_power_w
+    if fabs(sp) < mn:
+        sgn: cython.double = 1.0 if sp >= 0.0 else -1.0
+        if (fabs(sp) >= 0.5 * mn or not (win[0] <= 0.0 <= win[1])) and \
+                win[0] <= sgn * mn <= win[1]:
+            sp = sgn * mn
+        else:
+            sp = 0.0
+    return sp
+
+
+# --- the batch runner: plant + policy over a stretch of seconds, no Python call per step ----
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _sample_meter(pl: Plant, g1: cython.double, g2: cython.double, g3: cython.double,
+                  t: cython.double, flags: cython.int) -> cython.void:
+    """The meter takes a sample of the instantaneous phase powers (W) at time t."""
+    if flags & F_METER_SILENT or flags & F_METER_FROZEN:
+        if flags & F_METER_FROZEN:
+            pl.s_t = t
+        return
+    pl.s_t = t
+    if flags & F_METER_GARBAGE:
+        pl.s_p1 = NAN if floor(t) % 2.0 == 1.0 else 1.0e9
+        pl.s_p2 = pl.s_p1
+        pl.s_p3 = pl.s_p1
+        return
+    a: cython.double = pl.meter_noise_w
+    pl.s_p1 = g1 + _noise(pl, a)
+    pl.s_p2 = g2 + _noise(pl, a)
+    pl.s_p3 = g3 + _noise(pl, a)
+    if flags & F_GRID_DOWN:
+        pl.s_v = 0.0
+        pl.s_f = 0.0
+    else:
+        pl.s_v = 230.0
+        pl.s_f = 50.0
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _fill_measurement(m: Measurement, pl: Plant, t: cython.double, flags: cython.int
+                      ) -> cython.void:
+    """What the controller reads at time t: the meter's last sample and the charger's state."""
+    m.t = pl.s_t
+    m.p1 = pl.s_p1
+    m.p2 = pl.s_p2
+    m.p3 = pl.s_p3
+    m.grid_w = pl.s_p1 + pl.s_p2 + pl.s_p3
+    m.v1 = pl.s_v
+    m.v2 = pl.s_v
+    m.v3 = pl.s_v
+    m.freq = pl.s_f
+    if not (flags & F_CHARGER_LOST):
+        m.ev_t = t
+        m.ev_w = pl.p * pl.meas_gain + _noise(pl, 2.0) if pl.p != 0.0 else 0.0
+        m.car_present = (flags & F_CAR) != 0
+        m.charger_ready = (flags & F_CHARGER_ERROR) == 0
+        # the charger reports SoC in whole percent, 0 without a car
+        m.soc = floor(pl.soc_wh / pl.cap_wh * 100.0) if m.car_present else 0.0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
+              l3: cython.double[:], pv: cython.double[:], flags: cython.uchar[:],
+              pl: Plant, lim: Limits, plan: Plan, st: CtlState, ev: EvccState, tot: Totals,
+              t0: cython.double, trace: cython.double[:]):
+    """Run `policy` on the plant for len(pv) seconds from t0; state objects carry on.
+
+    The per-second inputs are the house load per phase (W) and PV (W); `flags` holds the
+    scenario's events. `trace` (len 0, or 6 per second) receives grid (W, mean over the
+    second), setpoint (W), charger power (W), SoC (%), mode and reasons."""
+    n: cython.Py_ssize_t = len(pv)
+    k: cython.Py_ssize_t
+    j: cython.int
+    ns: cython.int = pl.n_sub
+    _prepare(pl)
+    h: cython.double = pl.h
+    wh: cython.double = h / 3600.0  # Wh per W over one sub-step
+    lat: cython.int = pl.meter_lat_n
+    fast_j: cython.int = lat if lat > 0 else 1
+    m: Measurement = Measurement()
+    do_trace: cython.bint = len(trace) >= 6 * n
+    fuse: cython.double = tot.fuse_a
+    v: cython.double = tot.nominal_v
+    inv_v: cython.double = 1.0 / v
+    inv_ns: cython.double = 1.0 / ns
+    reserve_wh: cython.double = tot.reserve_soc * pl.cap_wh / 100.0
+    # running sums in locals (W x sub-steps), folded into tot at the end
+    imp: cython.double = 0.0
+    exp_: cython.double = 0.0
+    chg: cython.double = 0.0
+    dis: cython.double = 0.0
+    max_exp: cython.double = tot.max_export_w
+    max_a: cython.double = tot.max_phase_a * v
+    es: cython.double = pl.ev_share1 + pl.ev_share2 + pl.ev_share3
+    e1: cython.bint = pl.ev_share1 > 0.0
+    e2: cython.bint = pl.ev_share2 > 0.0
+    e3: cython.bint = pl.ev_share3 > 0.0
+    o1: cython.double = tot.over1
+    o2: cython.double = tot.over2
+    o3: cython.double = tot.over3
+    grace: cython.double = tot.fuse_grace_s
+    for k in range(n):
+        t: cython.double = t0 + k
+        fl: cython.int = flags[k]
+        ld1: cython.double = l1[k]
+        ld2: cython.double = l2[k]
+        ld3: cython.double = l3[k]
+        pvk: cython.double = pv[k]
+        _fill_measurement(m, pl, t, fl)
+        sp: cython.double = 0.0
+        charger_ok: cython.bint = True
+        if policy == P_V2H:
+            mok: cython.bint = _meter_ok(st, m, t, lim)
+            charger_ok = t - m.ev_t <= lim.charger_lost_s
+            _supervise(st, lim, mok, _grid_state(m, lim, mok), charger_ok, m.car_present,
+                       plan.hold, False, t)
+            sp = _step(m, st, lim, plan, t)
+        elif policy == P_EVCC:
+            sp = _evcc(ev, m, lim, t)
+        elif policy == P_NONE:
+            sp = _none(m, lim)
+        else:
+            # the oracle: true load, PV and SoC, no delay, no measurement error
+            pvp1: cython.double = pvk * pl.pv_share1
+            pvp2: cython.double = pvk * pl.pv_share2
+            pvp3: cython.double = pvk * pl.pv_share3
+            m.p1 = ld1 + pl.p * pl.ev_share1 - pvp1
+            m.p2 = ld2 + pl.p * pl.ev_share2 - pvp2
+            m.p3 = ld3 + pl.p * pl.ev_share3 - pvp3
+            m.v1 = v
+            m.v2 = v
+            m.v3 = v
+            m.freq = 50.0
+            m.ev_w = pl.p
+            m.car_present = (fl & F_CAR) != 0
+            _supervise(st, lim, True, GRID_DOWN if fl & F_GRID_DOWN else GRID_UP, True,
+                       m.car_present, plan.hold, False, t)
+            sp = _oracle(m, st, lim, plan, pl.soc_wh / pl.cap_wh * 100.0, ld1 + ld2 + ld3, pvk)
+        if not (fl & F_CHARGER_LOST):
+            _write(pl, sp, t)
+        # the judge, per second: setpoint within the charger's limits, and never a non-zero
+        # setpoint on meter data older than the stale budget or plainly invalid
+        if (sp > lim.max_charge_w + 0.5 or sp < -lim.max_discharge_w - 0.5
+                or (sp != 0.0 and fabs(sp) < lim.min_power_w - 0.5)):
+            tot.v_limits += 1
+        if sp != 0.0 and (not (fabs(m.grid_w) <= MAX_ABS_W)
+                          or t - tot.bad_meter_since > tot.stale_budget_s):
+            tot.v_stale += 1
+        if fl & F_GRID_DOWN:
+            if isnan(tot.down_since):
+                tot.down_since = t
+        else:
+            tot.down_since = NAN
+        b1: cython.double = ld1 - pvk * pl.pv_share1
+        b2: cython.double = ld2 - pvk * pl.pv_share2
+        b3: cython.double = ld3 - pvk * pl.pv_share3
+        bt: cython.double = b1 + b2 + b3
+        viol_grid: cython.bint = False
+        grid_dn: cython.bint = (fl & F_GRID_DOWN) != 0
+        viol_res: cython.bint = False
+        gsum: cython.double = 0.0
+        psum: cython.double = 0.0
+        for j in range(ns):
+            ts: cython.double = t + j * h
+            if grid_dn:
+                if policy == P_V2H and j == fast_j and \
+                        not (fl & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE)):
+                    # the supervisor's fast grid path: the meter shows the collapse well
+                    # inside the second, and 0 W is written at once
+                    _supervise(st, lim, True, GRID_DOWN, charger_ok, m.car_present, plan.hold,
+                               False, ts)
+                    if sp != 0.0:
+                        sp = _stop(st, R_SUPERVISOR)
+                        if not (fl & F_CHARGER_LOST):
+                            _write(pl, 0.0, ts)
+                if ts >= tot.down_since + tot.stop_budget_s and _last_cmd(pl) < 0.0:
+                    viol_grid = True
+            if j == 0 or pl.pend_t <= ts + 1e-9:
+                _charger_retarget(pl, ts, fl)
+            _charger_move(pl)
+            pp: cython.double = pl.p
+            g: cython.double = bt + pp * es
+            gsum += g
+            # branch-free sums: the grid sign flips at random when tracking is good
+            imp += max(g, 0.0)
+            exp_ += max(-g, 0.0)
+            max_exp = max(max_exp, -g)
+            chg += max(pp, 0.0)
+            dis += max(-pp, 0.0)
+            if pp < 0.0 and pl.soc_wh < reserve_wh:
+                viol_res = True
+            psum += pp
+            if j == ns - 1 - lat:
+                _sample_meter(pl, b1 + pp * pl.ev_share1, b2 + pp * pl.ev_share2,
+                              b3 + pp * pl.ev_share3, ts + h, fl)
+                if fl & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE):
+                    if isnan(tot.bad_meter_since):
+                        tot.bad_meter_since = ts + h
+                else:
+                    tot.bad_meter_since = NAN
+        # the fuse judge: mean phase current over the second (a fuse is thermal), and only on
+        # phases the charger is on (elsewhere it adds nothing)
+        pm: cython.double = psum * inv_ns
+        if e1:
+            o1 = _over(o1, (b1 + pm * pl.ev_share1) * inv_v, pm, fuse, 1.0)
+            max_a = max(max_a, fabs(b1 + pm * pl.ev_share1))
+        if e2:
+            o2 = _over(o2, (b2 + pm * pl.ev_share2) * inv_v, pm, fuse, 1.0)
+            max_a = max(max_a, fabs(b2 + pm * pl.ev_share2))
+        if e3:
+            o3 = _over(o3, (b3 + pm * pl.ev_share3) * inv_v, pm, fuse, 1.0)
+            max_a = max(max_a, fabs(b3 + pm * pl.ev_share3))
+        if o1 > grace or o2 > grace or o3 > grace:
+            tot.v_fuse += 1
+        tot.load_wh += (ld1 + ld2 + ld3) * (1.0 / 3600.0)
+        tot.pv_wh += pvk * (1.0 / 3600.0)
+        tot.seconds += 1
+        if viol_grid:
+            tot.v_grid += 1
+        if viol_res:
+            tot.v_reserve += 1
+        if do_trace:
+            trace[6 * k] = gsum * inv_ns
+            trace[6 * k + 1] = sp
+            trace[6 * k + 2] = pl.p
+            trace[6 * k + 3] = pl.soc_wh / pl.cap_wh * 100.0
+            trace[6 * k + 4] = st.mode
+            trace[6 * k + 5] = st.reasons
+    tot.import_wh += imp * wh
+    tot.export_wh += exp_ * wh
+    tot.ev_charge_wh += chg * wh
+    tot.ev_discharge_wh += dis * wh
+    tot.max_export_w = max_exp
+    tot.max_phase_a = max_a * inv_v
+    tot.over1 = o1
+    tot.over2 = o2
+    tot.over3 = o3

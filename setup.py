@@ -1,0 +1,19 @@
+"""Build the Cython core of fast/ (one pure-Python source per module, compiled as is)."""
+import os
+
+from setuptools import setup
+
+ext_modules = []
+if os.environ.get("V2H_NO_EXTENSIONS") != "1":
+    from Cython.Build import cythonize
+
+    ext_modules = cythonize(
+        ["fast/_core.py", "fast/_profile.py"],
+        compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
+        quiet=True,
+    )
+    # Compiled and pure paths must give the same doubles: no fused multiply-add contraction.
+    for ext in ext_modules:
+        ext.extra_compile_args = ["-O2", "-ffp-contract=off"]
+
+setup(ext_modules=ext_modules)
