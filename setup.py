@@ -9,7 +9,12 @@ if os.environ.get("V2H_NO_EXTENSIONS") != "1":
 
     ext_modules = cythonize(
         ["fast/_core.py", "fast/_profile.py"],
-        compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
+        compiler_directives={
+            "language_level": "3", "boundscheck": False, "wraparound": False,
+            # every division in the core is by a value checked non-zero at construction; %
+            # is only taken of non-negative values, where C and Python agree
+            "cdivision": True, "initializedcheck": False,
+        },
         quiet=True,
     )
     # Compiled and pure paths must give the same doubles: no fused multiply-add contraction.

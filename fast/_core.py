@@ -265,6 +265,7 @@ def _clip(x: cython.double, lo: cython.double, hi: cython.double) -> cython.doub
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo: cython.double,
                 ev_hi: cython.double, fuse: cython.double, lim: Limits, out: cython.double[2]
@@ -278,10 +279,9 @@ def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo:
         return
     if not (v > 50.0):
         v = lim.nominal_v
-    i: cython.double = p / v  # signed phase current at the sample (A)
-    scale: cython.double = v / share  # W of charger power per A on this phase
-    hi: cython.double = ev_lo + (fuse - i) * scale
-    lo: cython.double = ev_hi - (fuse + i) * scale
+    # the phase may carry fuse * v W either way; the charger moves it by share W per W
+    hi: cython.double = ev_lo + (fuse * v - p) / share
+    lo: cython.double = ev_hi - (fuse * v + p) / share
     if hi < out[1]:
         out[1] = hi
     if lo > out[0]:
@@ -289,6 +289,7 @@ def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo:
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _fuse_window(m: Measurement, lim: Limits, ev_a: cython.double, ev_b: cython.double,
                  out: cython.double[2]) -> cython.void:
@@ -305,6 +306,7 @@ def _fuse_window(m: Measurement, lim: Limits, ev_a: cython.double, ev_b: cython.
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _combine(lo: cython.double, hi: cython.double, fuse: cython.double[2],
              out: cython.double[2]) -> cython.void:
@@ -358,6 +360,7 @@ def _min_power(sp: cython.double, lo: cython.double, hi: cython.double, was_on: 
 # --- the control step -----------------------------------------------------------------------
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _valid(m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
     """True when the reading is fresh and physical (no NaN, no absurd power, not too old)."""
@@ -498,6 +501,7 @@ GRID_UP = cython.declare(cython.int, 1)
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _grid_state(m: Measurement, lim: Limits, meter_ok: cython.bint) -> cython.int:
     """GRID_UP when every phase is within voltage limits and the frequency within its band;
@@ -516,6 +520,7 @@ def _grid_state(m: Measurement, lim: Limits, meter_ok: cython.bint) -> cython.in
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _meter_ok(st: CtlState, m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
     """Meter data usable: fresh, physical, and not frozen (identical values for too long)."""
@@ -603,6 +608,9 @@ F_CHARGER_ERROR = cython.declare(cython.int, 64)  # charger in its error state
 FLAGS = ("car", "grid_down", "meter_silent", "meter_frozen", "meter_garbage", "charger_lost",
          "charger_error")
 
+# a charger within this of its target (W) has settled (its own regulation is coarser)
+SETTLED_W = cython.declare(cython.double, 0.5)
+
 M64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)
 GOLDEN = cython.declare(cython.ulonglong, 0x9E3779B97F4A7C15)
 MIX1 = cython.declare(cython.ulonglong, 0xBF58476D1CE4E5B9)
@@ -649,6 +657,7 @@ class Plant:
     s_p3 = cython.declare(cython.double, visibility="public")
     s_v = cython.declare(cython.double, visibility="public")
     s_f = cython.declare(cython.double, visibility="public")
+    ev_noise = cython.declare(cython.double, visibility="public")
     # derived once per run by _prepare (divisions kept off the per-sub-step path)
     h = cython.declare(cython.double)
     alpha = cython.declare(cython.double)
@@ -695,6 +704,7 @@ class Plant:
         self.s_p3 = 0.0
         self.s_v = 230.0
         self.s_f = 50.0
+        self.ev_noise = 0.0
 
     @property
     def soc_pct(self):
@@ -713,19 +723,28 @@ def _prepare(pl: Plant) -> cython.void:
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
-def _rand(pl: Plant) -> cython.double:
-    """Uniform in [0, 1) from splitmix64: the same doubles compiled and pure."""
+def _next(pl: Plant) -> cython.ulonglong:
+    """64 random bits from splitmix64: the same bits compiled and pure."""
     z: cython.ulonglong
     pl.rng = (pl.rng + GOLDEN) & M64
     z = pl.rng
     z = ((z ^ (z >> 30)) * MIX1) & M64
     z = ((z ^ (z >> 27)) * MIX2) & M64
-    z = z ^ (z >> 31)
-    return (z >> 11) * (1.0 / 9007199254740992.0)
+    return z ^ (z >> 31)
 
 
 @cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _rand(pl: Plant) -> cython.double:
+    """Uniform in [0, 1): the same doubles compiled and pure."""
+    return (_next(pl) >> 11) * (1.0 / 9007199254740992.0)
+
+
+@cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _noise(pl: Plant, a: cython.double) -> cython.double:
     """Uniform noise in [-a, a): cheap, bounded, zero mean."""
@@ -733,6 +752,7 @@ def _noise(pl: Plant, a: cython.double) -> cython.double:
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
     """A setpoint reaches the charger at time t; it acts after the dead time."""
@@ -742,6 +762,7 @@ def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _last_cmd(pl: Plant) -> cython.double:
     """The setpoint most recently written to the charger (W), acting or still pending."""
@@ -778,13 +799,14 @@ def _charger_retarget(pl: Plant, t: cython.double, flags: cython.int) -> cython.
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _charger_move(pl: Plant) -> cython.void:
     """One sub-step (pl.h s) of the charger toward pl.tgt: first-order lag and ramp limit;
     the car's energy follows, with the charger's losses."""
     pl.p += _clip((pl.tgt - pl.p) * pl.alpha, -pl.ramp_h, pl.ramp_h)
-    if pl.tgt == 0.0 and fabs(pl.p) < 1.0:
-        pl.p = 0.0
+    if fabs(pl.tgt - pl.p) < SETTLED_W:
+        pl.p = pl.tgt
     if pl.p > 0.0:
         pl.soc_wh += pl.p * pl.k_chg
     else:
@@ -857,6 +879,7 @@ class Totals:
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _over(over: cython.double, i: cython.double, ev_i: cython.double, fuse: cython.double,
           h: cython.double) -> cython.double:
@@ -990,6 +1013,19 @@ def _oracle(m: Measurement, ost: CtlState, lim: Limits, plan: Plan, soc_true: cy
 
 @cython.cfunc
 @cython.exceptval(check=False)
+def _meter_tick(pl: Plant, tot: Totals, g1: cython.double, g2: cython.double,
+                g3: cython.double, ts: cython.double, flags: cython.int) -> cython.void:
+    """The meter samples the phase powers (W) at ts; the judge notes when its data went bad."""
+    _sample_meter(pl, g1, g2, g3, ts, flags)
+    if flags & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE):
+        if isnan(tot.bad_meter_since):
+            tot.bad_meter_since = ts
+    else:
+        tot.bad_meter_since = NAN
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
 def _sample_meter(pl: Plant, g1: cython.double, g2: cython.double, g3: cython.double,
                   t: cython.double, flags: cython.int) -> cython.void:
     """The meter takes a sample of the instantaneous phase powers (W) at time t."""
@@ -1004,9 +1040,13 @@ def _sample_meter(pl: Plant, g1: cython.double, g2: cython.double, g3: cython.do
         pl.s_p3 = pl.s_p1
         return
     a: cython.double = pl.meter_noise_w
-    pl.s_p1 = g1 + _noise(pl, a)
-    pl.s_p2 = g2 + _noise(pl, a)
-    pl.s_p3 = g3 + _noise(pl, a)
+    # one draw gives four 16-bit uniforms: three phases now, the charger's reading next
+    z: cython.ulonglong = _next(pl)
+    k: cython.double = 2.0 * a / 65536.0
+    pl.s_p1 = g1 + (cython.cast(cython.double, z & 0xFFFF) * k - a)
+    pl.s_p2 = g2 + (cython.cast(cython.double, (z >> 16) & 0xFFFF) * k - a)
+    pl.s_p3 = g3 + (cython.cast(cython.double, (z >> 32) & 0xFFFF) * k - a)
+    pl.ev_noise = cython.cast(cython.double, (z >> 48) & 0xFFFF) / 32768.0 - 1.0
     if flags & F_GRID_DOWN:
         pl.s_v = 0.0
         pl.s_f = 0.0
@@ -1031,7 +1071,7 @@ def _fill_measurement(m: Measurement, pl: Plant, t: cython.double, flags: cython
     m.freq = pl.s_f
     if not (flags & F_CHARGER_LOST):
         m.ev_t = t
-        m.ev_w = pl.p * pl.meas_gain + _noise(pl, 2.0) if pl.p != 0.0 else 0.0
+        m.ev_w = pl.p * pl.meas_gain + 2.0 * pl.ev_noise if pl.p != 0.0 else 0.0
         m.car_present = (flags & F_CAR) != 0
         m.charger_ready = (flags & F_CHARGER_ERROR) == 0
         # the charger reports SoC in whole percent, 0 without a car
@@ -1141,44 +1181,63 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         viol_res: cython.bint = False
         gsum: cython.double = 0.0
         psum: cython.double = 0.0
-        for j in range(ns):
-            ts: cython.double = t + j * h
-            if grid_dn:
-                if policy == P_V2H and j == fast_j and \
-                        not (fl & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE)):
-                    # the supervisor's fast grid path: the meter shows the collapse well
-                    # inside the second, and 0 W is written at once
-                    _supervise(st, lim, True, GRID_DOWN, charger_ok, m.car_present, plan.hold,
-                               False, ts)
-                    if sp != 0.0:
-                        sp = _stop(st, R_SUPERVISOR)
-                        if not (fl & F_CHARGER_LOST):
-                            _write(pl, 0.0, ts)
-                if ts >= tot.down_since + tot.stop_budget_s and _last_cmd(pl) < 0.0:
-                    viol_grid = True
-            if j == 0 or pl.pend_t <= ts + 1e-9:
-                _charger_retarget(pl, ts, fl)
-            _charger_move(pl)
+        _charger_retarget(pl, t, fl)
+        last_ts: cython.double = t + (ns - 1) * h + 1e-9
+        if not grid_dn and pl.p == pl.tgt and (
+                not (pl.pend_t <= last_ts) or pl.cmd_pend == pl.cmd_act):
+            # a settled charger and nothing new to act on: every sub-step is the same, so the
+            # second is summed at once (most of a night, and every deadband hold)
+            if pl.pend_t <= last_ts:
+                pl.cmd_act = pl.cmd_pend
+                pl.pend_t = NAN
             pp: cython.double = pl.p
             g: cython.double = bt + pp * es
-            gsum += g
-            # branch-free sums: the grid sign flips at random when tracking is good
-            imp += max(g, 0.0)
-            exp_ += max(-g, 0.0)
+            gsum = g * ns
+            imp += max(g, 0.0) * ns
+            exp_ += max(-g, 0.0) * ns
             max_exp = max(max_exp, -g)
-            chg += max(pp, 0.0)
-            dis += max(-pp, 0.0)
+            chg += max(pp, 0.0) * ns
+            dis += max(-pp, 0.0) * ns
+            psum = pp * ns
+            pl.soc_wh += pp * (pl.k_chg if pp > 0.0 else pl.k_dis) * ns
             if pp < 0.0 and pl.soc_wh < reserve_wh:
                 viol_res = True
-            psum += pp
-            if j == ns - 1 - lat:
-                _sample_meter(pl, b1 + pp * pl.ev_share1, b2 + pp * pl.ev_share2,
-                              b3 + pp * pl.ev_share3, ts + h, fl)
-                if fl & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE):
-                    if isnan(tot.bad_meter_since):
-                        tot.bad_meter_since = ts + h
-                else:
-                    tot.bad_meter_since = NAN
+            _meter_tick(pl, tot, b1 + pp * pl.ev_share1, b2 + pp * pl.ev_share2,
+                        b3 + pp * pl.ev_share3, t + (ns - lat) * h, fl)
+        else:
+            for j in range(ns):
+                ts: cython.double = t + j * h
+                if grid_dn:
+                    if policy == P_V2H and j == fast_j and \
+                            not (fl & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE)):
+                        # the supervisor's fast grid path: the meter shows the collapse well
+                        # inside the second, and 0 W is written at once
+                        _supervise(st, lim, True, GRID_DOWN, charger_ok, m.car_present,
+                                   plan.hold, False, ts)
+                        if sp != 0.0:
+                            sp = _stop(st, R_SUPERVISOR)
+                            if not (fl & F_CHARGER_LOST):
+                                _write(pl, 0.0, ts)
+                    if ts >= tot.down_since + tot.stop_budget_s and _last_cmd(pl) < 0.0:
+                        viol_grid = True
+                if j > 0 and pl.pend_t <= ts + 1e-9:
+                    _charger_retarget(pl, ts, fl)
+                _charger_move(pl)
+                pp = pl.p
+                g = bt + pp * es
+                gsum += g
+                # branch-free sums: the grid sign flips at random when tracking is good
+                imp += max(g, 0.0)
+                exp_ += max(-g, 0.0)
+                max_exp = max(max_exp, -g)
+                chg += max(pp, 0.0)
+                dis += max(-pp, 0.0)
+                if pp < 0.0 and pl.soc_wh < reserve_wh:
+                    viol_res = True
+                psum += pp
+                if j == ns - 1 - lat:
+                    _meter_tick(pl, tot, b1 + pp * pl.ev_share1, b2 + pp * pl.ev_share2,
+                                b3 + pp * pl.ev_share3, ts + h, fl)
         # the fuse judge: mean phase current over the second (a fuse is thermal), and only on
         # phases the charger is on (elsewhere it adds nothing)
         pm: cython.double = psum * inv_ns
@@ -1216,3 +1275,32 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     tot.over1 = o1
     tot.over2 = o2
     tot.over3 = o3
+
+
+# --- a timing loop for `make bench`: the step alone, with a varying reading ----------------
+
+def bench_steps(n: cython.long, seed: cython.ulonglong) -> cython.double:
+    """Run the step n times on readings that wander (W), as the live loop would see them;
+    returns a checksum of the setpoints so no compiler can skip the work."""
+    pl: Plant = Plant(seed=seed)
+    m: Measurement = Measurement()
+    st: CtlState = CtlState(mode=M_REGULATING, grid_ok=True)
+    lim: Limits = Limits()
+    plan: Plan = Plan()
+    acc: cython.double = 0.0
+    k: cython.long
+    net: cython.double = -2000.0
+    for k in range(n):
+        net += _noise(pl, 300.0)
+        if net > 6000.0 or net < -6000.0:
+            net = 0.0
+        m.t = k
+        m.ev_t = k
+        m.ev_w = st.last_sp
+        m.grid_w = net + m.ev_w
+        m.p1 = m.grid_w * 0.5
+        m.p2 = m.grid_w * 0.25
+        m.p3 = m.grid_w * 0.25
+        m.soc = 60.0
+        acc += _step(m, st, lim, plan, k)
+    return acc

@@ -124,8 +124,7 @@ def _flags(sc: Scenario, inp: Inputs, t0: int) -> None:
     n = len(inp)
     fl = inp.flags
     car = _FLAG["car"]
-    for i in range(n):
-        fl[i] = car
+    fl[:] = array("B", bytes([car])) * n
     days = (t0 + n) // 86400 + 1
     for day in range(days):
         for leave, back in sc.car.away:

@@ -1,0 +1,47 @@
+# The front door: `make run` (the demo) and `make test` (the whole suite) work from a fresh
+# clone on Debian with Python 3.11; each builds what it needs by itself.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed-stamp
+BUILT  := $(VENV)/.built-stamp
+OUT    := out
+
+.PHONY: run test test-compiled test-pure bench lint clean venv build
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "v2h needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=23" "setuptools>=68" "Cython>=3.1,<3.4" wheel
+	$(PIP) install -q -e ".[test]" --no-build-isolation
+	@touch $@
+
+build: $(BUILT)
+$(BUILT): $(STAMP) setup.py fast/_core.py fast/_profile.py
+	$(PY) setup.py -q build_ext --inplace
+	@touch $@
+
+run: $(BUILT)
+	$(VENV)/bin/v2h simulate --scenario standard-day --policy all --chart $(OUT)/standard-day.png
+
+test: test-compiled test-pure
+
+test-compiled: $(BUILT)
+	$(PY) -m pytest -q tests
+
+test-pure: $(BUILT)
+	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests
+
+bench: $(BUILT)
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(PIP) install -q "ruff>=0.6"
+	$(PY) -m ruff check controller fast tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info fast/*.c fast/*.so fast/*.html $(OUT) .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

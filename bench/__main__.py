@@ -1,0 +1,91 @@
+"""`make bench`: the step's cost compiled and pure, and a year of seconds in the batch runner.
+
+Prints a few readable lines, then one JSON object as the last line."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import fast
+from controller import config, sim
+from controller.config import core_limits, core_plan
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def step_ns() -> dict[str, float]:
+    """ns per control step, compiled and pure (the same source), best of a few runs."""
+    impls = fast.implementations()
+    if "compiled" not in impls:
+        raise SystemExit("bench: the compiled core is not built (make build)")
+    n_c, n_p = 2_000_000, 50_000
+    tc = _best(lambda: impls["compiled"].bench_steps(n_c, 1), 5) / n_c * 1e9
+    tp = _best(lambda: impls["pure"].bench_steps(n_p, 1), 3) / n_p * 1e9
+    return {"step_ns_compiled": round(tc, 2), "step_ns_pure": round(tp, 1),
+            "speedup": round(tp / tc, 1)}
+
+
+def year() -> dict[str, float]:
+    """365 standard days back to back at 1 s (31.5 M seconds of plant + v2h control), the
+    seasons moving sunrise, sunset and peak; inputs are generated per day and timed apart.
+    Run twice, best kept: this machine's speed wanders by tens of per cent from minute to
+    minute (a shared host), and the minimum is the steadiest estimate of the code's cost."""
+    runs = [_year_once() for _ in range(2)]
+    best = min(runs, key=lambda r: r["year_1s_sim_s"])
+    best["year_1s_sim_s_runs"] = [r["year_1s_sim_s"] for r in runs]
+    return best
+
+
+def _year_once() -> dict[str, float]:
+    core = fast.implementations()["compiled"]
+    cfg = config.defaults()
+    base = sim.load("standard-day")
+    pl = sim.make_plant(base, cfg, core)
+    lim, plan = core_limits(cfg, core), core_plan(cfg, core)
+    st, ev = core.CtlState(), core.EvccState()
+    tot = core.Totals(reserve_soc=cfg.limits.reserve_soc, fuse_a=cfg.limits.fuse_a)
+    import math
+
+    import msgspec
+
+    t_in = t_sim = 0.0
+    for day in range(365):
+        season = math.cos(2 * math.pi * (day - 172) / 365)  # 1 at midsummer, -1 midwinter
+        pv = msgspec.structs.replace(
+            base.pv, peak_w=6000.0 * (0.55 + 0.45 * season),
+            sunrise=f"{int(6.5 - 1.5 * season):02d}:{int((6.5 - 1.5 * season) % 1 * 60):02d}",
+            sunset=f"{int(19.5 + 2 * season):02d}:{int((19.5 + 2 * season) % 1 * 60):02d}")
+        sc = msgspec.structs.replace(base, seed=day + 1, pv=pv)
+        t0 = time.perf_counter()
+        inp = sim.build(sc)
+        t1 = time.perf_counter()
+        core.run_batch(1, inp.l1, inp.l2, inp.l3, inp.pv, inp.flags, pl, lim, plan, st, ev,
+                       tot, day * 86400.0, memoryview(bytearray()).cast("d"))
+        t2 = time.perf_counter()
+        t_in += t1 - t0
+        t_sim += t2 - t1
+    return {"year_1s_sim_s": round(t_sim, 3), "year_1s_inputs_s": round(t_in, 3),
+            "year_seconds": int(tot.seconds), "year_safety_violations": int(tot.safety_violations)}
+
+
+def main() -> None:
+    out: dict[str, float] = {}
+    out.update(step_ns())
+    print(f"step: {out['step_ns_compiled']} ns compiled, {out['step_ns_pure']} ns pure "
+          f"(x{out['speedup']})", flush=True)
+    out.update(year())
+    print(f"year at 1 s: {out['year_1s_sim_s']} s plant + control, "
+          f"{out['year_1s_inputs_s']} s building inputs", flush=True)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The `v2h` command line (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import msgspec
+
+from controller import config
+
+
+def _add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="config TOML (defaults when omitted)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE", help="override one config value (repeatable)")
+
+
+def _load_config(args: argparse.Namespace) -> config.Config:
+    ov = tuple(args.overrides)
+    return config.load(args.config, ov) if args.config else config.defaults(ov)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config.load(args.file)
+    print(f"{args.file}: ok")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from controller import sim
+
+    cfg = _load_config(args)
+    sc = sim.load(args.scenario)
+    policies = sim.POLICIES if args.policy == "all" else (args.policy,)
+    results, runs = sim.simulate(sc, cfg, policies, trace=bool(args.chart))
+    if args.json:
+        for r in results:
+            sys.stdout.write(msgspec.json.encode(r).decode() + "\n")
+    else:
+        print(sim.table(results))
+    if args.chart:
+        path = sim.chart(args.chart, runs, sim.build(sc), f"{sc.name}: {sc.description}")
+        print(f"chart: {path}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="v2h", description="Vehicle-to-Home controller")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("check-config", help="validate a config file")
+    p.add_argument("file")
+    p.set_defaults(func=_check_config)
+    p = sub.add_parser("simulate", help="software-in-the-loop run in simulated time")
+    p.add_argument("--scenario", default="standard-day", metavar="NAME_OR_FILE")
+    p.add_argument("--policy", default="v2h", choices=("v2h", "evcc-like", "none", "all"))
+    p.add_argument("--json", action="store_true", help="print the result object (one a line)")
+    p.add_argument("--chart", metavar="PNG", help="write a chart of the run")
+    _add_config(p)
+    p.set_defaults(func=_simulate)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except config.ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{getattr(exc, 'filename', '') or ''}:0: (file): {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
