@@ -66,6 +66,8 @@ class Limits:
     nominal_v = cython.declare(cython.double, visibility="public")
     ramp_w_s = cython.declare(cython.double, visibility="public")
     deadband_w = cython.declare(cython.double, visibility="public")
+    lag_frac = cython.declare(cython.double, visibility="public")
+    kd = cython.declare(cython.double, visibility="public")
     kp = cython.declare(cython.double, visibility="public")
     ki = cython.declare(cython.double, visibility="public")
     integ_band_w = cython.declare(cython.double, visibility="public")
@@ -97,6 +99,8 @@ class Limits:
         self.nominal_v = 230.0
         self.ramp_w_s = 5000.0
         self.deadband_w = 10.0
+        self.lag_frac = 0.25
+        self.kd = 0.5
         self.kp = 0.0
         self.ki = 0.1
         self.integ_band_w = 150.0
@@ -121,7 +125,8 @@ class Limits:
 LIMIT_FIELDS = (
     "max_charge_w", "max_discharge_w", "min_power_w", "min_power_hyst_w", "reserve_soc",
     "max_soc", "soc_hyst", "fuse_a", "fuse_margin_a", "share1", "share2", "share3", "nominal_v",
-    "ramp_w_s", "deadband_w", "kp", "ki", "integ_band_w", "integ_max_w", "period_s",
+    "ramp_w_s", "deadband_w", "lag_frac", "kd", "kp", "ki", "integ_band_w", "integ_max_w",
+    "period_s",
     "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",
     "grid_overvoltage_v", "grid_freq_min_hz", "grid_freq_max_hz", "grid_reconnect_s",
     "grid_startup_s",
@@ -195,6 +200,8 @@ class CtlState:
     had_loss = cython.declare(cython.bint, visibility="public")
     integ = cython.declare(cython.double, visibility="public")
     prev_ev = cython.declare(cython.double, visibility="public")
+    prev_net = cython.declare(cython.double, visibility="public")
+    prev_dn = cython.declare(cython.double, visibility="public")
     last_sp = cython.declare(cython.double, visibility="public")
     on = cython.declare(cython.bint, visibility="public")
     dis_block = cython.declare(cython.bint, visibility="public")
@@ -213,6 +220,8 @@ class CtlState:
         self.had_loss = False
         self.integ = 0.0
         self.prev_ev = float("nan")
+        self.prev_net = float("nan")
+        self.prev_dn = 0.0
         self.last_sp = 0.0
         self.on = False
         self.dis_block = False
@@ -239,6 +248,8 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.had_loss = a.had_loss
     b.integ = a.integ
     b.prev_ev = a.prev_ev
+    b.prev_net = a.prev_net
+    b.prev_dn = a.prev_dn
     b.last_sp = a.last_sp
     b.on = a.on
     b.dis_block = a.dis_block
@@ -375,9 +386,12 @@ def _valid(m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _stop(st: CtlState, reasons: cython.int) -> cython.double:
     st.prev_ev = NAN
+    st.prev_net = NAN
+    st.prev_dn = 0.0
     st.integ = 0.0
     st.last_sp = 0.0
     st.on = False
@@ -424,7 +438,20 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
         want = plan.forced_w
         reasons |= R_FORCED
     else:
-        want = m.ev_w - e - lim.kp * e - st.integ
+        # the meter's sample is older than the charger's reading by lag_frac of a period:
+        # take the charger's power at that instant, between its last two readings
+        ev_s: cython.double = m.ev_w
+        if not isnan(st.prev_ev):
+            ev_s = m.ev_w - lim.lag_frac * (m.ev_w - st.prev_ev)
+        net: cython.double = ev_s - e  # what the house asks of the car now (W)
+        want = net - lim.kp * e - st.integ
+        # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
+        # carried on for part of a period, since the write acts a period late
+        dn: cython.double = net - st.prev_net
+        if not isnan(dn) and dn * st.prev_dn > 0.0:
+            want += lim.kd * (dn if fabs(dn) < fabs(st.prev_dn) else st.prev_dn)
+        st.prev_dn = dn if not isnan(dn) else 0.0
+        st.prev_net = net
     # which clamp bites, in DESIGN order: report each one that the wish runs into
     if want < 0.0:
         if not st.grid_ok:
@@ -538,6 +565,7 @@ def _meter_ok(st: CtlState, m: Measurement, now: cython.double, lim: Limits) -> 
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _supervise(st: CtlState, lim: Limits, meter_ok: cython.bint, grid: cython.int,
                charger_ok: cython.bint, car_present: cython.bint, hold: cython.bint,
@@ -666,6 +694,7 @@ class Plant:
     k_chg = cython.declare(cython.double)
     k_dis = cython.declare(cython.double)
     min_wh = cython.declare(cython.double)
+    pct_per_wh = cython.declare(cython.double)
 
     def __init__(self, seed=1, soc_pct=50.0, **kw):
         self.n_sub = 4
@@ -720,6 +749,7 @@ def _prepare(pl: Plant) -> cython.void:
     pl.k_chg = pl.eff * pl.h / 3600.0
     pl.k_dis = pl.h / (pl.eff * 3600.0)
     pl.min_wh = pl.cap_wh * pl.car_min_soc / 100.0
+    pl.pct_per_wh = 100.0 / pl.cap_wh
 
 
 @cython.cfunc
@@ -770,6 +800,7 @@ def _last_cmd(pl: Plant) -> cython.double:
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _charger_retarget(pl: Plant, t: cython.double, flags: cython.int) -> cython.void:
     """At time t: act on a command whose dead time has passed, apply the charger's own
@@ -1012,6 +1043,7 @@ def _oracle(m: Measurement, ost: CtlState, lim: Limits, plan: Plan, soc_true: cy
 # --- the batch runner: plant + policy over a stretch of seconds, no Python call per step ----
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _meter_tick(pl: Plant, tot: Totals, g1: cython.double, g2: cython.double,
                 g3: cython.double, ts: cython.double, flags: cython.int) -> cython.void:
@@ -1025,6 +1057,7 @@ def _meter_tick(pl: Plant, tot: Totals, g1: cython.double, g2: cython.double,
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _sample_meter(pl: Plant, g1: cython.double, g2: cython.double, g3: cython.double,
                   t: cython.double, flags: cython.int) -> cython.void:
@@ -1056,6 +1089,7 @@ def _sample_meter(pl: Plant, g1: cython.double, g2: cython.double, g3: cython.do
 
 
 @cython.cfunc
+@cython.inline
 @cython.exceptval(check=False)
 def _fill_measurement(m: Measurement, pl: Plant, t: cython.double, flags: cython.int
                       ) -> cython.void:
@@ -1075,7 +1109,8 @@ def _fill_measurement(m: Measurement, pl: Plant, t: cython.double, flags: cython
         m.car_present = (flags & F_CAR) != 0
         m.charger_ready = (flags & F_CHARGER_ERROR) == 0
         # the charger reports SoC in whole percent, 0 without a car
-        m.soc = floor(pl.soc_wh / pl.cap_wh * 100.0) if m.car_present else 0.0
+        m.soc = float(cython.cast(cython.long, pl.soc_wh * pl.pct_per_wh)) if m.car_present \
+            else 0.0
 
 
 @cython.boundscheck(False)

@@ -76,6 +76,8 @@ class Control(Base):
 
     period_s: Annotated[float, Meta(ge=0.2, le=10.0)] = 1.0
     kp: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
+    kd: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.5
+    meter_lag_s: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.25
     ki: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.1
     deadband_w: Annotated[float, Meta(ge=0.0, le=500.0)] = 10.0
     integ_band_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 150.0

@@ -1,0 +1,30 @@
+"""Shared fixtures: both implementations of the core, and a seeded random source."""
+
+from __future__ import annotations
+
+import os
+import random
+from types import ModuleType
+
+import pytest
+
+import fast
+
+IMPLS = ("pure", "compiled")
+
+
+@pytest.fixture(params=IMPLS)
+def core(request: pytest.FixtureRequest) -> ModuleType:
+    """The control core, once pure and once compiled (a missing build is an error)."""
+    impls = fast.implementations()
+    if request.param not in impls:
+        raise RuntimeError("the compiled core is not built: run `make build`")
+    return impls[request.param]
+
+
+@pytest.fixture
+def rnd(request: pytest.FixtureRequest) -> random.Random:
+    """A seeded Random; the seed is printed on failure (set V2H_SEED to replay one)."""
+    seed = int(os.environ.get("V2H_SEED", random.randrange(2**32)))
+    print(f"random seed: V2H_SEED={seed}")
+    return random.Random(seed)

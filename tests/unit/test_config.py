@@ -1,0 +1,92 @@
+"""The config file: Structs from TOML, errors as FILE:LINE: key.path: message, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller import cli, config
+
+EXAMPLE = Path(__file__).parents[2] / "config" / "example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "v2h.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+class TestLoad:
+    def test_config_defaults(self):
+        """No file: the documented defaults."""
+        cfg = config.defaults()
+        assert cfg.limits.fuse_a == 25.0 and cfg.limits.min_power_w == 150.0
+        assert cfg.control.meter_stale_s == 2.5 and cfg.control.grid_reconnect_s == 60.0
+
+    def test_config_example_is_valid_and_complete(self):
+        """The commented example validates and sets every section."""
+        cfg = config.load(EXAMPLE)
+        assert cfg.site.id and cfg.meter.driver == "sdm630"
+        text = EXAMPLE.read_text()
+        for section in ("site", "meter", "charger", "car", "limits", "control", "mqtt", "plan"):
+            assert f"[{section}]" in text
+
+    def test_config_overrides_fixed_key_paths(self):
+        """Every key path DESIGN.md §5 fixes can be set with --set."""
+        cfg = config.defaults((
+            "site.id=garage", "meter.driver=em24", "meter.host=10.0.0.5", "meter.port=1502",
+            "meter.unit_id=2", "charger.driver=quasar", "charger.host=10.0.0.6",
+            "charger.port=502", "charger.unit_id=1", "mqtt.host=broker", "mqtt.port=8883",
+            "limits.fuse_a=35", "limits.reserve_soc=40", "limits.max_soc=85",
+            "limits.max_charge_w=11000", "limits.max_discharge_w=10000",
+            "limits.min_power_w=200"))
+        assert cfg.site.id == "garage" and cfg.meter.driver == "em24"
+        assert cfg.meter.port == 1502 and cfg.limits.fuse_a == 35.0
+        assert cfg.limits.max_charge_w == 11000.0 and cfg.mqtt.port == 8883
+
+
+class TestErrors:
+    @pytest.mark.parametrize(("text", "expected"), [
+        ("[limits]\nfuse_a = 25\ncolour = 'blue'\n", "v2h.toml:3: limits.colour: unknown key"),
+        ("[limits]\n\nfuse_a = 'big'\n", "v2h.toml:3: limits.fuse_a: Expected `float`, got `str`"),
+        ("[limits]\nfuse_a = -25\n", "v2h.toml:2: limits.fuse_a: Expected `float` > 0.0"),
+        ("[limits]\nmax_soc = 80\nreserve_soc = 85\n",
+         "v2h.toml:3: limits.reserve_soc: must be below limits.max_soc (85 >= 80)"),
+        ("[limit]\nfuse_a = 25\n", "v2h.toml:1: limit: unknown section"),
+        ("[meter]\nport = 70000\n", "v2h.toml:2: meter.port: Expected `int` <= 65535"),
+        ("[limits\nfuse_a = 25\n", "v2h.toml:1: (toml):"),
+    ])
+    def test_check_config_reports_file_line_key(self, tmp_path, capsys, text, expected):
+        """check-config exits 2 and prints FILE:LINE: key.path: message."""
+        p = write(tmp_path, text)
+        assert cli.main(["check-config", str(p)]) == 2
+        err = capsys.readouterr().err.strip().replace(str(tmp_path) + "/", "")
+        assert err.startswith(expected), err
+
+    def test_check_config_lists_every_problem(self, tmp_path, capsys):
+        """Several problems in one file: one line each."""
+        p = write(tmp_path, "[limits]\nfuse_a = -1\nreserve_soc = 95\nmax_soc = 90\nfoo = 1\n"
+                            "[control]\nkp = 'x'\n")
+        assert cli.main(["check-config", str(p)]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        keys = {line.split(": ")[1] for line in lines}
+        assert keys == {"limits.fuse_a", "limits.foo", "control.kp", "limits.reserve_soc"}
+
+    def test_check_config_ok(self, tmp_path, capsys):
+        """A good file: exit 0."""
+        assert cli.main(["check-config", str(EXAMPLE)]) == 0
+
+    def test_check_config_missing_file(self, tmp_path, capsys):
+        """A file that is not there: exit 2 with its name."""
+        assert cli.main(["check-config", str(tmp_path / "nope.toml")]) == 2
+        assert "nope.toml" in capsys.readouterr().err
+
+    def test_set_errors_point_at_the_flag(self, capsys):
+        """A bad --set names itself: --set:N: key.path: message."""
+        rc = cli.main(["simulate", "--scenario", "load-steps", "--set", "limits.fuse_a=0",
+                       "--set", "nonsense"])
+        assert rc == 2
+        err = capsys.readouterr().err.splitlines()
+        assert "--set:1: limits.fuse_a: Expected `float` > 0.0" in err
+        assert "--set:2: nonsense: expected key.path=value" in err

@@ -1,0 +1,207 @@
+"""The control step (DESIGN.md §2): tracking, each clamp in its order, and its reasons."""
+
+from __future__ import annotations
+
+import math
+
+from tests.helpers import reading, regulating
+
+
+class TestTracking:
+    def test_step_feed_forward_cancels_export(self, core):
+        """Exporting 2 kW with the car idle: the car is asked to charge 2 kW at once."""
+        sp, _, why = core.step(reading(core, grid_w=-2000.0), regulating(core), core.Limits(),
+                               core.Plan(), 100.0)
+        assert sp == 2000.0
+        assert why == ()
+
+    def test_step_feed_forward_uses_charger_reading(self, core):
+        """Importing 500 W while charging 3 kW: charge 2.5 kW."""
+        sp, _, _ = core.step(reading(core, grid_w=500.0, ev_w=3000.0),
+                             regulating(core, last_sp=3000.0, on=True), core.Limits(),
+                             core.Plan(), 100.0)
+        assert sp == 2500.0
+
+    def test_step_discharges_to_cover_evening_load(self, core):
+        """Importing 1.2 kW with the car idle: discharge 1.2 kW."""
+        sp, _, _ = core.step(reading(core, grid_w=1200.0), regulating(core), core.Limits(),
+                             core.Plan(), 100.0)
+        assert sp == -1200.0
+
+    def test_step_target_bias(self, core):
+        """A 100 W import target leaves 100 W of the load to the grid."""
+        sp, _, _ = core.step(reading(core, grid_w=1200.0), regulating(core), core.Limits(),
+                             core.Plan(grid_target_w=100.0), 100.0)
+        assert sp == -1100.0
+
+    def test_step_is_pure(self, core):
+        """The state passed in is not changed; the new one is returned."""
+        st = regulating(core)
+        _, new, _ = core.step(reading(core, grid_w=-2000.0), st, core.Limits(), core.Plan(),
+                              100.0)
+        assert st.last_sp == 0.0 and new.last_sp == 2000.0
+
+    def test_step_integral_removes_bias(self, core):
+        """A steady 40 W import that the feed-forward cannot see is integrated away."""
+        lim, plan = core.Limits(ki=0.2), core.Plan()
+        st = regulating(core, last_sp=2000.0, on=True)
+        sps = []
+        for k in range(30):
+            sp, st, _ = core.step(reading(core, t=k, grid_w=40.0, ev_w=2000.0), st, lim, plan, k)
+            sps.append(sp)
+        assert sps[-1] < sps[0] - 20.0
+        assert st.integ > 0.0
+
+    def test_step_deadband_holds_small_corrections(self, core):
+        """A 5 W correction is not worth a write while running (10 W deadband)."""
+        st = regulating(core, last_sp=2000.0, on=True)
+        sp, _, why = core.step(reading(core, grid_w=-5.0, ev_w=2000.0), st, core.Limits(),
+                               core.Plan(), 100.0)
+        assert sp == 2000.0 and "deadband" in why
+
+    def test_step_forced_power(self, core):
+        """A forced charge overrides tracking and is named."""
+        sp, _, why = core.step(reading(core, grid_w=-2000.0), regulating(core), core.Limits(),
+                               core.Plan(forced_w=3000.0), 100.0)
+        assert sp == 3000.0 and "forced" in why
+
+
+class TestClamps:
+    def test_step_stale_meter_gives_zero(self, core):
+        """A reading older than meter_stale_s: 0 W, never the last setpoint."""
+        st = regulating(core, last_sp=3000.0, on=True)
+        sp, new, why = core.step(reading(core, t=90.0, grid_w=-3000.0), st, core.Limits(),
+                                 core.Plan(), 100.0)
+        assert sp == 0.0 and why == ("stale",) and new.last_sp == 0.0
+
+    def test_step_nan_or_absurd_reading_gives_zero(self, core):
+        """NaN, infinite or absurd powers are missing data."""
+        for bad in (math.nan, math.inf, -math.inf, 5e7):
+            sp, _, why = core.step(reading(core, grid_w=bad), regulating(core), core.Limits(),
+                                   core.Plan(), 100.0)
+            assert sp == 0.0 and why == ("stale",), bad
+
+    def test_step_lost_charger_reading_gives_zero(self, core):
+        """A charger reading older than charger_lost_s: 0 W."""
+        m = reading(core, grid_w=-2000.0)
+        m.ev_t = 90.0
+        sp, _, why = core.step(m, regulating(core), core.Limits(), core.Plan(), 100.0)
+        assert sp == 0.0 and why == ("stale",)
+
+    def test_step_supervisor_not_regulating_gives_zero(self, core):
+        """Any mode but REGULATING: 0 W, named 'supervisor'."""
+        for mode in core.MODES:
+            if mode == "REGULATING":
+                continue
+            st = core.CtlState(mode=core.MODES.index(mode), grid_ok=True)
+            sp, _, why = core.step(reading(core, grid_w=-2000.0), st, core.Limits(),
+                                   core.Plan(), 100.0)
+            assert sp == 0.0 and why == ("supervisor",), mode
+
+    def test_step_no_discharge_without_confirmed_grid(self, core):
+        """Grid not confirmed healthy: charging allowed, discharging not."""
+        st = regulating(core, grid_ok=False)
+        sp, _, why = core.step(reading(core, grid_w=1500.0), st, core.Limits(), core.Plan(), 100.0)
+        assert sp == 0.0 and "grid" in why
+        sp, _, _ = core.step(reading(core, grid_w=-1500.0), st, core.Limits(), core.Plan(), 100.0)
+        assert sp == 1500.0
+
+    def test_step_no_car_gives_zero(self, core):
+        """No car, or a charger that is not ready: 0 W."""
+        for kw in ({"car_present": False}, {"charger_ready": False}):
+            sp, _, why = core.step(reading(core, grid_w=-2000.0, **kw), regulating(core),
+                                   core.Limits(), core.Plan(), 100.0)
+            assert sp == 0.0 and why == ("car",)
+
+    def test_step_reserve_stops_discharge_with_hysteresis(self, core):
+        """At the reserve: no discharge; again only once SoC is reserve + soc_hyst."""
+        lim = core.Limits(reserve_soc=30.0, soc_hyst=2.0)
+        st = regulating(core)
+        sp, st, why = core.step(reading(core, grid_w=1000.0, soc=30.0), st, lim, core.Plan(), 100)
+        assert sp == 0.0 and "reserve" in why
+        sp, st, _ = core.step(reading(core, grid_w=1000.0, soc=31.0), st, lim, core.Plan(), 101)
+        assert sp == 0.0
+        sp, st, _ = core.step(reading(core, grid_w=1000.0, soc=32.0), st, lim, core.Plan(), 102)
+        assert sp == -1000.0
+
+    def test_step_unknown_soc_never_discharges(self, core):
+        """SoC unknown (NaN): no discharge, charging still allowed."""
+        sp, _, _ = core.step(reading(core, grid_w=1000.0, soc=math.nan), regulating(core),
+                             core.Limits(), core.Plan(), 100.0)
+        assert sp == 0.0
+        sp, _, _ = core.step(reading(core, grid_w=-1000.0, soc=math.nan), regulating(core),
+                             core.Limits(), core.Plan(), 100.0)
+        assert sp == 1000.0
+
+    def test_step_max_soc_stops_charge(self, core):
+        """At max_soc: no charge; discharge still allowed."""
+        lim = core.Limits(max_soc=90.0)
+        sp, _, why = core.step(reading(core, grid_w=-1000.0, soc=90.0), regulating(core), lim,
+                               core.Plan(), 100.0)
+        assert sp == 0.0 and "max_soc" in why
+
+    def test_step_plan_forbids_discharge(self, core):
+        """The plan may forbid discharge; it is named 'plan'."""
+        sp, _, why = core.step(reading(core, grid_w=1000.0), regulating(core), core.Limits(),
+                               core.Plan(allow_discharge=False), 100.0)
+        assert sp == 0.0 and "plan" in why
+
+    def test_step_fuse_limits_charge_on_loaded_phase(self, core):
+        """L1 already carries 20 A: charging on L1 is held to (25 - 1 - 20) A more."""
+        lim = core.Limits(fuse_a=25.0, fuse_margin_a=1.0)
+        m = reading(core, grid_w=-6000.0, split=(0.0, 0.0, 1.0))
+        m.p1 = 20.0 * 230.0
+        m.p3 = -6000.0 - m.p1
+        sp, _, why = core.step(m, regulating(core), lim, core.Plan(), 100.0)
+        assert "fuse" in why
+        assert abs(sp - 4.0 * 230.0) < 1e-6
+
+    def test_step_fuse_limits_discharge_export_on_phase(self, core):
+        """A single-phase charger covering a load on L2 would export through L1: held back."""
+        lim = core.Limits(fuse_a=25.0, fuse_margin_a=1.0, ramp_w_s=20000.0)
+        m = reading(core, grid_w=7000.0, split=(0.0, 1.0, 0.0))
+        sp, _, why = core.step(m, regulating(core), lim, core.Plan(), 100.0)
+        assert "fuse" in why
+        assert abs(sp - (-24.0 * 230.0)) < 1e-6
+
+    def test_step_charger_limits(self, core):
+        """Beyond max_charge_w / max_discharge_w: clipped and named."""
+        lim = core.Limits(max_charge_w=3000.0, max_discharge_w=2000.0, fuse_a=100.0)
+        sp, _, why = core.step(reading(core, grid_w=-5000.0), regulating(core), lim, core.Plan(),
+                               100.0)
+        assert sp == 3000.0 and "max_charge" in why
+        sp, _, why = core.step(reading(core, grid_w=5000.0), regulating(core), lim, core.Plan(),
+                               100.0)
+        assert sp == -2000.0 and "max_discharge" in why
+
+    def test_step_min_power_with_hysteresis(self, core):
+        """Off: starts only at min_power + hyst; on: holds min_power down to min - hyst."""
+        lim = core.Limits(min_power_w=150.0, min_power_hyst_w=50.0)
+        off = regulating(core)
+        assert core.step(reading(core, grid_w=-180.0), off, lim, core.Plan(), 100)[0] == 0.0
+        assert core.step(reading(core, grid_w=-210.0), off, lim, core.Plan(), 100)[0] == 210.0
+        on = regulating(core, last_sp=150.0, on=True)
+        sp, _, why = core.step(reading(core, grid_w=30.0, ev_w=150.0), on, lim, core.Plan(), 100)
+        assert sp == 150.0 and "min_power" in why
+        sp, _, _ = core.step(reading(core, grid_w=60.0, ev_w=150.0), on, lim, core.Plan(), 100)
+        assert sp == 0.0
+
+    def test_step_ramp_limit(self, core):
+        """A 7 kW swing in one second is limited to ramp_w_s."""
+        lim = core.Limits(ramp_w_s=2000.0, fuse_a=100.0)
+        sp, _, why = core.step(reading(core, grid_w=-7000.0), regulating(core), lim, core.Plan(),
+                               100.0)
+        assert sp == 2000.0 and "ramp" in why
+
+    def test_step_safety_clamps_override_ramp(self, core):
+        """Stopping is never ramped: a stale meter drops 7 kW to 0 at once."""
+        lim = core.Limits(ramp_w_s=1000.0)
+        st = regulating(core, last_sp=-7000.0, on=True)
+        sp, _, _ = core.step(reading(core, t=0.0, grid_w=0.0, ev_w=-7000.0), st, lim,
+                             core.Plan(), 100.0)
+        assert sp == 0.0
+
+    def test_reason_names_in_priority_order(self, core):
+        """Bits map to names in DESIGN order."""
+        assert core.reason_names(0) == ()
+        assert core.reason_names(0b11) == ("stale", "supervisor")

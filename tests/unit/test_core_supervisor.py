@@ -1,0 +1,101 @@
+"""The supervisor's transitions (DESIGN.md §3) and the frozen-meter check."""
+
+from __future__ import annotations
+
+import math
+
+from tests.helpers import reading
+
+UP, DOWN, UNKNOWN = 1, 0, -1
+
+
+def mode(core, st) -> str:
+    return core.MODES[st.mode]
+
+
+def sup(core, st, t, grid=UP, meter=True, charger=True, car=True, hold=False, fault=False):
+    return core.supervise(st, core.Limits(), meter, grid, charger, car, hold, fault, t)
+
+
+class TestSupervisor:
+    def test_supervise_startup_confirms_grid_first(self, core):
+        """From start the grid must be healthy for grid_startup_s before REGULATING."""
+        st = core.CtlState()
+        st = sup(core, st, 0.0)
+        assert mode(core, st) == "STARTUP" and not st.grid_ok
+        st = sup(core, st, 4.9)
+        assert mode(core, st) == "STARTUP"
+        st = sup(core, st, 5.0)
+        assert mode(core, st) == "REGULATING" and st.grid_ok
+
+    def test_supervise_grid_loss_then_reconnect_after_60s(self, core):
+        """Grid loss: GRID_LOSS at once; back only after 60 s of healthy grid."""
+        st = sup(core, sup(core, core.CtlState(), 0.0), 10.0)
+        assert mode(core, st) == "REGULATING"
+        st = sup(core, st, 11.0, grid=DOWN)
+        assert mode(core, st) == "GRID_LOSS" and not st.grid_ok
+        st = sup(core, st, 20.0)  # healthy again from t = 20
+        st = sup(core, st, 79.9)
+        assert mode(core, st) == "GRID_LOSS"
+        st = sup(core, st, 80.0)
+        assert mode(core, st) == "REGULATING"
+
+    def test_supervise_grid_flicker_restarts_the_wait(self, core):
+        """A second dip during the wait starts the 60 s again."""
+        st = sup(core, sup(core, core.CtlState(), 0.0), 10.0)
+        st = sup(core, st, 11.0, grid=DOWN)
+        st = sup(core, st, 20.0)
+        st = sup(core, st, 50.0, grid=DOWN)
+        st = sup(core, st, 51.0)
+        st = sup(core, st, 100.0)
+        assert mode(core, st) == "GRID_LOSS"
+        st = sup(core, st, 111.0)
+        assert mode(core, st) == "REGULATING"
+
+    def test_supervise_unknown_grid_is_not_healthy(self, core):
+        """Without meter data the grid is unknown: no confirmation, METER_STALE."""
+        st = sup(core, sup(core, core.CtlState(), 0.0), 10.0)
+        st = sup(core, st, 11.0, grid=UNKNOWN, meter=False)
+        assert mode(core, st) == "METER_STALE" and not st.grid_ok
+        st = sup(core, st, 12.0)
+        assert mode(core, st) == "STARTUP"  # confirmed anew, not the 60 s of a grid loss
+        st = sup(core, st, 17.0)
+        assert mode(core, st) == "REGULATING"
+
+    def test_supervise_priorities(self, core):
+        """Fault, then charger lost, then meter stale, then grid, then car, then hold."""
+        base = sup(core, sup(core, core.CtlState(), 0.0), 10.0)
+        assert mode(core, sup(core, base, 11, fault=True, charger=False)) == "FAULT"
+        assert mode(core, sup(core, base, 11, charger=False, meter=False)) == "CHARGER_LOST"
+        assert mode(core, sup(core, base, 11, meter=False, grid=UNKNOWN)) == "METER_STALE"
+        assert mode(core, sup(core, base, 11, car=False)) == "IDLE"
+        assert mode(core, sup(core, base, 11, hold=True)) == "HOLD"
+
+    def test_grid_state_from_meter(self, core):
+        """Voltage or frequency out of band on any phase is a grid loss; NaN too."""
+        lim = core.Limits()
+        assert core.grid_state(reading(core), lim, True) == UP
+        assert core.grid_state(reading(core, v2=150.0), lim, True) == DOWN
+        assert core.grid_state(reading(core, freq=52.0), lim, True) == DOWN
+        assert core.grid_state(reading(core, v3=math.nan), lim, True) == DOWN
+        assert core.grid_state(reading(core), lim, False) == UNKNOWN
+
+
+class TestFrozenMeter:
+    def test_meter_ok_detects_frozen_values(self, core):
+        """Identical values for meter_frozen_s (2 s) with fresh timestamps: not usable."""
+        lim = core.Limits()
+        st = core.CtlState()
+        for t in (0.0, 1.0):
+            ok, st = core.meter_ok(st, reading(core, t=t, grid_w=123.4), t, lim)
+            assert ok
+        ok, st = core.meter_ok(st, reading(core, t=2.0, grid_w=123.4), 2.0, lim)
+        assert not ok
+        ok, st = core.meter_ok(st, reading(core, t=3.0, grid_w=123.5), 3.0, lim)
+        assert ok
+
+    def test_meter_ok_rejects_stale_and_garbage(self, core):
+        """Old or non-physical readings are not usable."""
+        lim = core.Limits()
+        assert not core.meter_ok(core.CtlState(), reading(core, t=0.0), 3.0, lim)[0]
+        assert not core.meter_ok(core.CtlState(), reading(core, grid_w=math.nan), 100.0, lim)[0]
