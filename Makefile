@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "v2h needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=23" "setuptools>=68" "Cython>=3.1,<3.4" wheel
-	$(PIP) install -q -e ".[test]" --no-build-isolation
+	# the extension is built in place by `make build`; the editable install only links the tree
+	V2H_NO_EXTENSIONS=1 $(PIP) install -q -e ".[test]" --no-build-isolation
 	@touch $@
 
 build: $(BUILT)
