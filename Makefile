@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed-stamp
 BUILT  := $(VENV)/.built-stamp
 OUT    := out
 
-.PHONY: run test test-compiled test-pure bench lint clean venv build
+SYSDEPS := mbpoll
+
+.PHONY: run test test-compiled test-pure bench lint clean venv build sysdeps
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -28,7 +30,21 @@ $(BUILT): $(STAMP) setup.py fast/_core.py fast/_profile.py
 run: $(BUILT)
 	$(VENV)/bin/v2h simulate --scenario standard-day --policy all --chart $(OUT)/standard-day.png
 
-test: test-compiled test-pure
+# Debian packages the tests use as independent peers (mbpoll: a Modbus master sharing no code
+# with pymodbus). Installed with apt-get when missing and we are root; else we say how.
+sysdeps:
+	@missing=""; for p in $(SYSDEPS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+	  else \
+	    echo "v2h: the tests need$$missing; install with: sudo apt-get install$$missing" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: sysdeps test-compiled test-pure
 
 test-compiled: $(BUILT)
 	$(PY) -m pytest -q tests

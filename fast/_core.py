@@ -686,6 +686,14 @@ class Plant:
     s_v = cython.declare(cython.double, visibility="public")
     s_f = cython.declare(cython.double, visibility="public")
     ev_noise = cython.declare(cython.double, visibility="public")
+    # the real-time bench's view (tick): phase powers at the meter (W), energy counters (Wh)
+    g1 = cython.declare(cython.double, visibility="public")
+    g2 = cython.declare(cython.double, visibility="public")
+    g3 = cython.declare(cython.double, visibility="public")
+    imp_wh = cython.declare(cython.double, visibility="public")
+    exp_wh = cython.declare(cython.double, visibility="public")
+    chg_wh = cython.declare(cython.double, visibility="public")
+    dis_wh = cython.declare(cython.double, visibility="public")
     # derived once per run by _prepare (divisions kept off the per-sub-step path)
     h = cython.declare(cython.double)
     alpha = cython.declare(cython.double)
@@ -734,10 +742,46 @@ class Plant:
         self.s_v = 230.0
         self.s_f = 50.0
         self.ev_noise = 0.0
+        self.g1 = 0.0
+        self.g2 = 0.0
+        self.g3 = 0.0
+        self.imp_wh = 0.0
+        self.exp_wh = 0.0
+        self.chg_wh = 0.0
+        self.dis_wh = 0.0
 
     @property
     def soc_pct(self):
         return self.soc_wh / self.cap_wh * 100.0
+
+    def tick(self, t, flags, l1, l2, l3, pv):
+        """One sub-step (1 / n_sub s) from time t, in real time on the HIL bench: the
+        charger moves, the phase powers at the meter (g1..g3, W) and the meter's and the
+        charger's energy counters (Wh) follow. The same physics as the batch runner."""
+        _prepare(self)
+        _charger_retarget(self, t, flags)
+        _charger_move(self)
+        self.g1 = l1 + self.p * self.ev_share1 - pv * self.pv_share1
+        self.g2 = l2 + self.p * self.ev_share2 - pv * self.pv_share2
+        self.g3 = l3 + self.p * self.ev_share3 - pv * self.pv_share3
+        g = self.g1 + self.g2 + self.g3
+        wh = self.h / 3600.0
+        self.imp_wh += max(g, 0.0) * wh
+        self.exp_wh += max(-g, 0.0) * wh
+        self.chg_wh += max(self.p, 0.0) * wh
+        self.dis_wh += max(-self.p, 0.0) * wh
+
+    def write(self, sp, t):
+        """A setpoint (W) reaches the charger at time t (s); it acts after the dead time."""
+        _write(self, sp, t)
+
+    def heard(self, t):
+        """Any traffic reached the charger at time t: its watchdog starts again."""
+        self.last_comm_t = t
+
+    def noise(self, a):
+        """Uniform noise in [-a, a) from the plant's own generator (seeded)."""
+        return _noise(self, a)
 
 
 @cython.cfunc

@@ -1,0 +1,56 @@
+"""`python -m hil serve SCENARIO.toml [--meter-port P] [--charger-port Q] [--meter em24]`:
+the emulators and the plant in real time, for any controller to drive (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from controller import config, sim
+
+from ._bench import Bench
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    sc = sim.load(args.scenario)
+    cfg = config.defaults(tuple(sc.set) + tuple(args.overrides))
+    bench = Bench(sc, cfg, meter_kind=args.meter, unit_id=args.unit_id)
+    ports = await bench.start(args.meter_port, args.charger_port)
+    print(f"meter {args.meter} on 127.0.0.1:{ports['meter']} unit {args.unit_id}", flush=True)
+    print(f"charger quasar on 127.0.0.1:{ports['charger']} unit {args.unit_id}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = asyncio.create_task(bench.run(sc.duration_s), name="hil.plant.tick")
+    waiter = asyncio.create_task(stop.wait(), name="hil.signal")
+    await asyncio.wait({runner, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (runner, waiter):
+        task.cancel()
+    await bench.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m hil")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("serve", help="run only the emulators and the plant")
+    p.add_argument("scenario", metavar="SCENARIO.toml")
+    p.add_argument("--meter-port", type=int, default=0)
+    p.add_argument("--charger-port", type=int, default=0)
+    p.add_argument("--meter", choices=("sdm630", "em24"), default="sdm630")
+    p.add_argument("--unit-id", type=int, default=1)
+    p.add_argument("--set", dest="overrides", action="append", default=[])
+    args = ap.parse_args(argv)
+    try:
+        return asyncio.run(_serve(args))
+    except config.ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Wallbox Quasar 1 bidirectional DC charger: holding registers, signed 16-bit.
+
+Source: the register map Wallbox Chargers S.L. published for the Quasar 1, as carried in
+the V2G Liberty project (github V2G-liberty/addon-v2g-liberty, its Wallbox Quasar 1 client);
+see firmware_notes/register-maps.md."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pymodbus.constants import ExcCodes
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from ._codec import from_i16, i16
+
+if TYPE_CHECKING:
+    from ._bench import Bench
+
+# holding registers (FC 3 read, FC 6/16 write)      # count, type, unit / values
+CONTROL = 81            # 1, uint16: 0 user (app), 1 remote (Modbus); writes ignored until 1
+AUTOSTART = 82          # 1, uint16: start on plug-in 1 enabled, 0 disabled
+SETPOINT_TYPE = 83      # 1, uint16: 0 current, 1 power
+WATCHDOG = 88           # 1, uint16, s: no Modbus traffic this long -> it stops by itself
+LOCK = 256              # 1, uint16: charger locked 1 / unlocked 0 (read)
+ACTION = 257            # 1, uint16: 1 start, 2 stop (dis)charging
+CURRENT_SP = 258        # 1, int16, A (negative = discharge)
+POWER_SP = 260          # 1, int16, W (negative = discharge)
+MAX_POWER = 514         # 1, uint16, W: AC max available power, 1380..7400
+ACTUAL_POWER = 526      # 1, int16, W (negative = discharging)
+STATE = 537             # 1, uint16: see STATES
+SOC = 538               # 1, uint16, %: 0 without a car
+ERROR_1 = 539           # 4 x uint16: error registers (0 = none), 539..542
+
+WRITABLE = {CONTROL, AUTOSTART, SETPOINT_TYPE, WATCHDOG, ACTION, CURRENT_SP, POWER_SP,
+            MAX_POWER}
+READONLY = (LOCK, ACTUAL_POWER, STATE, SOC, ERROR_1, ERROR_1 + 1, ERROR_1 + 2, ERROR_1 + 3)
+STATES = {0: "no car", 1: "charging", 2: "waiting for car demand", 4: "paused", 7: "error",
+          11: "discharging"}
+NOMINAL_V = 230.0
+LIMIT_W = 7400
+
+
+class Quasar:
+    """The charger as the controller sees it over Modbus TCP; its power goes to the plant."""
+
+    def __init__(self, bench: Bench, unit_id: int = 1) -> None:
+        self.bench = bench
+        self.unit_id = unit_id
+        self.reg = {CONTROL: 0, AUTOSTART: 1, SETPOINT_TYPE: 0, WATCHDOG: 0, ACTION: 2,
+                    CURRENT_SP: 0, POWER_SP: 0, MAX_POWER: LIMIT_W}
+        self.started = False
+        self._applied = 0.0
+
+    def device(self) -> SimDevice:
+        hr = [SimData(a, values=self.reg[a], datatype=DataType.REGISTERS)
+              for a in sorted(WRITABLE)]
+        hr += [SimData(a, values=0, datatype=DataType.REGISTERS, readonly=True)
+               for a in READONLY]
+        bits = [SimData(0, count=16, values=False, datatype=DataType.BITS)]
+        return SimDevice(self.unit_id, simdata=(bits, list(bits), hr, list(hr)),
+                         action=self.action)
+
+    # -- what the charger does with its registers ------------------------------------------
+    def command_w(self) -> float:
+        """The power the charger is asked for (W) by its registers now."""
+        if self.reg[CONTROL] != 1 or not self.started:
+            return 0.0
+        if self.reg[SETPOINT_TYPE] == 1:
+            sp = float(from_i16(self.reg[POWER_SP]))
+        else:
+            sp = from_i16(self.reg[CURRENT_SP]) * NOMINAL_V
+        lim = float(self.reg[MAX_POWER])
+        return max(-lim, min(lim, sp))
+
+    def apply(self) -> None:
+        """Hand the command to the plant when it changed (it acts after its dead time)."""
+        sp = self.command_w()
+        if sp != self._applied:
+            self._applied = sp
+            self.bench.plant.write(sp, self.bench.now())
+
+    def watchdog(self) -> None:
+        """No traffic for longer than the watchdog register: stop by itself."""
+        wd = self.reg[WATCHDOG]
+        pl = self.bench.plant
+        if wd and self.started and self.bench.now() - pl.last_comm_t > wd:
+            self.started = False
+            self.reg[ACTION] = 2
+            self.apply()
+
+    def state(self) -> int:
+        f = self.bench.faults
+        p = self.bench.plant.p
+        if f.car_unplug or not self.bench.car_home():
+            return 0
+        if f.charger_error:
+            return 7
+        if not self.started:
+            return 4
+        if p > 50.0:
+            return 1
+        if p < -50.0:
+            return 11
+        return 2
+
+    def readings(self) -> dict[int, int]:
+        pl = self.bench.plant
+        car = self.state() != 0
+        meas = pl.p * pl.meas_gain + (pl.noise(2.0) if pl.p else 0.0)
+        err = 1 if self.bench.faults.charger_error else 0
+        return {LOCK: 0, ACTUAL_POWER: i16(round(meas)), STATE: self.state(),
+                SOC: int(pl.soc_pct) if car else 0, ERROR_1: err, ERROR_1 + 1: 0,
+                ERROR_1 + 2: 0, ERROR_1 + 3: 0}
+
+    # -- Modbus --------------------------------------------------------------------------------
+    def trace_packet(self, sending: bool, data: bytes) -> bytes:
+        """Unreachable: nothing comes back (and the action hears nothing)."""
+        return b"" if sending and self.bench.faults.charger_lost else data
+
+    async def action(self, fc: int, start: int, address: int, count: int,
+                     regs: list[int], values: list[int] | list[bool] | None
+                     ) -> ExcCodes | None:
+        if fc in (1, 2, 5, 15):
+            return ExcCodes.ILLEGAL_FUNCTION
+        b = self.bench
+        if b.faults.charger_lost:
+            if values is not None:  # not heard: the registers keep their values
+                values[:] = [regs[address - start + i] for i in range(len(values))]
+            return None
+        self.watchdog()
+        b.plant.heard(b.now())
+        if values is None:
+            for addr, word in self.readings().items():
+                if start <= addr < start + len(regs):
+                    regs[addr - start] = word
+            for addr in WRITABLE:
+                if start <= addr < start + len(regs):
+                    regs[addr - start] = self.reg[addr]
+            return None
+        return self._write(address, [int(v) for v in values], values)
+
+    def _write(self, address: int, words: list[int], values: list) -> ExcCodes | None:
+        new = dict(self.reg)
+        for i, word in enumerate(words):
+            addr = address + i
+            if addr not in WRITABLE:
+                return ExcCodes.ILLEGAL_ADDRESS
+            if addr == CONTROL and word not in (0, 1):
+                return ExcCodes.ILLEGAL_VALUE
+            if addr == ACTION and word not in (1, 2):
+                return ExcCodes.ILLEGAL_VALUE
+            if addr in (AUTOSTART, SETPOINT_TYPE) and word not in (0, 1):
+                return ExcCodes.ILLEGAL_VALUE
+            if addr == POWER_SP and abs(from_i16(word)) > LIMIT_W:
+                return ExcCodes.ILLEGAL_VALUE
+            if addr == CURRENT_SP and abs(from_i16(word)) > 32:
+                return ExcCodes.ILLEGAL_VALUE
+            if addr == MAX_POWER and not 1380 <= word <= LIMIT_W:
+                return ExcCodes.ILLEGAL_VALUE
+            new[addr] = word
+        if self.reg[CONTROL] != 1 and new[CONTROL] != 1:
+            # in user control the charger takes no orders: acknowledged, ignored
+            values[:] = [self.reg[address + i] for i in range(len(words))]
+            return None
+        if new[CONTROL] == 0 and self.reg[CONTROL] == 1:
+            # control handed back: the remote session ends, autostart returns to default
+            new.update({ACTION: 2, AUTOSTART: 1})
+            self.started = False
+        elif new[ACTION] != self.reg[ACTION] or address <= ACTION < address + len(words):
+            self.started = new[ACTION] == 1
+        self.reg = new
+        values[:] = [self.reg[address + i] for i in range(len(words))]
+        self.bench.plant.watchdog_s = float(self.reg[WATCHDOG]) if self.reg[WATCHDOG] else 1e9
+        self.apply()
+        return None
