@@ -46,12 +46,44 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import signal
+
+    from controller._loop import Controller
+    from controller.devices import CHARGERS, METERS
+
+    cfg = _load_config(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
+    if cfg.meter.driver not in METERS or cfg.charger.driver not in CHARGERS:
+        print(f"{args.config or '<defaults>'}:0: meter.driver: driver "
+              f"{cfg.meter.driver!r} is not available in this build", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        ctl = Controller(cfg, METERS[cfg.meter.driver](cfg.meter),
+                         CHARGERS[cfg.charger.driver](cfg.charger),
+                         METERS[cfg.meter.driver](cfg.meter))
+        return await ctl.run(stop)
+
+    return asyncio.run(main())
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="v2h", description="Vehicle-to-Home controller")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("check-config", help="validate a config file")
     p.add_argument("file")
     p.set_defaults(func=_check_config)
+    p = sub.add_parser("run", help="the live controller")
+    _add_config(p)
+    p.set_defaults(func=_run)
     p = sub.add_parser("simulate", help="software-in-the-loop run in simulated time")
     p.add_argument("--scenario", default="standard-day", metavar="NAME_OR_FILE")
     p.add_argument("--policy", default="v2h", choices=("v2h", "evcc-like", "none", "all"))

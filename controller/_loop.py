@@ -1,0 +1,200 @@
+"""The live controller: a 1-s loop by deadline, a faster grid watch, the supervisor and the
+step of `fast/`, around the device drivers. Every I/O call is under a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+
+import fast
+from controller.config import Config, core_limits, core_plan
+from controller.devices import Charger, DeviceError, Meter, MeterReading
+
+log = logging.getLogger("v2h")
+GRID_POLL_S = 0.1
+
+
+class Controller:
+    """One running controller: `await run(stop)` until `stop` is set, then it writes 0 W,
+    hands control back to the charger and returns."""
+
+    def __init__(self, cfg: Config, meter: Meter, charger: Charger, grid_meter: Meter | None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.cfg = cfg
+        self.meter = meter
+        self.grid_meter = grid_meter
+        self.charger = charger
+        self.clock = clock
+        self.sleep = sleep
+        self.lim = core_limits(cfg)
+        self.plan = core_plan(cfg)
+        self.st = fast.CtlState()
+        self.m = fast.Measurement(t=-1e9, ev_t=-1e9)
+        self.setpoint = 0.0
+        self.charger_io = asyncio.Lock()
+        self.charger_lost_since: float | None = None
+        self.charger_ok_t = -1e9
+        self.grid_down = False
+        self.last_mode = -1
+        self.last_reasons: tuple[str, ...] = ()
+        self.faults: set[str] = set()
+        self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
+
+    # -- logging: one line when something starts or ends, never once a second -------------
+    def _fault(self, name: str, on: bool, detail: str = "") -> None:
+        if on and name not in self.faults:
+            self.faults.add(name)
+            log.warning("fault start %s %s", name, detail)
+        elif not on and name in self.faults:
+            self.faults.discard(name)
+            log.info("fault end %s", name)
+
+    def _log_state(self, reasons: tuple[str, ...]) -> None:
+        if self.st.mode != self.last_mode or reasons != self.last_reasons:
+            log.info("state=%s setpoint_w=%.0f reasons=%s", fast.MODES[self.st.mode],
+                     self.setpoint, ",".join(reasons) or "-")
+            self.last_mode = self.st.mode
+            self.last_reasons = reasons
+
+    # -- I/O ---------------------------------------------------------------------------------
+    async def _write(self, watts: float) -> bool:
+        async with self.charger_io:
+            try:
+                await self.charger.set_power(watts)
+            except DeviceError as exc:
+                self._fault("charger_write", True, str(exc))
+                return False
+        self._fault("charger_write", False)
+        self.setpoint = watts
+        return True
+
+    def _take_meter(self, r: MeterReading) -> None:
+        m = self.m
+        m.t, m.p1, m.p2, m.p3 = r.t, r.p1, r.p2, r.p3
+        m.grid_w = r.grid_w
+        m.v1, m.v2, m.v3, m.freq = r.v1, r.v2, r.v3, r.freq
+
+    async def _cycle(self) -> None:
+        """Read both devices at once, supervise, step, write."""
+        meter_r, charger_r = await asyncio.gather(self.meter.read(), self._read_charger(),
+                                                  return_exceptions=True)
+        t_read = self.clock()
+        if isinstance(meter_r, MeterReading):
+            self._take_meter(meter_r)
+            self._fault("meter", False)
+        else:
+            self._fault("meter", True, str(meter_r))
+        recovered = False
+        if not isinstance(charger_r, BaseException) and charger_r is not None:
+            m = self.m
+            m.ev_t, m.ev_w = charger_r.t, charger_r.power_w
+            m.soc, m.car_present, m.charger_ready = (charger_r.soc, charger_r.car_present,
+                                                     charger_r.ready)
+            self.charger_ok_t = t_read
+            recovered = self.charger_lost_since is not None
+            self.charger_lost_since = None
+            self._fault("charger", False)
+        else:
+            if self.charger_lost_since is None:
+                self.charger_lost_since = t_read
+                getattr(self.charger, "forget", lambda: None)()
+            self._fault("charger", True, str(charger_r))
+        now = self.clock()
+        ok, self.st = fast.meter_ok(self.st, self.m, now, self.lim)
+        grid = fast.grid_state(self.m, self.lim, ok)
+        if self.grid_down and grid == 1:
+            self.grid_down = False
+        charger_ok = now - self.charger_ok_t <= self.lim.charger_lost_s
+        self.st = fast.supervise(self.st, self.lim, ok, grid, charger_ok, self.m.car_present,
+                                 self.plan.hold, False, now)
+        sp, self.st, reasons = fast.step(self.m, self.st, self.lim, self.plan, now)
+        if recovered:
+            # the charger is back: a stop before anything else
+            async with self.charger_io:
+                try:
+                    await self.charger.stop()  # type: ignore[attr-defined]
+                except DeviceError:
+                    pass
+            sp = 0.0
+        if await self._write(sp):
+            self.cycles.append((t_read, self.clock()))
+            del self.cycles[:-600]
+        self._log_state(reasons)
+
+    async def _read_charger(self):
+        async with self.charger_io:
+            return await self.charger.read()
+
+    # -- tasks -------------------------------------------------------------------------------
+    async def _control(self, stop: asyncio.Event) -> None:
+        period = self.cfg.control.period_s
+        nxt = self.clock()
+        while not stop.is_set():
+            await self._cycle()
+            nxt += period
+            delay = nxt - self.clock()
+            if delay < 0:  # overran: skip to the next slot rather than bunch up
+                nxt = self.clock()
+                delay = 0
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    async def _grid_watch(self, stop: asyncio.Event) -> None:
+        """The grid's own fast path: voltage and frequency well inside a second; on a loss,
+        0 W at once (the control cycle then keeps it there until reconnect)."""
+        assert self.grid_meter is not None
+        while not stop.is_set():
+            try:
+                r = await self.grid_meter.read()
+                m = fast.Measurement(t=r.t, v1=r.v1, v2=r.v2, v3=r.v3, freq=r.freq)
+                down = fast.grid_state(m, self.lim, True) == 0
+            except DeviceError:
+                down = False  # a silent meter is the control cycle's business
+            if down and not self.grid_down:
+                self.grid_down = True
+                log.warning("fault start grid_loss fast path: 0 W")
+                self.st = fast.supervise(self.st, self.lim, True, 0, True, True, False, False,
+                                         self.clock())
+                if self.setpoint < 0.0:
+                    await self._write(0.0)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=GRID_POLL_S)
+            except TimeoutError:
+                pass
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Take control, run until `stop`, then 0 W and control handed back. Exit code 0."""
+        try:
+            async with self.charger_io:
+                await self.charger.take_control(self.cfg.charger.watchdog_s)
+        except DeviceError as exc:
+            self._fault("charger", True, str(exc))
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._control(stop), name="v2h.loop.control")
+            if self.grid_meter is not None:
+                tg.create_task(self._grid_watch(stop), name="v2h.meter.grid")
+        await self.shutdown()
+        return 0
+
+    async def shutdown(self) -> None:
+        """0 W, control back to the charger, connections closed (each step bounded)."""
+        try:
+            async with asyncio.timeout(3.0):
+                await self.charger.release()
+            log.info("stopped: 0 W written, control handed back")
+        except (DeviceError, TimeoutError) as exc:
+            log.error("stop: could not reach the charger (%s); its watchdog will stop it", exc)
+        for dev in (self.meter, self.grid_meter, self.charger):
+            if dev is not None:
+                await dev.close()
+
+
+def latency_ms(cycles: list[tuple[float, float]]) -> list[float]:
+    """Meter-read-done to setpoint-written, per cycle (ms)."""
+    return [(w - r) * 1000.0 for r, w in cycles if math.isfinite(r)]

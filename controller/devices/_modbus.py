@@ -1,0 +1,63 @@
+"""A pymodbus TCP client with a timeout on every call, shared by the Modbus drivers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from .base import DeviceError
+
+
+class ModbusLink:
+    """One device over Modbus TCP: reconnects on demand, every call under asyncio.timeout."""
+
+    def __init__(self, name: str, host: str, port: int, unit_id: int, timeout_s: float) -> None:
+        self.name = name
+        self.unit_id = unit_id
+        self.timeout_s = timeout_s
+        self.client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=0,
+                                           reconnect_delay=0.0)
+
+    async def _ensure(self) -> None:
+        if not self.client.connected:
+            async with asyncio.timeout(self.timeout_s):
+                if not await self.client.connect():
+                    raise DeviceError(self.name, "no connection")
+
+    async def read(self, fc: int, address: int, count: int) -> list[int]:
+        """Read `count` registers (FC 3 holding, FC 4 input)."""
+        try:
+            await self._ensure()
+            async with asyncio.timeout(self.timeout_s):
+                if fc == 4:
+                    r = await self.client.read_input_registers(address, count=count,
+                                                               device_id=self.unit_id)
+                else:
+                    r = await self.client.read_holding_registers(address, count=count,
+                                                                 device_id=self.unit_id)
+        except (TimeoutError, ModbusException, ConnectionError, OSError) as exc:
+            raise DeviceError(self.name, f"read {address:#06x}: {exc or type(exc).__name__}") \
+                from None
+        if r.isError():
+            raise DeviceError(self.name, f"read {address:#06x}: exception {r.exception_code}")
+        if len(r.registers) != count:
+            raise DeviceError(self.name, f"read {address:#06x}: short reply")
+        return list(r.registers)
+
+    async def write(self, address: int, word: int) -> None:
+        """Write one holding register (FC 6)."""
+        try:
+            await self._ensure()
+            async with asyncio.timeout(self.timeout_s):
+                r = await self.client.write_register(address, word & 0xFFFF,
+                                                     device_id=self.unit_id)
+        except (TimeoutError, ModbusException, ConnectionError, OSError) as exc:
+            raise DeviceError(self.name, f"write {address}: {exc or type(exc).__name__}") \
+                from None
+        if r.isError():
+            raise DeviceError(self.name, f"write {address}: exception {r.exception_code}")
+
+    async def close(self) -> None:
+        self.client.close()

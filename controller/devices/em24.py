@@ -1,0 +1,43 @@
+"""Carlo Gavazzi EM24 / EM340 over Modbus TCP: one read of 0x0000..0x004F.
+
+Map (firmware_notes/register-maps.md): int32 low word first, fixed weights."""
+
+from __future__ import annotations
+
+import struct
+import time
+
+from controller.config import Meter as MeterConfig
+
+from ._modbus import ModbusLink
+from .base import MeterReading, finite_or_nan
+
+V_L1 = 0x0000      # 2, int32 LSW first, V x 10
+P_L1 = 0x0012      # 2, int32 LSW first, W x 10
+FREQ = 0x0033      # 1, int16, Hz x 10
+E_IMPORT = 0x0034  # 2, int32 LSW first, kWh x 10
+E_EXPORT = 0x004E  # 2, int32 LSW first, kWh x 10
+SPAN = 0x0050
+
+
+def _i32(regs: list[int], addr: int) -> int:
+    return struct.unpack("<i", struct.pack("<HH", regs[addr], regs[addr + 1]))[0]
+
+
+class Em24:
+    """Meter driver: per-phase power, voltage, frequency and energy in one request."""
+
+    def __init__(self, cfg: MeterConfig, clock=time.monotonic) -> None:
+        self.link = ModbusLink("meter em24", cfg.host, cfg.port, cfg.unit_id, cfg.timeout_s)
+        self.clock = clock
+
+    async def read(self) -> MeterReading:
+        r = await self.link.read(4, 0, SPAN)
+        w = [finite_or_nan(_i32(r, P_L1 + 2 * i) / 10.0, 100_000.0) for i in range(3)]
+        v = [finite_or_nan(_i32(r, V_L1 + 2 * i) / 10.0, 1_000.0) for i in range(3)]
+        hz = struct.unpack(">h", struct.pack(">H", r[FREQ]))[0] / 10.0
+        return MeterReading(self.clock(), *w, *v, finite_or_nan(hz, 100.0),
+                            _i32(r, E_IMPORT) * 100.0, _i32(r, E_EXPORT) * 100.0)
+
+    async def close(self) -> None:
+        await self.link.close()

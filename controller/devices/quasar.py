@@ -1,0 +1,88 @@
+"""Wallbox Quasar 1 over Modbus TCP: take control, power setpoints, its own watchdog.
+
+Map (firmware_notes/register-maps.md): holding registers, signed 16-bit."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from controller.config import Charger as ChargerConfig
+
+from ._modbus import ModbusLink
+from .base import ChargerReading
+
+CONTROL = 81        # 0 user, 1 remote
+AUTOSTART = 82      # 1 enabled, 0 disabled
+SETPOINT_TYPE = 83  # 0 current, 1 power
+WATCHDOG = 88       # s without traffic before it stops by itself
+ACTION = 257        # 1 start, 2 stop
+POWER_SP = 260      # int16, W (negative = discharge)
+ACTUAL_POWER = 526  # int16, W
+STATE = 537         # 0 no car, 1 charging, 2 waiting, 4 paused, 7 error, 11 discharging, ...
+SOC = 538           # %, 0 without a car
+ERRORS = 539        # 4 registers, 0 = no error
+NO_CAR = (0, 6)
+ERROR = (7, 9)
+LIMIT_W = 7400
+
+
+def _s16(word: int) -> int:
+    return word - 0x10000 if word >= 0x8000 else word
+
+
+class Quasar:
+    """Charger driver. Every set_power() writes the setpoint, which also feeds the charger's
+    watchdog (any traffic does); a stop command precedes any new start after a loss."""
+
+    def __init__(self, cfg: ChargerConfig, clock=time.monotonic) -> None:
+        self.link = ModbusLink("charger quasar", cfg.host, cfg.port, cfg.unit_id,
+                               cfg.timeout_s)
+        self.clock = clock
+        self._running: bool | None = None  # unknown until the first command
+
+    async def read(self) -> ChargerReading:
+        p = await self.link.read(3, ACTUAL_POWER, 1)
+        s = await self.link.read(3, STATE, 6)
+        state = s[0]
+        car = state not in NO_CAR
+        soc = float(s[1]) if car and 0 < s[1] <= 100 else math.nan
+        err = next((w for w in s[2:6] if w), 0)
+        return ChargerReading(self.clock(), float(_s16(p[0])), car,
+                              state not in ERROR and err == 0, soc, state, err)
+
+    async def take_control(self, watchdog_s: int) -> None:
+        await self.link.write(CONTROL, 1)
+        await self.link.write(AUTOSTART, 0)
+        await self.link.write(SETPOINT_TYPE, 1)
+        await self.link.write(WATCHDOG, int(watchdog_s))
+        await self.stop()
+
+    async def stop(self) -> None:
+        await self.link.write(POWER_SP, 0)
+        await self.link.write(ACTION, 2)
+        self._running = False
+
+    async def set_power(self, watts: float) -> None:
+        w = int(round(max(-LIMIT_W, min(LIMIT_W, watts))))
+        if w == 0:
+            if self._running is not False:
+                await self.stop()
+            else:
+                await self.link.write(POWER_SP, 0)  # keeps the watchdog fed
+            return
+        await self.link.write(POWER_SP, w)
+        if not self._running:
+            await self.link.write(ACTION, 1)
+            self._running = True
+
+    def forget(self) -> None:
+        """After lost replies nothing is known of the charger: the next command is a stop."""
+        self._running = None
+
+    async def release(self) -> None:
+        await self.stop()
+        await self.link.write(CONTROL, 0)
+
+    async def close(self) -> None:
+        await self.link.close()
