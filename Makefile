@@ -11,7 +11,7 @@ OUT    := out
 
 SYSDEPS := mbpoll
 
-.PHONY: run test test-compiled test-pure bench lint clean venv build sysdeps
+.PHONY: run test test-compiled test-pure bench hil lint clean venv build sysdeps
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -54,6 +54,15 @@ test-pure: $(BUILT)
 
 bench: $(BUILT)
 	$(PY) -m bench
+
+# every HIL scenario in real time, against `v2h run` as its own process; they run side by
+# side (each is light: a bench and a controller) so the set stays under 10 minutes
+hil: $(BUILT) sysdeps
+	@mkdir -p $(OUT)/hil
+	@ls hil/scenarios/*.toml | xargs -P 8 -I{} sh -c 'n=$$(basename {} .toml); \
+	  $(PY) -m hil run {} --json $(OUT)/hil/$$n.json --log $(OUT)/hil/$$n.log \
+	  > $(OUT)/hil/$$n.out 2>&1; rc=$$?; grep -hE "^(pass|FAIL)" $(OUT)/hil/$$n.out; \
+	  exit $$rc' && echo "hil: all scenarios passed"
 
 lint: $(STAMP)
 	$(PIP) install -q "ruff>=0.6"

@@ -54,6 +54,8 @@ class Controller:
             log.info("fault end %s", name)
 
     def _log_state(self, reasons: tuple[str, ...]) -> None:
+        # the deadband and the ramp come and go every few seconds: not events worth a line
+        reasons = tuple(r for r in reasons if r not in ("deadband", "ramp"))
         if self.st.mode != self.last_mode or reasons != self.last_reasons:
             log.info("state=%s setpoint_w=%.0f reasons=%s", fast.MODES[self.st.mode],
                      self.setpoint, ",".join(reasons) or "-")
@@ -153,9 +155,14 @@ class Controller:
             try:
                 r = await self.grid_meter.read()
                 m = fast.Measurement(t=r.t, v1=r.v1, v2=r.v2, v3=r.v3, freq=r.freq)
-                down = fast.grid_state(m, self.lim, True) == 0
+                gs = fast.grid_state(m, self.lim, True)
             except DeviceError:
-                down = False  # a silent meter is the control cycle's business
+                gs = 1  # a silent meter is the control cycle's business (stale data)
+            down = gs == 0
+            if gs == -1 and self.setpoint < 0.0:
+                await self._write(0.0)  # grid state unknown: no discharge, not a loss
+            elif gs == 1 and self.setpoint != 0.0:
+                await self._fuse_guard(r)
             if down and not self.grid_down:
                 self.grid_down = True
                 log.warning("fault start grid_loss fast path: 0 W")
@@ -167,6 +174,18 @@ class Controller:
                 await asyncio.wait_for(stop.wait(), timeout=GRID_POLL_S)
             except TimeoutError:
                 pass
+
+    async def _fuse_guard(self, r: MeterReading) -> None:
+        """Between cycles: a load switched on the charger's phase may push it over the fuse;
+        the step on this fresh reading says how far to give way, and only giving way is
+        written at once (everything else waits for the next cycle)."""
+        m = self.m
+        fm = fast.Measurement(t=r.t, ev_t=m.ev_t, grid_w=r.grid_w, p1=r.p1, p2=r.p2, p3=r.p3,
+                              v1=r.v1, v2=r.v2, v3=r.v3, freq=r.freq, ev_w=m.ev_w, soc=m.soc,
+                              car_present=m.car_present, charger_ready=m.charger_ready)
+        sp, _, reasons = fast.step(fm, self.st, self.lim, self.plan, self.clock())
+        if "fuse" in reasons and abs(sp) < abs(self.setpoint) and sp * self.setpoint >= 0.0:
+            await self._write(sp)
 
     async def run(self, stop: asyncio.Event) -> int:
         """Take control, run until `stop`, then 0 W and control handed back. Exit code 0."""

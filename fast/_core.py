@@ -107,7 +107,7 @@ class Limits:
         self.integ_max_w = 500.0
         self.period_s = 1.0
         self.meter_stale_s = 2.5
-        self.meter_frozen_s = 2.0
+        self.meter_frozen_s = 1.5
         self.charger_lost_s = 5.0
         self.grid_undervoltage_v = 195.5
         self.grid_overvoltage_v = 253.0
@@ -533,8 +533,8 @@ GRID_UP = cython.declare(cython.int, 1)
 def _grid_state(m: Measurement, lim: Limits, meter_ok: cython.bint) -> cython.int:
     """GRID_UP when every phase is within voltage limits and the frequency within its band;
     GRID_UNKNOWN without good meter data (never taken for healthy); else GRID_DOWN."""
-    if not meter_ok:
-        return GRID_UNKNOWN
+    if not meter_ok or isnan(m.v1) or isnan(m.v2) or isnan(m.v3) or isnan(m.freq):
+        return GRID_UNKNOWN  # garbage says nothing about the grid
     if not (lim.grid_undervoltage_v <= m.v1 <= lim.grid_overvoltage_v):
         return GRID_DOWN
     if not (lim.grid_undervoltage_v <= m.v2 <= lim.grid_overvoltage_v):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 
@@ -33,9 +34,29 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run(args: argparse.Namespace) -> int:
+    from ._run import run_scenario
+
+    res = await run_scenario(args.scenario, args.log)
+    text = json.dumps(res, indent=None)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    for c in res["checks"]:
+        mark = "pass" if c["passed"] else "FAIL"
+        print(f"{mark} {res['scenario']}: {c['name']} = {c['value']} (limit {c['limit']})")
+    print(text)
+    ok = all(c["passed"] for c in res["checks"]) and res["safety_violations"] == 0
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hil")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a scenario against `v2h run`, score it")
+    r.add_argument("scenario", metavar="SCENARIO.toml")
+    r.add_argument("--json", metavar="FILE", help="also write the result object here")
+    r.add_argument("--log", metavar="FILE", help="keep the controller's log here")
     p = sub.add_parser("serve", help="run only the emulators and the plant")
     p.add_argument("scenario", metavar="SCENARIO.toml")
     p.add_argument("--meter-port", type=int, default=0)
@@ -45,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", dest="overrides", action="append", default=[])
     args = ap.parse_args(argv)
     try:
-        return asyncio.run(_serve(args))
+        return asyncio.run(_run(args) if args.cmd == "run" else _serve(args))
     except config.ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -64,6 +64,10 @@ class Bench:
         self.meter = (Sdm630 if self.meter_kind == "sdm630" else Em24)(self, self.unit_id)
         self.charger = Quasar(self, self.unit_id)
         self.servers: list[ModbusTcpServer] = []
+        # the timeline the checks are scored on: one row a sub-step
+        self.rec: list[tuple[float, float, float, float, float, float, float, int]] = []
+        self.record = False
+        self.g_hist: list[tuple[float, float, float]] = []
         self.ports: dict[str, int] = {}
         for f in self.faults_schedule:
             if f.kind not in KINDS:
@@ -80,6 +84,14 @@ class Bench:
 
     def second(self) -> int:
         return min(int(self.t_bench), len(self.inputs) - 1)
+
+    def meter_phases(self) -> tuple[float, float, float]:
+        """Phase powers (W) as the meter shows them: meter_lat_n sub-steps old (DESIGN §7)."""
+        lat = self.plant.meter_lat_n
+        if lat == 0 or len(self.g_hist) < lat:
+            pl = self.plant
+            return (pl.g1, pl.g2, pl.g3)
+        return self.g_hist[-lat]
 
     def car_home(self) -> bool:
         return bool(self.inputs.flags[self.second()] & F_CAR)
@@ -107,7 +119,14 @@ class Bench:
         self._update_faults()
         k = self.second()
         inp = self.inputs
-        self.plant.tick(self.t_bench, self.flags(), inp.l1[k], inp.l2[k], inp.l3[k], inp.pv[k])
+        fl = self.flags()
+        pl = self.plant
+        self.g_hist.append((pl.g1, pl.g2, pl.g3))
+        del self.g_hist[:-4]
+        pl.tick(self.t_bench, fl, inp.l1[k], inp.l2[k], inp.l3[k], inp.pv[k])
+        if self.record:
+            self.rec.append((self.t_bench, pl.g1, pl.g2, pl.g3, pl.p,
+                             self.charger.command_w(), pl.soc_pct, fl))
 
     def advance(self, seconds: float) -> None:
         """Run the plant for `seconds` of bench time at once (tests; no waiting)."""

@@ -48,7 +48,7 @@ class Em24:
         v = 0.0 if f.grid_loss else 230.0 + pl.noise(0.5)
         hz = 0.0 if f.grid_loss else 50.0 + pl.noise(0.05)
         noise = pl.meter_noise_w
-        p = [pl.g1 + pl.noise(noise), pl.g2 + pl.noise(noise), pl.g3 + pl.noise(noise)]
+        p = [g + pl.noise(noise) for g in b.meter_phases()]
         out = []
         for i in range(3):
             out.append((V_L1 + 2 * i, i32_lsw(round(v * 10))))

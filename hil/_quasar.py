@@ -50,6 +50,7 @@ class Quasar:
                     CURRENT_SP: 0, POWER_SP: 0, MAX_POWER: LIMIT_W}
         self.started = False
         self._applied = 0.0
+        self.writes: list[tuple[float, int, int]] = []  # (bench time, register, value)
 
     def device(self) -> SimDevice:
         hr = [SimData(a, values=self.reg[a], datatype=DataType.REGISTERS)
@@ -137,6 +138,8 @@ class Quasar:
                 if start <= addr < start + len(regs):
                     regs[addr - start] = self.reg[addr]
             return None
+        for i, v in enumerate(values):
+            self.writes.append((b.now(), address + i, int(v)))
         return self._write(address, [int(v) for v in values], values)
 
     def _write(self, address: int, words: list[int], values: list) -> ExcCodes | None:

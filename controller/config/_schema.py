@@ -83,7 +83,7 @@ class Control(Base):
     integ_band_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 150.0
     integ_max_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 500.0
     meter_stale_s: Seconds = 2.5
-    meter_frozen_s: Seconds = 2.0
+    meter_frozen_s: Seconds = 1.5
     charger_lost_s: Seconds = 5.0
     grid_undervoltage_v: Annotated[float, Meta(ge=0.0, le=300.0)] = 195.5
     grid_overvoltage_v: Annotated[float, Meta(ge=0.0, le=400.0)] = 253.0

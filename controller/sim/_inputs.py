@@ -17,6 +17,8 @@ _FLAG = {name: 1 << i for i, name in enumerate(fast.FLAGS)}
 _EVENT_FLAG = {
     "grid_loss": _FLAG["grid_down"], "meter_silent": _FLAG["meter_silent"],
     "meter_frozen": _FLAG["meter_frozen"], "meter_garbage": _FLAG["meter_garbage"],
+    # an exception reply gives the controller no data, as silence does
+    "meter_exception": _FLAG["meter_silent"],
     "charger_lost": _FLAG["charger_lost"], "charger_error": _FLAG["charger_error"],
 }
 

@@ -85,8 +85,8 @@ class Plant(Base):
     car_min_soc: Annotated[float, Meta(ge=0.0, le=100.0)] = 5.0
 
 
-EventKind = Literal["grid_loss", "meter_silent", "meter_frozen", "meter_garbage",
-                    "charger_lost", "charger_error", "car_unplug"]
+EventKind = Literal["grid_loss", "meter_silent", "meter_frozen", "meter_exception",
+                    "meter_garbage", "charger_lost", "charger_error", "car_unplug"]
 
 
 class Event(Base):
@@ -96,6 +96,21 @@ class Event(Base):
     duration_s: Annotated[int, Meta(ge=1)]
     at: TimeOfDay | None = None
     at_s: Annotated[int, Meta(ge=0)] | None = None
+
+
+class Check(Base):
+    """A pass/fail figure the HIL bench measures (see hil/_checks.py for the names)."""
+
+    name: str
+    limit: float
+
+
+class Hil(Base):
+    """How the HIL bench runs this scenario: the meter model, and a controller crash."""
+
+    meter: Literal["sdm630", "em24"] = "sdm630"
+    kill_at_s: Annotated[float, Meta(ge=0.0)] | None = None
+    restart_after_s: Annotated[float, Meta(ge=0.0)] = 10.0
 
 
 class Scenario(Base):
@@ -113,6 +128,8 @@ class Scenario(Base):
     pv: Pv = msgspec.field(default_factory=Pv)
     plant: Plant = msgspec.field(default_factory=Plant)
     events: list[Event] = []
+    hil: Hil = msgspec.field(default_factory=Hil)
+    checks: list[Check] = []
     base_dir: str = ""  # where `series` is looked up; set by load(), not by files
 
 

@@ -95,8 +95,7 @@ class TestEm24:
         assert abs(v1 - 230.0) <= 0.6
         assert abs(sum(p) - tot) < 30.0 and tot < -1000.0  # midday export
         assert abs(r[0x33] / 10 - 50.0) <= 0.1
-        pl = bench.plant
-        assert abs(p[0] - pl.g1) <= pl.meter_noise_w + 0.1
+        assert abs(p[0] - bench.meter_phases()[0]) <= bench.plant.meter_noise_w + 0.1
 
 
 class TestQuasar:

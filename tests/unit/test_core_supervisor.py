@@ -72,12 +72,14 @@ class TestSupervisor:
         assert mode(core, sup(core, base, 11, hold=True)) == "HOLD"
 
     def test_grid_state_from_meter(self, core):
-        """Voltage or frequency out of band on any phase is a grid loss; NaN too."""
+        """Voltage or frequency out of band on any phase is a grid loss; NaN (garbage) says
+        nothing about the grid: unknown, as without meter data."""
         lim = core.Limits()
         assert core.grid_state(reading(core), lim, True) == UP
         assert core.grid_state(reading(core, v2=150.0), lim, True) == DOWN
         assert core.grid_state(reading(core, freq=52.0), lim, True) == DOWN
-        assert core.grid_state(reading(core, v3=math.nan), lim, True) == DOWN
+        assert core.grid_state(reading(core, v3=math.nan), lim, True) == UNKNOWN
+        assert core.grid_state(reading(core, v1=0.0, freq=0.0), lim, True) == DOWN
         assert core.grid_state(reading(core), lim, False) == UNKNOWN
 
 
