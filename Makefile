@@ -11,7 +11,8 @@ OUT    := out
 
 SYSDEPS := mbpoll
 
-.PHONY: run test test-compiled test-pure bench hil lint clean venv build sysdeps
+
+.PHONY: run sim test test-compiled test-pure bench hil lint clean venv build sysdeps
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -27,7 +28,12 @@ $(BUILT): $(STAMP) setup.py fast/_core.py fast/_profile.py
 	$(PY) setup.py -q build_ext --inplace
 	@touch $@
 
+# the live demo: the bench's emulators and the controller over Modbus TCP, a line a second
 run: $(BUILT)
+	$(VENV)/bin/v2h demo
+
+# the day simulated with three policies side by side, and a chart of it
+sim: $(BUILT)
 	$(VENV)/bin/v2h simulate --scenario standard-day --policy all --chart $(OUT)/standard-day.png
 
 # Debian packages the tests use as independent peers (mbpoll: a Modbus master sharing no code

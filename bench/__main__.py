@@ -5,6 +5,7 @@ Prints a few readable lines, then one JSON object as the last line."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import fast
@@ -84,6 +85,14 @@ def main() -> None:
     out.update(year())
     print(f"year at 1 s: {out['year_1s_sim_s']} s plant + control, "
           f"{out['year_1s_inputs_s']} s building inputs", flush=True)
+    import asyncio
+
+    from bench.live import measure
+
+    out.update(asyncio.run(measure(float(os.environ.get("V2H_BENCH_LIVE_S", "120")))))
+    print(f"live loop: read-to-write p99 {out['read_to_write_ms_p99']} ms, jitter p99 "
+          f"{out['period_jitter_ms_p99']} ms, {out['rss_mb']} MB, {out['cpu_pct']} % CPU",
+          flush=True)
     print(json.dumps(out))
 
 

@@ -43,6 +43,7 @@ class Controller:
         self.last_reasons: tuple[str, ...] = ()
         self.faults: set[str] = set()
         self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
+        self.starts: list[tuple[float, float]] = []  # (cycle due, cycle started)
 
     # -- logging: one line when something starts or ends, never once a second -------------
     def _fault(self, name: str, on: bool, detail: str = "") -> None:
@@ -136,6 +137,8 @@ class Controller:
         period = self.cfg.control.period_s
         nxt = self.clock()
         while not stop.is_set():
+            self.starts.append((nxt, self.clock()))
+            del self.starts[:-600]
             await self._cycle()
             nxt += period
             delay = nxt - self.clock()
@@ -217,3 +220,9 @@ class Controller:
 def latency_ms(cycles: list[tuple[float, float]]) -> list[float]:
     """Meter-read-done to setpoint-written, per cycle (ms)."""
     return [(w - r) * 1000.0 for r, w in cycles if math.isfinite(r)]
+
+
+def stats(ctl: Controller) -> dict[str, list[float]]:
+    """The loop's own timing record: read-to-write latency and start lateness (ms)."""
+    return {"read_to_write_ms": latency_ms(ctl.cycles),
+            "start_late_ms": [(a - d) * 1000.0 for d, a in ctl.starts[1:]]}

@@ -70,9 +70,23 @@ def _run(args: argparse.Namespace) -> int:
         ctl = Controller(cfg, METERS[cfg.meter.driver](cfg.meter),
                          CHARGERS[cfg.charger.driver](cfg.charger),
                          METERS[cfg.meter.driver](cfg.meter))
-        return await ctl.run(stop)
+        rc = await ctl.run(stop)
+        if args.stats:
+            import json
+
+            from controller._loop import stats
+
+            with open(args.stats, "w", encoding="utf-8") as fh:
+                json.dump(stats(ctl), fh)
+        return rc
 
     return asyncio.run(main())
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from controller._demo import run_demo
+
+    return run_demo(args.scenario, args.minutes, tuple(args.overrides))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,7 +97,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_check_config)
     p = sub.add_parser("run", help="the live controller")
     _add_config(p)
+    p.add_argument("--stats", metavar="FILE", help="on exit, write the loop's timings (JSON)")
     p.set_defaults(func=_run)
+    p = sub.add_parser("demo", help="bench and controller live in the terminal")
+    p.add_argument("--scenario", default="demo-evening", metavar="NAME_OR_FILE")
+    p.add_argument("--minutes", type=float, help="stop after this long")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY.PATH=VALUE")
+    p.set_defaults(func=_demo)
     p = sub.add_parser("simulate", help="software-in-the-loop run in simulated time")
     p.add_argument("--scenario", default="standard-day", metavar="NAME_OR_FILE")
     p.add_argument("--policy", default="v2h", choices=("v2h", "evcc-like", "none", "all"))

@@ -920,7 +920,7 @@ class Totals:
     stale_budget_s = cython.declare(cython.double, visibility="public")
     nominal_v = cython.declare(cython.double, visibility="public")
 
-    def __init__(self, reserve_soc=30.0, fuse_a=25.0, fuse_grace_s=2.0, stop_budget_s=0.5,
+    def __init__(self, reserve_soc=30.0, fuse_a=25.0, fuse_grace_s=3.0, stop_budget_s=0.5,
                  stale_budget_s=3.5, nominal_v=230.0):
         self.pv_wh = 0.0
         self.load_wh = 0.0

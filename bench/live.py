@@ -1,0 +1,58 @@
+"""The live loop's timing on the bench: `v2h run` as its own process against the emulators
+over loopback Modbus TCP for a while; its read-to-write latency and period jitter (from its
+own record), and its resident memory and CPU share (from /proc)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from controller import config, sim
+from hil import Bench
+
+
+def _p99(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(0.99 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def _proc(pid: int) -> tuple[float, float]:
+    """(CPU seconds used, resident MB) of a process."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text()
+               .splitlines() if line.startswith("VmRSS:")) / 1024.0
+    return cpu, rss
+
+
+async def measure(seconds: float = 120.0) -> dict[str, float]:
+    sc = sim.load("standard-day")
+    bench = Bench(sc, config.defaults())
+    bench.t_bench = 11 * 3600.0  # late morning: surplus and clouds to regulate
+    ports = await bench.start()
+    runner = asyncio.create_task(bench.run(bench.t_bench + seconds + 30))
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "v2h.toml"
+        cfg.write_text(f'[meter]\nport = {ports["meter"]}\n[charger]\nport = {ports["charger"]}\n')
+        out = Path(tmp) / "stats.json"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "controller.cli", "run", "--config", str(cfg), "--stats",
+            str(out), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.sleep(10.0)  # start-up (imports, grid confirmation) is not the loop
+        cpu0, _ = _proc(proc.pid)
+        await asyncio.sleep(seconds)
+        cpu1, rss = _proc(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        await proc.wait()
+        st = json.loads(out.read_text())
+    runner.cancel()
+    await bench.stop()
+    return {"read_to_write_ms_p99": round(_p99(st["read_to_write_ms"]), 2),
+            "period_jitter_ms_p99": round(_p99([abs(x) for x in st["start_late_ms"]]), 2),
+            "rss_mb": round(rss, 1), "cpu_pct": round((cpu1 - cpu0) / seconds * 100.0, 2),
+            "live_cycles": len(st["read_to_write_ms"])}
