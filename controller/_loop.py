@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import fast
 from controller.config import Config, core_limits, core_plan
+from controller._notify import Notifier
 from controller.devices import Charger, DeviceError, Meter, MeterReading
 
 log = logging.getLogger("v2h")
@@ -44,6 +45,7 @@ class Controller:
         self.faults: set[str] = set()
         self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
         self.starts: list[tuple[float, float]] = []  # (cycle due, cycle started)
+        self.notify = Notifier()
 
     # -- logging: one line when something starts or ends, never once a second -------------
     def _fault(self, name: str, on: bool, detail: str = "") -> None:
@@ -140,6 +142,9 @@ class Controller:
             self.starts.append((nxt, self.clock()))
             del self.starts[:-600]
             await self._cycle()
+            # fed only by a completed cycle: a stuck loop lets systemd restart us (and the
+            # charger's own watchdog stops the car meanwhile)
+            self.notify.send("WATCHDOG=1")
             nxt += period
             delay = nxt - self.clock()
             if delay < 0:  # overran: skip to the next slot rather than bunch up
@@ -197,6 +202,7 @@ class Controller:
                 await self.charger.take_control(self.cfg.charger.watchdog_s)
         except DeviceError as exc:
             self._fault("charger", True, str(exc))
+        self.notify.send("READY=1")
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._control(stop), name="v2h.loop.control")
             if self.grid_meter is not None:
@@ -206,6 +212,7 @@ class Controller:
 
     async def shutdown(self) -> None:
         """0 W, control back to the charger, connections closed (each step bounded)."""
+        self.notify.send("STOPPING=1")
         try:
             async with asyncio.timeout(3.0):
                 await self.charger.release()
@@ -215,6 +222,7 @@ class Controller:
         for dev in (self.meter, self.grid_meter, self.charger):
             if dev is not None:
                 await dev.close()
+        self.notify.close()
 
 
 def latency_ms(cycles: list[tuple[float, float]]) -> list[float]:
