@@ -46,6 +46,8 @@ class Controller:
         self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
         self.starts: list[tuple[float, float]] = []  # (cycle due, cycle started)
         self.notify = Notifier()
+        # P1 gives no frequency: the grid is judged on voltage alone (nominal frequency)
+        self.nominal_hz = None if getattr(meter, "measures_frequency", True) else 50.0
 
     # -- logging: one line when something starts or ends, never once a second -------------
     def _fault(self, name: str, on: bool, detail: str = "") -> None:
@@ -81,7 +83,8 @@ class Controller:
         m = self.m
         m.t, m.p1, m.p2, m.p3 = r.t, r.p1, r.p2, r.p3
         m.grid_w = r.grid_w
-        m.v1, m.v2, m.v3, m.freq = r.v1, r.v2, r.v3, r.freq
+        m.v1, m.v2, m.v3 = r.v1, r.v2, r.v3
+        m.freq = r.freq if self.nominal_hz is None else self.nominal_hz
 
     async def _cycle(self) -> None:
         """Read both devices at once, supervise, step, write."""
@@ -162,7 +165,8 @@ class Controller:
         while not stop.is_set():
             try:
                 r = await self.grid_meter.read()
-                m = fast.Measurement(t=r.t, v1=r.v1, v2=r.v2, v3=r.v3, freq=r.freq)
+                hz = r.freq if self.nominal_hz is None else self.nominal_hz
+                m = fast.Measurement(t=r.t, v1=r.v1, v2=r.v2, v3=r.v3, freq=hz)
                 gs = fast.grid_state(m, self.lim, True)
             except DeviceError:
                 gs = 1  # a silent meter is the control cycle's business (stale data)
