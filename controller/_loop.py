@@ -10,8 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 import fast
-from controller.config import Config, core_limits, core_plan
 from controller._notify import Notifier
+from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, DeviceError, Meter, MeterReading
 
 log = logging.getLogger("v2h")

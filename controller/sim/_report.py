@@ -22,8 +22,9 @@ _ROWS = (
 def table(results: list[dict[str, Any]]) -> str:
     """Policies side by side, with the oracle (the hardware's physical limit) last."""
     first = results[0]
-    head = f"{first['scenario']}: {first['duration_s'] / 3600:.1f} h, PV {first['pv_wh'] / 1e3:.1f} kWh, " \
-           f"house load {first['load_wh'] / 1e3:.1f} kWh ({first['implementation']} core)"
+    head = (f"{first['scenario']}: {first['duration_s'] / 3600:.1f} h, "
+            f"PV {first['pv_wh'] / 1e3:.1f} kWh, house load {first['load_wh'] / 1e3:.1f} kWh "
+            f"({first['implementation']} core)")
     cols = [r["policy"] for r in results] + ["oracle"]
     w = max(12, *(len(c) + 2 for c in cols))
     lines = [head, "", f"{'':26s}" + "".join(f"{c:>{w}s}" for c in cols)]

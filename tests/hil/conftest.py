@@ -35,8 +35,9 @@ def mbpoll_path() -> str:
     """mbpoll is installed by `make test` (Debian's package); its absence is a failure."""
     path = shutil.which("mbpoll")
     if path is None:
-        raise RuntimeError("mbpoll is not installed: run `make test` (it installs it as root) "
-                           "or `apt-get install mbpoll`" + (" [CI]" if os.environ.get("CI") else ""))
+        raise RuntimeError("mbpoll is not installed: run `make test` (it installs it as "
+                           "root) or `apt-get install mbpoll`"
+                           + (" [CI]" if os.environ.get("CI") else ""))
     return path
 
 
