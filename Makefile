@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed-stamp
 BUILT  := $(VENV)/.built-stamp
 OUT    := out
 
-SYSDEPS := mbpoll
+# command:Debian package, for the real peers the tests talk to
+SYSDEPS := mbpoll:mbpoll mosquitto:mosquitto mosquitto_pub:mosquitto-clients
 
 
 .PHONY: run sim test test-compiled test-pure bench hil lint clean venv build sysdeps
@@ -36,10 +37,13 @@ run: $(BUILT)
 sim: $(BUILT)
 	$(VENV)/bin/v2h simulate --scenario standard-day --policy all --chart $(OUT)/standard-day.png
 
-# Debian packages the tests use as independent peers (mbpoll: a Modbus master sharing no code
-# with pymodbus). Installed with apt-get when missing and we are root; else we say how.
+# Debian packages the tests use as real peers (mbpoll: a Modbus master sharing no code with
+# pymodbus; Mosquitto: the broker). Installed with apt-get when missing and we are root;
+# else we say how.
 sysdeps:
-	@missing=""; for p in $(SYSDEPS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for cp in $(SYSDEPS); do c=$${cp%%:*}; p=$${cp##*:}; \
+	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$c >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing (apt-get)"; \

@@ -8,6 +8,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import fast
 from controller._notify import Notifier
@@ -46,6 +47,21 @@ class Controller:
         self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
         self.starts: list[tuple[float, float]] = []  # (cycle due, cycle started)
         self.notify = Notifier()
+        # the owner's settings (MQTT commands): they narrow the config, never widen it
+        self.mode = "auto"
+        self.reserve_soc = cfg.limits.reserve_soc
+        self.max_discharge_w = cfg.limits.max_discharge_w
+        self.departure: str | None = None
+        self.departure_soc: float | None = None
+        self.charged_wh = 0.0
+        self.discharged_wh = 0.0
+        self._t_energy: float | None = None
+        self.meter_energy: tuple[float, float] = (math.nan, math.nan)
+        self.bridge = None
+        if cfg.mqtt.enabled:
+            from controller.mqtt import Bridge
+
+            self.bridge = Bridge(cfg, self.apply_command)
         # P1 gives no frequency: the grid is judged on voltage alone (nominal frequency)
         self.nominal_hz = None if getattr(meter, "measures_frequency", True) else 50.0
 
@@ -80,6 +96,7 @@ class Controller:
         return True
 
     def _take_meter(self, r: MeterReading) -> None:
+        self.meter_energy = (r.import_wh, r.export_wh)
         m = self.m
         m.t, m.p1, m.p2, m.p3 = r.t, r.p1, r.p2, r.p3
         m.grid_w = r.grid_w
@@ -131,7 +148,81 @@ class Controller:
         if await self._write(sp):
             self.cycles.append((t_read, self.clock()))
             del self.cycles[:-600]
+        self._count_energy(now)
         self._log_state(reasons)
+        if self.bridge is not None:
+            self.bridge.offer(self.state_message(reasons))
+
+    def _count_energy(self, now: float) -> None:
+        """The car's energy at home (Wh), from the charger's reading, cycle by cycle."""
+        ev = self.m.ev_w
+        if self._t_energy is not None and math.isfinite(ev) and now - self.m.ev_t < 2.0:
+            dt = min(now - self._t_energy, 2.0)
+            if ev > 0:
+                self.charged_wh += ev * dt / 3600.0
+            else:
+                self.discharged_wh -= ev * dt / 3600.0
+        self._t_energy = now
+
+    def state_message(self, reasons: tuple[str, ...] = ()):
+        """The state for MQTT (msgspec Struct); NaN becomes null."""
+        from controller.mqtt import State
+
+        def num(x: float) -> float | None:
+            return round(x, 1) if math.isfinite(x) else None
+
+        m, v = self.m, self.cfg.site.nominal_v
+        return State(
+            ts=datetime.now(UTC).isoformat(timespec="seconds"), state=fast.MODES[self.st.mode],
+            reason=",".join(reasons) or "-", mode=self.mode, grid_w=num(m.grid_w),
+            l1_a=num(m.p1 / v), l2_a=num(m.p2 / v), l3_a=num(m.p3 / v), ev_w=num(m.ev_w),
+            setpoint_w=round(self.setpoint, 1), soc=num(m.soc), reserve_soc=self.reserve_soc,
+            max_discharge_w=self.max_discharge_w, import_wh=num(self.meter_energy[0]),
+            export_wh=num(self.meter_energy[1]), charged_wh=round(self.charged_wh, 3),
+            discharged_wh=round(self.discharged_wh, 3), departure=self.departure,
+            departure_soc=self.departure_soc)
+
+    def apply_command(self, cmd) -> str | None:
+        """An owner's command: None when taken, else the reason. Commands may narrow the
+        config's safety limits, never widen them, and never bypass the supervisor."""
+        from controller import mqtt
+
+        lim = self.cfg.limits
+        if isinstance(cmd, mqtt.SetReserve):
+            if cmd.value < lim.reserve_soc:
+                return f"below the configured reserve ({lim.reserve_soc:g} %)"
+            if cmd.value + lim.soc_hyst > lim.max_soc:
+                return f"reserve + hysteresis must stay below max_soc ({lim.max_soc:g} %)"
+            self.reserve_soc = cmd.value
+        elif isinstance(cmd, mqtt.SetMaxDischarge):
+            if cmd.value > lim.max_discharge_w:
+                return f"above the configured maximum ({lim.max_discharge_w:g} W)"
+            self.max_discharge_w = cmd.value
+        elif isinstance(cmd, mqtt.SetMode):
+            self.mode = cmd.value
+        elif isinstance(cmd, mqtt.ChargeNow):
+            self.mode = "charge-now"
+        elif isinstance(cmd, mqtt.SetDeparture):
+            self.departure = cmd.value
+        elif isinstance(cmd, mqtt.SetDepartureSoc):
+            self.departure_soc = cmd.value
+        self._apply_owner()
+        log.info("command %s=%s", type(cmd).__name__, getattr(cmd, "value", ""))
+        return None
+
+    def _apply_owner(self) -> None:
+        """Rebuild the step's limits and plan from the config and the owner's settings."""
+        self.lim = core_limits(self.cfg)
+        self.lim.reserve_soc = self.reserve_soc
+        self.lim.max_discharge_w = self.max_discharge_w
+        plan = core_plan(self.cfg)
+        if self.mode == "self-consumption":
+            plan.allow_discharge = False
+        elif self.mode == "hold":
+            plan.hold = True
+        elif self.mode == "charge-now":
+            plan.forced_w = self.cfg.limits.max_charge_w  # still clamped by SoC and fuse
+        self.plan = plan
 
     async def _read_charger(self):
         async with self.charger_io:
@@ -209,6 +300,8 @@ class Controller:
         self.notify.send("READY=1")
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._control(stop), name="v2h.loop.control")
+            if self.bridge is not None:
+                tg.create_task(self.bridge.run(stop), name="v2h.mqtt.client")
             if self.grid_meter is not None:
                 tg.create_task(self._grid_watch(stop), name="v2h.meter.grid")
         await self.shutdown()

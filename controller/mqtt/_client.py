@@ -1,0 +1,157 @@
+"""The MQTT bridge: state out every cycle, owner commands in, Home Assistant discovery. It
+is never in the safety path: the loop only offers it the newest state (never waits), and a
+slow, dead or hostile broker changes nothing but what reaches the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable
+
+import aiomqtt
+import msgspec
+
+from controller.config import Config
+
+from . import _discovery
+from ._messages import ENCODER, AnyCommand, CommandError, State, decode_command
+
+log = logging.getLogger("v2h.mqtt")
+RATE_PER_S = 20.0   # commands accepted per second...
+BURST = 40.0        # ...with this burst; beyond, dropped (counted, one error a second)
+PUBLISH_TIMEOUT_S = 2.0
+INCOMING_QUEUE = 1000  # a flood beyond this is dropped by the client, memory stays flat
+
+
+class Bridge:
+    """One broker connection, reconnecting with jittered backoff until `stop` is set."""
+
+    def __init__(self, cfg: Config, apply: Callable[[AnyCommand], str | None],
+                 clock: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self.cfg = cfg
+        self.apply = apply
+        self.clock = clock
+        self.jitter = jitter
+        self.prefix = f"{cfg.mqtt.topic_prefix}/{cfg.site.id}"
+        self._latest: bytes | None = None
+        self._fresh = asyncio.Event()
+        self.dropped_states = 0
+        self.published_states = 0
+        self.rejected = 0
+        self.rate_limited = 0
+        self._tokens = BURST
+        self._t_tokens = clock()
+        self._last_limit_note = -1e9
+        self.connected = asyncio.Event()
+
+    # -- from the control loop: never blocks ------------------------------------------------
+    def offer(self, state: State) -> None:
+        """Keep the newest state for the publisher; an unsent older one is dropped."""
+        if self._latest is not None:
+            self.dropped_states += 1
+        self._latest = ENCODER.encode(state)
+        self._fresh.set()
+
+    # -- the connection -------------------------------------------------------------------
+    def _client(self) -> aiomqtt.Client:
+        m = self.cfg.mqtt
+        tls = None
+        if m.ca_file or m.cert_file:
+            tls = ssl.create_default_context(cafile=m.ca_file)
+            if m.cert_file:
+                tls.load_cert_chain(m.cert_file, m.key_file)
+        return aiomqtt.Client(
+            m.host, m.port, username=m.username, password=m.password,
+            identifier=f"v2h-{self.cfg.site.id}", tls_context=tls, timeout=5.0,
+            will=aiomqtt.Will(f"{self.prefix}/availability", "offline", qos=1, retain=True),
+            max_queued_incoming_messages=INCOMING_QUEUE, keepalive=15)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                async with self._client() as client:
+                    backoff = 1.0
+                    await self._session(client, stop)
+            except aiomqtt.MqttError as exc:
+                self.connected.clear()
+                delay = min(30.0, backoff) * (0.5 + self.jitter())
+                log.warning("mqtt: %s; retrying in %.1f s", exc, delay)
+                backoff *= 2.0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+
+    async def _session(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        p = self.prefix
+        await client.publish(f"{p}/availability", "online", qos=1, retain=True)
+        for topic, payload in _discovery.configs(self.cfg, p):
+            body = ENCODER.encode(payload) if self.cfg.mqtt.discovery else b""
+            await client.publish(topic, body, qos=1, retain=True)
+        await client.subscribe(f"{p}/set/+", qos=1)
+        self.connected.set()
+        log.info("mqtt: connected to %s:%d", self.cfg.mqtt.host, self.cfg.mqtt.port)
+        async with asyncio.TaskGroup() as tg:
+            pub = tg.create_task(self._publisher(client), name="v2h.mqtt.state")
+            sub = tg.create_task(self._listener(client), name="v2h.mqtt.commands")
+            await stop.wait()
+            pub.cancel()
+            sub.cancel()
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await client.publish(f"{p}/availability", "offline", qos=1, retain=True)
+
+    async def _publisher(self, client: aiomqtt.Client) -> None:
+        while True:
+            await self._fresh.wait()
+            self._fresh.clear()
+            body, self._latest = self._latest, None
+            if body is None:
+                continue
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await client.publish(f"{self.prefix}/state", body, qos=0)
+            self.published_states += 1
+
+    # -- commands ---------------------------------------------------------------------------
+    def _take_token(self) -> bool:
+        now = self.clock()
+        self._tokens = min(BURST, self._tokens + (now - self._t_tokens) * RATE_PER_S)
+        self._t_tokens = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    async def _listener(self, client: aiomqtt.Client) -> None:
+        async for msg in client.messages:
+            name = str(msg.topic).rsplit("/", 1)[-1]
+            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+            reply = self.handle(name, payload)
+            if reply is not None:
+                topic, body = reply
+                async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                    await client.publish(f"{self.prefix}/{topic}", body, qos=1)
+
+    def handle(self, name: str, payload: bytes) -> tuple[str, bytes] | None:
+        """One command: ('ack' | 'error', message) to publish, or None when rate-limited."""
+        if not self._take_token():
+            self.rate_limited += 1
+            now = self.clock()
+            if now - self._last_limit_note >= 1.0:
+                self._last_limit_note = now
+                return "error", ENCODER.encode({"name": name[:64],
+                                                "reason": "rate limited: dropped"})
+            return None
+        try:
+            cmd = decode_command(name, payload)
+            reason = self.apply(cmd)
+            if reason:
+                raise CommandError(name, reason)
+        except CommandError as exc:
+            self.rejected += 1
+            return "error", ENCODER.encode({"name": exc.name, "reason": exc.reason})
+        return "ack", ENCODER.encode({"name": name, "value": msgspec.to_builtins(cmd)["value"]})

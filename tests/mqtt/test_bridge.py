@@ -1,0 +1,133 @@
+"""The MQTT bridge against a real Mosquitto, with the controller on the HIL bench."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import aiomqtt
+import pytest
+
+from controller import config
+from controller._loop import Controller
+from controller.devices import Quasar, Sdm630
+from controller.mqtt import Bridge
+from hil import Bench
+from tests.mqtt.conftest import mosquitto_pub
+
+pytestmark = pytest.mark.hil
+
+
+@contextlib.asynccontextmanager
+async def running(scenario, mqtt_port: int, *overrides: str):
+    """A bench in real time and the controller against it, MQTT enabled."""
+    bench = Bench(scenario)
+    ports = await bench.start()
+    cfg = config.defaults((f"meter.port={ports['meter']}", f"charger.port={ports['charger']}",
+                           "mqtt.enabled=true", f"mqtt.port={mqtt_port}", "site.id=bench",
+                           *overrides))
+    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), Sdm630(cfg.meter))
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(bench.run()), asyncio.create_task(ctl.run(stop))]
+    try:
+        yield ctl, bench
+    finally:
+        stop.set()
+        await tasks[1]
+        tasks[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tasks[0]
+        await bench.stop()
+
+
+async def collect(port: int, topics: list[str], seconds: float) -> dict[str, list[bytes]]:
+    got: dict[str, list[bytes]] = {}
+    async with aiomqtt.Client("127.0.0.1", port) as c:
+        for t in topics:
+            await c.subscribe(t)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                async for msg in c.messages:
+                    got.setdefault(str(msg.topic), []).append(bytes(msg.payload))
+    return got
+
+
+async def test_discovery_state_and_command(broker, scenario):
+    """Discovery configs carry Home Assistant's fields; a reserve command sent with
+    mosquitto_pub changes the controller's reserve and is acknowledged."""
+    port = broker()
+    async with running(scenario, port) as (ctl, _bench):
+        await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
+        listen = asyncio.create_task(collect(port, ["homeassistant/#", "v2h/bench/#"], 4.0))
+        await asyncio.sleep(1.0)
+        rc, out = await mosquitto_pub(port, "v2h/bench/set/reserve_soc", "45")
+        assert rc == 0, out
+        await mosquitto_pub(port, "v2h/bench/set/reserve_soc", "10")  # below the config's
+        got = await listen
+    assert ctl.reserve_soc == 45.0 and ctl.lim.reserve_soc == 45.0
+    acks = [json.loads(b) for b in got.get("v2h/bench/ack", [])]
+    assert {"name": "reserve_soc", "value": 45.0} in acks
+    errs = [json.loads(b) for b in got.get("v2h/bench/error", [])]
+    assert any(e["name"] == "reserve_soc" and "below" in e["reason"] for e in errs)
+    states = [json.loads(b) for b in got["v2h/bench/state"]]
+    assert len(states) >= 2 and states[-1]["reserve_soc"] == 45.0
+    assert got["v2h/bench/availability"][-1] == b"online"
+    conf = {t: json.loads(b[-1]) for t, b in got.items() if t.startswith("homeassistant/")}
+    by = {t.split("/")[1] + ":" + t.split("/")[3]: c for t, c in conf.items()}
+    for c in conf.values():
+        assert c["unique_id"] and c["device"]["identifiers"] == ["v2h_bench"]
+        assert c["availability_topic"] == "v2h/bench/availability"
+    energy = by["sensor:energy_imported"]
+    assert (energy["device_class"], energy["state_class"], energy["unit_of_measurement"]) == \
+        ("energy", "total_increasing", "Wh")
+    assert by["sensor:grid_power"]["state_topic"] == "v2h/bench/state"
+    sel = by["select:mode"]
+    assert sel["command_topic"] == "v2h/bench/set/mode" and "hold" in sel["options"]
+    num = by["number:reserve_soc"]
+    assert num["command_topic"] == "v2h/bench/set/reserve_soc"
+    assert {"min", "max", "step"} <= set(num)
+    btn = by["button:charge_now"]
+    assert btn["command_topic"] == "v2h/bench/set/charge_now" and btn["payload_press"]
+    assert by["text:departure"]["command_topic"] == "v2h/bench/set/departure"
+
+
+async def test_hold_command_stops_the_car(broker, scenario):
+    """mode = hold: the supervisor holds, 0 W; the command changes the plan, not safety."""
+    port = broker()
+    async with running(scenario, port) as (ctl, bench):
+        await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
+        await asyncio.sleep(9.0)
+        assert bench.plant.p > 1000.0  # charging from the midday surplus
+        await mosquitto_pub(port, "v2h/bench/set/mode", "hold")
+        await asyncio.sleep(5.0)
+        assert ctl.mode == "hold" and ctl.setpoint == 0.0
+
+
+def test_hostile_payloads_are_rejected_with_reasons():
+    """1 000 hostile payloads: each rejected with a reason, or dropped by the rate limit."""
+    cfg = config.defaults(("site.id=x",))
+    taken = []
+    t = [0.0]
+    bridge = Bridge(cfg, lambda cmd: taken.append(cmd) or None, clock=lambda: t[0])
+    hostile = [
+        ("reserve_soc", b'"forty"'), ("reserve_soc", b"NaN"), ("reserve_soc", b"-5"),
+        ("reserve_soc", b"1e308"), ("max_discharge_w", b"-1"), ("max_discharge_w", b"1e12"),
+        ("mode", b"turbo"), ("mode", b"{}"), ("departure", b"25:61"), ("nope", b"1"),
+        ("mode", b"\xff\xfe"), ("reserve_soc", b"4" * 1_000_000), ("reserve_soc", b"[1,2]"),
+        ("charge_now", b"NOW"), ("departure_soc", b"101"), ("../../x", b"1"),
+    ]
+    errors = 0
+    for i in range(1000):
+        t[0] += 0.06  # under the rate limit: every one is judged
+        name, payload = hostile[i % len(hostile)]
+        reply = bridge.handle(name, payload)
+        assert reply is not None and reply[0] == "error", (name, payload)
+        assert json.loads(reply[1])["reason"]
+        errors += 1
+    assert errors == 1000 and not taken
+    # a flood faster than the limit: dropped, counted, one error line a second at most
+    replies = [bridge.handle("reserve_soc", b"50") for _ in range(10_000)]
+    assert sum(r is not None and r[0] == "ack" for r in replies) <= 41
+    assert bridge.rate_limited >= 9_959
+    assert sum(r is not None and r[0] == "error" for r in replies) == 1
