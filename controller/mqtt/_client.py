@@ -24,6 +24,7 @@ log = logging.getLogger("v2h.mqtt")
 RATE_PER_S = 20.0   # commands accepted per second...
 BURST = 40.0        # ...with this burst; beyond, dropped (counted, one error a second)
 PUBLISH_TIMEOUT_S = 2.0
+BACKOFF_MAX_S = 8.0
 INCOMING_QUEUE = 1000  # a flood beyond this is dropped by the client, memory stays flat
 
 
@@ -78,9 +79,12 @@ class Bridge:
                 async with self._client() as client:
                     backoff = 1.0
                     await self._session(client, stop)
-            except aiomqtt.MqttError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever the broker does, control goes on
+                if isinstance(exc, BaseExceptionGroup):
+                    exc = exc.exceptions[0]
                 self.connected.clear()
-                delay = min(30.0, backoff) * (0.5 + self.jitter())
+                # capped low: a home broker that restarts should see us back within seconds
+                delay = min(BACKOFF_MAX_S, backoff) * (0.5 + 0.5 * self.jitter())
                 log.warning("mqtt: %s; retrying in %.1f s", exc, delay)
                 backoff *= 2.0
                 with contextlib.suppress(TimeoutError):

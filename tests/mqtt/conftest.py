@@ -35,7 +35,9 @@ def broker(tmp_path):
     def start(extra: str = "allow_anonymous true\n", port: int | None = None) -> int:
         port = port or free_port()
         conf = tmp_path / f"mosquitto-{port}.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\npersistence false\n{extra}")
+        # as root mosquitto would switch to its own user, who cannot read the test's files
+        who = "user root\n" if os.geteuid() == 0 else ""
+        conf.write_text(f"listener {port} 127.0.0.1\npersistence false\n{who}{extra}")
         proc = subprocess.Popen([mosquitto_path(), "-c", str(conf)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         procs.append(proc)
