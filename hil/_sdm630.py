@@ -6,15 +6,12 @@ firmware_notes/register-maps.md. Powers are signed (+ import), currents are magn
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from ._codec import f32_be
-
-if TYPE_CHECKING:
-    from ._bench import Bench
+from ._meter import MeterEmulator, Sample
 
 # input registers (FC 4)                       # count, type, unit
 V_L1 = 0x0000                                   # 2, float32, V (L1-N); L2 0x0002, L3 0x0004
@@ -33,13 +30,8 @@ READ_FC = {3, 4}
 WRITE_FC = {6, 16}
 
 
-class Sdm630:
+class Sdm630(MeterEmulator):
     """The meter as the controller sees it over Modbus TCP, fed by the bench's plant."""
-
-    def __init__(self, bench: Bench, unit_id: int = 1) -> None:
-        self.bench = bench
-        self.unit_id = unit_id
-        self._frozen: dict[int, list[int]] | None = None
 
     def device(self) -> SimDevice:
         bits = [SimData(0, count=16, values=False, datatype=DataType.BITS)]
@@ -47,51 +39,31 @@ class Sdm630:
         ir = [SimData(0, count=INPUT_END, values=0, datatype=DataType.REGISTERS)]
         return SimDevice(self.unit_id, simdata=(bits, list(bits), hr, ir), action=self.action)
 
-    def values(self) -> dict[int, list[int]]:
-        """Every measured register pair, from the plant now (with the meter's own noise)."""
-        b = self.bench
-        f = b.faults
-        pl = b.plant
-        if f.meter_garbage:
-            bad = [math.nan, 1e12, -math.inf][int(b.now() * 4) % 3]
-            return {a: f32_be(bad) for a in range(0, 0x004C, 2)}
-        v = 0.0 if f.grid_loss else 230.0 + pl.noise(0.5)
-        hz = 0.0 if f.grid_loss else 50.0 + pl.noise(0.005)
-        noise = pl.meter_noise_w
-        p = [g + pl.noise(noise) for g in b.meter_phases()]
+    def words(self, s: Sample) -> dict[int, list[int]]:
         out = {}
         for i in range(3):
-            out[V_L1 + 2 * i] = f32_be(v)
-            out[I_L1 + 2 * i] = f32_be(abs(p[i]) / v if v > 0 else 0.0)
-            out[P_L1 + 2 * i] = f32_be(p[i])
-        out[P_TOTAL] = f32_be(sum(p))
-        out[FREQ] = f32_be(hz)
-        out[E_IMPORT] = f32_be(pl.imp_wh / 1000.0)
-        out[E_EXPORT] = f32_be(pl.exp_wh / 1000.0)
+            out[V_L1 + 2 * i] = f32_be(s.v)
+            out[I_L1 + 2 * i] = f32_be(abs(s.p[i]) / s.v if s.v > 0 else 0.0)
+            out[P_L1 + 2 * i] = f32_be(s.p[i])
+        out[P_TOTAL] = f32_be(sum(s.p))
+        out[FREQ] = f32_be(s.hz)
+        out[E_IMPORT] = f32_be(s.import_wh / 1000.0)
+        out[E_EXPORT] = f32_be(s.export_wh / 1000.0)
         return out
 
-    def trace_packet(self, sending: bool, data: bytes) -> bytes:
-        """A silent meter sends nothing back."""
-        return b"" if sending and self.bench.faults.meter_silent else data
+    def garbage(self) -> dict[int, list[int]]:
+        bad = [math.nan, 1e12, -math.inf][int(self.bench.now() * 4) % 3]
+        return {a: f32_be(bad) for a in range(0, E_EXPORT + 2, 2)}
 
     async def action(self, fc: int, start: int, address: int, count: int,
                      regs: list[int], values: list[int] | list[bool] | None
                      ) -> ExcCodes | None:
         if fc not in READ_FC | WRITE_FC:
             return ExcCodes.ILLEGAL_FUNCTION
-        f = self.bench.faults
-        if f.meter_exception:
+        if self.bench.faults.meter_exception:
             return ExcCodes.DEVICE_BUSY
         if fc == 4:
-            if f.meter_frozen:
-                if self._frozen is None:
-                    self._frozen = self.values()
-                vals = self._frozen
-            else:
-                self._frozen = None
-                vals = self.values()
-            for addr, pair in vals.items():
-                regs[addr - start: addr - start + 2] = pair
+            self.fill(regs, start)
         elif fc == 3 and address <= H_NODE + 1 < address + count:
             regs[H_NODE - start: H_NODE - start + 2] = f32_be(float(self.unit_id))
         return None
