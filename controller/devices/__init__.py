@@ -2,12 +2,20 @@
 
 from .base import Charger, ChargerReading, DeviceError, Meter, MeterReading
 from .em24 import Em24
-from .p1 import P1
 from .quasar import Quasar
 from .sdm630 import Sdm630
 
-METERS = {"sdm630": Sdm630, "em24": Em24, "p1": P1}
+
+def _p1(cfg, clock=None):
+    """The P1 driver, imported when used: dsmr-parser brings a DLMS and crypto stack that a
+    Modbus installation need not carry in memory (16 MB of resident memory)."""
+    from .p1 import P1
+
+    return P1(cfg) if clock is None else P1(cfg, clock)
+
+
+METERS = {"sdm630": Sdm630, "em24": Em24, "p1": _p1}
 CHARGERS = {"quasar": Quasar}
 
 __all__ = ["CHARGERS", "METERS", "Charger", "ChargerReading", "DeviceError", "Em24", "Meter",
-           "MeterReading", "P1", "Quasar", "Sdm630"]
+           "MeterReading", "Quasar", "Sdm630"]

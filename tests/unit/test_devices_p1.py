@@ -9,7 +9,8 @@ import pytest
 from dsmr_parser.parsers import TelegramParser
 
 from controller import config
-from controller.devices import P1, DeviceError
+from controller.devices import DeviceError
+from controller.devices.p1 import P1
 
 BODY = (
     "/ISK5\\2M550T-1012\r\n\r\n"
