@@ -32,7 +32,10 @@ class Meter(Base):
     host: str = "127.0.0.1"
     port: Port = 502
     unit_id: UnitId = 1
-    serial_port: str | None = None
+    serial_port: str | None = None  # Modbus RTU (SDM630) or the P1 port, instead of TCP
+    baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
     timeout_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.3
 
 

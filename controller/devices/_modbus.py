@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import asyncio
 
-from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
+from pymodbus.framer import FramerType
 
 from .base import DeviceError
 
 
 class ModbusLink:
-    """One device over Modbus TCP: reconnects on demand, every call under asyncio.timeout."""
+    """One device over Modbus TCP, or Modbus RTU on a serial port: reconnects on demand,
+    every call under asyncio.timeout."""
 
-    def __init__(self, name: str, host: str, port: int, unit_id: int, timeout_s: float) -> None:
+    def __init__(self, name: str, host: str, port: int, unit_id: int, timeout_s: float,
+                 serial: dict | None = None) -> None:
         self.name = name
         self.unit_id = unit_id
         self.timeout_s = timeout_s
-        self.client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=0,
-                                           reconnect_delay=0.0)
+        self.client: AsyncModbusTcpClient | AsyncModbusSerialClient
+        if serial:
+            self.client = AsyncModbusSerialClient(
+                serial["port"], framer=FramerType.RTU, baudrate=serial["baudrate"],
+                parity=serial["parity"], stopbits=serial["stopbits"], timeout=timeout_s,
+                retries=0, reconnect_delay=0.0)
+        else:
+            self.client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=0,
+                                               reconnect_delay=0.0)
 
     async def _ensure(self) -> None:
         if not self.client.connected:

@@ -1,4 +1,5 @@
-"""Eastron SDM630 over Modbus TCP (a gateway for its RS-485): one read of 0x0000..0x004B.
+"""Eastron SDM630 over Modbus RTU on its RS-485 port (`meter.serial_port`), or over Modbus
+TCP through a gateway: one read of 0x0000..0x004B.
 
 Map (firmware_notes/register-maps.md): input registers, float32, high word first."""
 
@@ -31,7 +32,10 @@ class Sdm630:
     """Meter driver: per-phase power, voltage, frequency and energy in one request."""
 
     def __init__(self, cfg: MeterConfig, clock=time.monotonic) -> None:
-        self.link = ModbusLink("meter sdm630", cfg.host, cfg.port, cfg.unit_id, cfg.timeout_s)
+        serial = ({"port": cfg.serial_port, "baudrate": cfg.baudrate, "parity": cfg.parity,
+                   "stopbits": cfg.stopbits} if cfg.serial_port else None)
+        self.link = ModbusLink("meter sdm630", cfg.host, cfg.port, cfg.unit_id, cfg.timeout_s,
+                               serial)
         self.clock = clock
 
     async def read(self) -> MeterReading:
