@@ -298,13 +298,20 @@ class Controller:
         except DeviceError as exc:
             self._fault("charger", True, str(exc))
         self.notify.send("READY=1")
+        # the bridge runs beside the TaskGroup: whatever the broker does, it must never hold
+        # up the stop below (0 W and control handed back come first)
+        bridge = (asyncio.create_task(self.bridge.run(stop), name="v2h.mqtt.client")
+                  if self.bridge is not None else None)
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._control(stop), name="v2h.loop.control")
-            if self.bridge is not None:
-                tg.create_task(self.bridge.run(stop), name="v2h.mqtt.client")
             if self.grid_meter is not None:
                 tg.create_task(self._grid_watch(stop), name="v2h.meter.grid")
         await self.shutdown()
+        if bridge is not None:
+            try:
+                await asyncio.wait_for(bridge, timeout=3.0)
+            except Exception:  # noqa: BLE001 - the broker's trouble, after the safe stop
+                log.warning("mqtt: bridge did not stop cleanly")
         return 0
 
     async def shutdown(self) -> None:

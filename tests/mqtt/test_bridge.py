@@ -131,3 +131,17 @@ def test_hostile_payloads_are_rejected_with_reasons():
     assert sum(r is not None and r[0] == "ack" for r in replies) <= 41
     assert bridge.rate_limited >= 9_959
     assert sum(r is not None and r[0] == "error" for r in replies) == 1
+
+
+async def test_discovery_removed_when_disabled(broker, scenario):
+    """discovery = false clears the retained configs a previous run left."""
+    port = broker()
+    async with running(scenario, port) as (ctl, _bench):
+        await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
+    before = await collect(port, ["homeassistant/#"], 1.5)
+    assert len(before) >= 10
+    async with running(scenario, port, "mqtt.discovery=false") as (ctl, _bench):
+        await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
+        await asyncio.sleep(0.5)
+    after = await collect(port, ["homeassistant/#"], 1.5)
+    assert after == {}  # an empty retained payload deletes the retained config
