@@ -36,38 +36,31 @@ class ModbusLink:
                 if not await self.client.connect():
                     raise DeviceError(self.name, "no connection")
 
-    async def read(self, fc: int, address: int, count: int) -> list[int]:
-        """Read `count` registers (FC 3 holding, FC 4 input)."""
+    async def _call(self, what: str, request):
+        """One request under the timeout; every way it can fail becomes a DeviceError."""
         try:
             await self._ensure()
             async with asyncio.timeout(self.timeout_s):
-                if fc == 4:
-                    r = await self.client.read_input_registers(address, count=count,
-                                                               device_id=self.unit_id)
-                else:
-                    r = await self.client.read_holding_registers(address, count=count,
-                                                                 device_id=self.unit_id)
+                r = await request()
         except (TimeoutError, ModbusException, ConnectionError, OSError) as exc:
-            raise DeviceError(self.name, f"read {address:#06x}: {exc or type(exc).__name__}") \
-                from None
+            raise DeviceError(self.name, f"{what}: {exc or type(exc).__name__}") from None
         if r.isError():
-            raise DeviceError(self.name, f"read {address:#06x}: exception {r.exception_code}")
+            raise DeviceError(self.name, f"{what}: exception {r.exception_code}")
+        return r
+
+    async def read(self, fc: int, address: int, count: int) -> list[int]:
+        """Read `count` registers (FC 3 holding, FC 4 input)."""
+        fn = self.client.read_input_registers if fc == 4 else self.client.read_holding_registers
+        what = f"read {address:#06x}"
+        r = await self._call(what, lambda: fn(address, count=count, device_id=self.unit_id))
         if len(r.registers) != count:
-            raise DeviceError(self.name, f"read {address:#06x}: short reply")
+            raise DeviceError(self.name, f"{what}: short reply")
         return list(r.registers)
 
     async def write(self, address: int, word: int) -> None:
         """Write one holding register (FC 6)."""
-        try:
-            await self._ensure()
-            async with asyncio.timeout(self.timeout_s):
-                r = await self.client.write_register(address, word & 0xFFFF,
-                                                     device_id=self.unit_id)
-        except (TimeoutError, ModbusException, ConnectionError, OSError) as exc:
-            raise DeviceError(self.name, f"write {address}: {exc or type(exc).__name__}") \
-                from None
-        if r.isError():
-            raise DeviceError(self.name, f"write {address}: exception {r.exception_code}")
+        await self._call(f"write {address}", lambda: self.client.write_register(
+            address, word & 0xFFFF, device_id=self.unit_id))
 
     async def close(self) -> None:
         self.client.close()

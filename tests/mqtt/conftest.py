@@ -58,6 +58,15 @@ def broker(tmp_path):
             p.kill()
 
 
+async def until(cond, timeout: float, what: str) -> None:
+    """Wait until cond() holds (polled every 0.1 s); fail with `what` after timeout s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
 async def mosquitto_pub(port: int, topic: str, payload: str, *extra: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         shutil.which("mosquitto_pub") or "mosquitto_pub", "-h", "127.0.0.1", "-p", str(port),

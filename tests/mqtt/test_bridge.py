@@ -14,7 +14,7 @@ from controller._loop import Controller
 from controller.devices import Quasar, Sdm630
 from controller.mqtt import Bridge
 from hil import Bench
-from tests.mqtt.conftest import mosquitto_pub
+from tests.mqtt.conftest import mosquitto_pub, until
 
 pytestmark = pytest.mark.hil
 
@@ -97,11 +97,9 @@ async def test_hold_command_stops_the_car(broker, scenario):
     port = broker()
     async with running(scenario, port) as (ctl, bench):
         await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
-        await asyncio.sleep(9.0)
-        assert bench.plant.p > 1000.0  # charging from the midday surplus
+        await until(lambda: bench.plant.p > 1000.0, 20.0, "charging from the surplus")
         await mosquitto_pub(port, "v2h/bench/set/mode", "hold")
-        await asyncio.sleep(5.0)
-        assert ctl.mode == "hold" and ctl.setpoint == 0.0
+        await until(lambda: ctl.mode == "hold" and ctl.setpoint == 0.0, 5.0, "hold, 0 W")
 
 
 def test_hostile_payloads_are_rejected_with_reasons():

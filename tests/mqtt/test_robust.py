@@ -12,7 +12,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from tests.mqtt.conftest import free_port, mosquitto_pub
+from tests.mqtt.conftest import free_port, mosquitto_pub, until
 from tests.mqtt.test_bridge import running
 
 pytestmark = pytest.mark.hil
@@ -41,7 +41,10 @@ async def test_broker_killed_mid_run(broker, scenario, tmp_path):
     broker(port=port)
     async with running(scenario, port) as (ctl, bench):
         await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
-        await asyncio.sleep(10.0)  # regulating
+        pl = bench.plant
+        await until(lambda: pl.p > 1000.0 and abs(pl.g1 + pl.g2 + pl.g3) < 50.0, 30.0,
+                    "regulating, grid settled")
+        await asyncio.sleep(2.0)  # and held a moment: the window below starts settled
         subprocess.run(["pkill", "-f", f"mosquitto-{port}.conf"], check=False)
         n0 = len(ctl.starts)
         grid = []
@@ -79,8 +82,7 @@ async def test_acl_only_owner_commands(broker, scenario, tmp_path):
         rc, out = await mosquitto_pub(port, "v2h/bench/set/reserve_soc", "55", "-u", "owner",
                                       "-P", "owner-secret")
         assert rc == 0, out
-        await asyncio.sleep(1.0)
-        assert ctl.reserve_soc == 55.0
+        await until(lambda: ctl.reserve_soc == 55.0, 5.0, "the owner's reserve")
 
 
 def _rss_mb() -> float:
