@@ -131,6 +131,18 @@ def phase_over_fuse_s(run: Run) -> float:
     return longest
 
 
+def charge_below_fuse_room_w(run: Run) -> float:
+    """How far (W, mean over the run's second half) the charger's phase stayed below the fuse:
+    shows that a fuse check passed because the charger used the room, not because it idled."""
+    v = run.cfg.site.nominal_v
+    shares = _shares(run.cfg)
+    ph = (G1, G2, G3)[shares.index(max(shares))]
+    rows = [r for r in run.rec if run.end_s / 2 <= r[T] <= run.end_s]
+    if not rows or min(r[P] for r in rows) <= 0.0:
+        return math.inf  # not charging all along: the check cannot pass
+    return sum(run.cfg.limits.fuse_a * v - abs(r[ph]) for r in rows) / len(rows)
+
+
 def _shares(cfg: Config) -> tuple[float, float, float]:
     if cfg.charger.phases == 3:
         return (1 / 3, 1 / 3, 1 / 3)
@@ -216,6 +228,6 @@ def restart_regulates_s(run: Run) -> float:
 CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     grid_loss_stop_s, discharge_before_reconnect_s, meter_stop_s, resume_s, charger_stop_s,
     stop_not_first_after_loss, discharge_below_reserve_s, phase_over_fuse_a,
-    phase_over_fuse_s, settle_s,
+    phase_over_fuse_s, charge_below_fuse_room_w, settle_s,
     overshoot_pct, exit_not_clean, kill_stop_s, restart_regulates_s,
     charger_lost_not_reported)}
