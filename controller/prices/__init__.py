@@ -1,0 +1,11 @@
+"""Day-ahead prices: the market price from a configured source, the tariff around it, and a
+feed that keeps them fresh and cached, or says there are none (then: self-consumption)."""
+
+from ._model import SLOT_S, MarketPrices, PriceError, Prices, from_points
+from ._recorded import RECORDED, recorded
+from ._tariff import apply_tariff, export_price, import_price
+
+__all__ = [
+    "RECORDED", "SLOT_S", "MarketPrices", "PriceError", "Prices", "apply_tariff",
+    "export_price", "from_points", "import_price", "recorded",
+]
