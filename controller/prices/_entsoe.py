@@ -1,11 +1,14 @@
 """Day-ahead prices (document A44) from the ENTSO-E transparency platform, for any bidding
 zone, with a personal API token. We ask over aiohttp ourselves (async, under our timeout) and
 read the XML with entsoe-py's maintained parser, imported only when this source is configured:
-it brings pandas (about 40 MB resident), which no other part of v2h needs. Install with
-`pip install v2h[entsoe]`."""
+with pandas and BeautifulSoup it adds about 60 MB resident (measured: 36 -> 96 MB), the
+controller's whole memory budget, which no other part of v2h needs. Install with
+`pip install v2h[entsoe]`. Parsing (and the first import, about a second) runs in a thread:
+two days of quarters take some 25 ms, too long to hold the control loop's event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import warnings
@@ -91,5 +94,6 @@ class EntsoeSource:
                     text = await self._get(session, params)
         except aiohttp.ClientError as exc:
             raise PriceError(self.name, f"request failed: {exc!r}") from exc
-        return parse_a44(text, source=self.name, fetched_utc=self.clock(), start_utc=start_utc,
-                         end_utc=end_utc)
+        return await asyncio.to_thread(parse_a44, text, source=self.name,
+                                       fetched_utc=self.clock(), start_utc=start_utc,
+                                       end_utc=end_utc)
