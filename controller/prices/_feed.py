@@ -28,15 +28,17 @@ RETRY_MIN_S = 30.0      # first retry after a failed fetch; doubles up to refres
 
 
 class _Cache(msgspec.Struct, forbid_unknown_fields=True):
-    """The cache file: the raw market prices (so a changed [tariff] applies to them too)."""
+    """The cache file: the source's config name and its raw market prices (the market, so a
+    changed [tariff] applies to them too)."""
 
     version: int
+    source: str
     market: MarketPrices
 
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(_Cache)
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def merge(old: MarketPrices | None, new: MarketPrices) -> MarketPrices:
@@ -124,7 +126,7 @@ class PriceFeed:
             return False
         try:
             cache = _DECODER.decode(self.cache_path.read_bytes())
-            if cache.version != CACHE_VERSION or cache.market.source != self.source.name:
+            if cache.version != CACHE_VERSION or cache.source != self.source.name:
                 raise ValueError("written by another version or source")
             self._take(cache.market.check())
         except FileNotFoundError:
@@ -141,7 +143,7 @@ class PriceFeed:
         self.cache_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.cache_path.with_name(self.cache_path.name + ".tmp")
         with open(tmp, "wb") as f:
-            f.write(_ENCODER.encode(_Cache(CACHE_VERSION, market)))
+            f.write(_ENCODER.encode(_Cache(CACHE_VERSION, self.source.name, market)))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.cache_path)  # atomic: a reader sees the old file or the new one

@@ -13,6 +13,7 @@ import pytest
 from controller.config import Tariff, defaults
 from controller.prices import MarketPrices, PriceError, PriceFeed, apply_tariff, recorded
 from controller.prices._feed import merge
+from controller.prices._file import FileSource
 
 DEC = recorded("nl-2025-12-16-to-18-quarter")
 T0 = DEC.start_utc
@@ -115,6 +116,18 @@ class TestCache:
         assert g.load_cache()
         assert g.prices == f.prices and g.current() == f.prices
 
+    async def test_cache_round_trip_with_the_file_source(self, tmp_path):
+        """A real source, whose prices name more than its config name (the path), too."""
+        path = tmp_path / "p.csv"
+        path.write_text("start_utc,end_utc,market_eur_per_kwh\n"
+                        f"{T0},{T0 + 900},0.1\n{T0 + 900},{T0 + 1800},0.2\n")
+        f = PriceFeed(FileSource(path), Tariff(), cache_dir=tmp_path, clock=Clock(T0))
+        assert await f.refresh()
+        path.unlink()
+        g = PriceFeed(FileSource(path), Tariff(), cache_dir=tmp_path, clock=Clock(T0 + 1000))
+        assert g.load_cache() and not await g.refresh()
+        assert g.current() == f.prices and g.market == f.market
+
     async def test_cache_holds_market_prices_the_tariff_is_applied_at_load(self, tmp_path):
         """A changed [tariff] applies to cached prices too (the cache is the market)."""
         await feed(Script(market(T0)), Clock(T0), tmp_path).refresh()
@@ -123,9 +136,11 @@ class TestCache:
         assert g.load_cache()
         assert g.prices == apply_tariff(market(T0), t)
 
-    @pytest.mark.parametrize("content", [b"{not json", b'{"version": 1}', b"",
-                                         b'{"version": 99, "market": {"start_utc": 0, '
-                                         b'"market_eur_kwh": [1.0], "source": "script"}}'])
+    @pytest.mark.parametrize("content", [b"{not json", b'{"version": 2}', b"",
+                                         b'{"version": 99, "source": "script", "market": '
+                                         b'{"start_utc": 0, "market_eur_kwh": [1.0]}}',
+                                         b'{"version": 2, "source": "entsoe", "market": '
+                                         b'{"start_utc": 0, "market_eur_kwh": [1.0]}}'])
     async def test_cache_unreadable_is_ignored(self, tmp_path, caplog, content):
         """A damaged or foreign cache file: a warning, no prices, no crash."""
         (tmp_path / "prices-script.json").write_bytes(content)
@@ -136,7 +151,7 @@ class TestCache:
 
     async def test_cache_nan_in_file_is_ignored(self, tmp_path):
         """A cache whose prices fail the checks is not used."""
-        body = {"version": 1, "market": msgspec.to_builtins(market(T0))}
+        body = {"version": 2, "source": "script", "market": msgspec.to_builtins(market(T0))}
         body["market"]["market_eur_kwh"][3] = 1e300
         (tmp_path / "prices-script.json").write_bytes(msgspec.json.encode(body))
         assert not feed(Script(OSError()), Clock(T0), tmp_path).load_cache()
