@@ -128,6 +128,9 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
         out.append(("control.grid_undervoltage_v", "must be below control.grid_overvoltage_v"))
     if cfg.site.phases == 1 and (cfg.charger.phases == 3 or cfg.charger.phase != 1):
         out.append(("charger.phases", "a single-phase site has only phase 1"))
+    needs = {"entsoe": "entsoe_token", "mqtt": "mqtt_topic", "file": "file"}.get(cfg.prices.source)
+    if needs and not getattr(cfg.prices, needs):
+        out.append(("prices.source", f"{cfg.prices.source!r} needs prices.{needs}"))
     return out
 
 

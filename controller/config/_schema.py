@@ -119,6 +119,35 @@ class Plan(Base):
     allow_discharge: bool = True
 
 
+class Tariff(Base):
+    """What surrounds the market price on the bill, in EUR per kWh excl. VAT unless named:
+    import = (market + supplier_margin + energy_tax) * (1 + vat_pct / 100);
+    export = market + feed_in_fee - feed_in_cost, or the import price under net metering.
+    The feed-in fee and cost are entered as the supplier pays and bills them to a household
+    (a household is no VAT payer for what it feeds in; see firmware_notes/prices.md)."""
+
+    energy_tax_eur_kwh: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.10154
+    vat_pct: Annotated[float, Meta(ge=0.0, le=50.0)] = 21.0
+    supplier_margin_eur_kwh: Annotated[float, Meta(ge=-1.0, le=1.0)] = 0.028
+    feed_in_fee_eur_kwh: Annotated[float, Meta(ge=-1.0, le=1.0)] = 0.0
+    feed_in_cost_eur_kwh: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
+    net_metering: bool = False  # the Dutch rule until 2027-01-01: export earns the import price
+
+
+class PriceConfig(Base):
+    """Where day-ahead market prices come from, how often (s), and when they are too old."""
+
+    source: Literal["none", "energyzero", "easyenergy", "entsoe", "mqtt", "file"] = "none"
+    entsoe_token: str | None = None
+    entsoe_area: Annotated[str, Meta(pattern=r"^[0-9A-Z-]{16}$")] = "10YNL----------L"
+    mqtt_topic: Annotated[str, Meta(pattern=r"^[^#+]{1,128}$")] | None = None
+    file: str | None = None
+    cache_dir: str = "/var/lib/v2h"
+    refresh_s: Annotated[float, Meta(ge=10.0, le=86_400.0)] = 3600.0
+    timeout_s: Annotated[float, Meta(gt=0.0, le=300.0)] = 30.0
+    stale_after_s: Annotated[float, Meta(ge=60.0, le=7 * 86_400.0)] = 129_600.0
+
+
 class Config(Base):
     """The whole file: every section optional, defaults filled in."""
 
@@ -130,9 +159,12 @@ class Config(Base):
     control: Control = msgspec.field(default_factory=Control)
     mqtt: Mqtt = msgspec.field(default_factory=Mqtt)
     plan: Plan = msgspec.field(default_factory=Plan)
+    tariff: Tariff = msgspec.field(default_factory=Tariff)
+    prices: PriceConfig = msgspec.field(default_factory=PriceConfig)
 
 
 SECTIONS: dict[str, type[Base]] = {
     "site": Site, "meter": Meter, "charger": Charger, "car": Car, "limits": Limits,
     "control": Control, "mqtt": Mqtt, "plan": Plan,
+    "tariff": Tariff, "prices": PriceConfig,
 }
