@@ -9,11 +9,15 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import fast
 from controller._notify import Notifier
 from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, DeviceError, Meter, MeterReading
+
+if TYPE_CHECKING:  # the plan (numpy, HiGHS) is loaded only where it is configured
+    from controller._planning import LivePlanner, Snapshot
 
 log = logging.getLogger("v2h")
 GRID_POLL_S = 0.1
@@ -25,13 +29,15 @@ class Controller:
 
     def __init__(self, cfg: Config, meter: Meter, charger: Charger, grid_meter: Meter | None,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 wall: Callable[[], float] = time.time) -> None:
         self.cfg = cfg
         self.meter = meter
         self.grid_meter = grid_meter
         self.charger = charger
         self.clock = clock
         self.sleep = sleep
+        self.wall = wall  # UTC epoch s: prices and departures live on the calendar
         self.lim = core_limits(cfg)
         self.plan = core_plan(cfg)
         self.st = fast.CtlState()
@@ -62,6 +68,17 @@ class Controller:
             from controller.mqtt import Bridge
 
             self.bridge = Bridge(cfg, self.apply_command)
+        self.planner: LivePlanner | None = None
+        self.feed = None
+        self._slot: object = None
+        self._t_observed: float | None = None
+        if cfg.plan.by_price:
+            from controller._planning import LivePlanner
+            from controller.prices import PriceFeed
+
+            self.feed = PriceFeed.from_config(cfg, on_change=lambda _p: self._poke_plan(),
+                                              clock=wall)
+            self.planner = LivePlanner(cfg, self.feed, self._snapshot, wall)
         # P1 gives no frequency: the grid is judged on voltage alone (nominal frequency)
         self.nominal_hz = None if getattr(meter, "measures_frequency", True) else 50.0
 
@@ -116,6 +133,8 @@ class Controller:
         recovered = False
         if not isinstance(charger_r, BaseException) and charger_r is not None:
             m = self.m
+            if bool(charger_r.car_present) != bool(m.car_present):
+                self._poke_plan()  # plugged in or out: the plan's first slots change
             m.ev_t, m.ev_w = charger_r.t, charger_r.power_w
             m.soc, m.car_present, m.charger_ready = (charger_r.soc, charger_r.car_present,
                                                      charger_r.ready)
@@ -136,6 +155,8 @@ class Controller:
         charger_ok = now - self.charger_ok_t <= self.lim.charger_lost_s
         self.st = fast.supervise(self.st, self.lim, ok, grid, charger_ok, self.m.car_present,
                                  self.plan.hold, False, now)
+        if self.planner is not None:
+            self._follow_plan(ok)
         sp, self.st, reasons = fast.step(self.m, self.st, self.lim, self.plan, now)
         if recovered:
             # the charger is back: a stop before anything else
@@ -152,6 +173,31 @@ class Controller:
         self._log_state(reasons)
         if self.bridge is not None:
             self.bridge.offer(self.state_message(reasons))
+
+    def _follow_plan(self, meter_ok: bool) -> None:
+        """Teach the forecast what the house drew, and take the plan's slot when it changes."""
+        planner, m, t = self.planner, self.m, self.wall()
+        assert planner is not None
+        if meter_ok and math.isfinite(m.ev_w) and self._t_observed is not None:
+            planner.observe(t, m.grid_w - m.ev_w, min(t - self._t_observed, 2.0))
+        self._t_observed = t
+        slot = planner.slot(t)
+        if slot is not self._slot:
+            self._slot = slot
+            self._apply_owner()
+
+    def _poke_plan(self) -> None:
+        if self.planner is not None:
+            self.planner.poke()
+
+    def _snapshot(self) -> Snapshot:
+        from controller._planning import Snapshot
+
+        m = self.m
+        soc = m.soc if m.car_present and math.isfinite(m.soc) else math.nan
+        return Snapshot(soc_pct=soc, present=bool(m.car_present), reserve_soc=self.reserve_soc,
+                        max_discharge_w=self.max_discharge_w, departure=self.departure,
+                        departure_soc=self.departure_soc)
 
     def _count_energy(self, now: float) -> None:
         """The car's energy at home (Wh), from the charger's reading, cycle by cycle."""
@@ -180,7 +226,8 @@ class Controller:
             max_discharge_w=self.max_discharge_w, import_wh=num(self.meter_energy[0]),
             export_wh=num(self.meter_energy[1]), charged_wh=round(self.charged_wh, 3),
             discharged_wh=round(self.discharged_wh, 3), departure=self.departure,
-            departure_soc=self.departure_soc)
+            departure_soc=self.departure_soc,
+            plan=getattr(self._slot, "why", "-") if self.mode == "auto" else "-")
 
     def apply_command(self, cmd) -> str | None:
         """An owner's command: None when taken, else the reason. Commands may narrow the
@@ -207,6 +254,7 @@ class Controller:
         elif isinstance(cmd, mqtt.SetDepartureSoc):
             self.departure_soc = cmd.value
         self._apply_owner()
+        self._poke_plan()
         log.info("command %s=%s", type(cmd).__name__, getattr(cmd, "value", ""))
         return None
 
@@ -216,6 +264,11 @@ class Controller:
         self.lim.reserve_soc = self.reserve_soc
         self.lim.max_discharge_w = self.max_discharge_w
         plan = core_plan(self.cfg)
+        slot = self._slot
+        if self.mode == "auto" and slot is not None:
+            plan = fast.Plan(grid_target_w=slot.grid_target_w, forced_w=slot.forced_w,
+                             allow_charge=slot.allow_charge,
+                             allow_discharge=slot.allow_discharge and plan.allow_discharge)
         if self.mode == "self-consumption":
             plan.allow_discharge = False
         elif self.mode == "hold":
@@ -306,6 +359,12 @@ class Controller:
             tg.create_task(self._control(stop), name="v2h.loop.control")
             if self.grid_meter is not None:
                 tg.create_task(self._grid_watch(stop), name="v2h.meter.grid")
+            if self.feed is not None:
+                self.feed.load_cache()
+                tg.create_task(_guarded(self.feed.run, stop, "prices"), name="v2h.prices.feed")
+            if self.planner is not None:
+                tg.create_task(_guarded(self.planner.run, stop, "plan"),
+                               name="v2h.plan.planner")
         await self.shutdown()
         if bridge is not None:
             try:
@@ -327,6 +386,17 @@ class Controller:
             if dev is not None:
                 await dev.close()
         self.notify.close()
+
+
+async def _guarded(run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event,
+                   what: str) -> None:
+    """A helper task that may fail without taking the control loop down with it (a
+    TaskGroup cancels every task when one raises): logged, and control goes on with the
+    standing plan."""
+    try:
+        await run(stop)
+    except Exception:  # noqa: BLE001 - the plan is a convenience, control is not
+        log.exception("%s: stopped by an error; control goes on with the standing plan", what)
 
 
 def latency_ms(cycles: list[tuple[float, float]]) -> list[float]:

@@ -17,8 +17,8 @@ def _add_config(p: argparse.ArgumentParser) -> None:
                    metavar="KEY.PATH=VALUE", help="override one config value (repeatable)")
 
 
-def _load_config(args: argparse.Namespace) -> config.Config:
-    ov = tuple(args.overrides)
+def _load_config(args: argparse.Namespace, first: tuple[str, ...] = ()) -> config.Config:
+    ov = (*first, *args.overrides)  # the command line's --set wins
     return config.load(args.config, ov) if args.config else config.defaults(ov)
 
 
@@ -31,8 +31,8 @@ def _check_config(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from controller import sim
 
-    cfg = _load_config(args)
     sc = sim.load(args.scenario)
+    cfg = _load_config(args, tuple(sc.set))  # the scenario's settings, then the user's
     policies = sim.POLICIES if args.policy == "all" else (args.policy,)
     results, runs = sim.simulate(sc, cfg, policies, trace=bool(args.chart))
     if args.json:

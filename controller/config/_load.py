@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -131,6 +132,14 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
     needs = {"entsoe": "entsoe_token", "mqtt": "mqtt_topic", "file": "file"}.get(cfg.prices.source)
     if needs and not getattr(cfg.prices, needs):
         out.append(("prices.source", f"{cfg.prices.source!r} needs prices.{needs}"))
+    try:
+        ZoneInfo(cfg.plan.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        out.append(("plan.timezone", f"unknown time zone {cfg.plan.timezone!r}"))
+    if cfg.plan.departure_soc > lim.max_soc:
+        out.append(("plan.departure_soc",
+                    f"must not pass limits.max_soc ({cfg.plan.departure_soc:g} > "
+                    f"{lim.max_soc:g})"))
     return out
 
 

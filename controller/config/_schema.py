@@ -112,11 +112,28 @@ class Mqtt(Base):
     discovery: bool = True
 
 
+TimeOfDay = Annotated[str, Meta(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
+
+
 class Plan(Base):
-    """What the controller aims for when no price plan is running."""
+    """What the controller aims for: a standing grid target, and the price plan (when
+    `by_price` and prices are at hand) with the car's daily departure and the battery's wear.
+    Times of day are local (`timezone`); energies in kWh, prices in EUR/kWh."""
 
     grid_target_w: Annotated[float, Meta(ge=-10_000.0, le=10_000.0)] = 0.0
     allow_discharge: bool = True
+    by_price: bool = False
+    horizon_h: Annotated[int, Meta(ge=1, le=48)] = 48
+    replan_s: Annotated[float, Meta(ge=60.0, le=3_600.0)] = 900.0
+    wear_eur_kwh: Annotated[float, Meta(ge=0.0, le=10.0)] = 0.04
+    departure: TimeOfDay | None = None
+    departure_soc: Pct = 80.0
+    return_at: TimeOfDay | None = None
+    trip_kwh: Annotated[float, Meta(ge=0.0, le=300.0)] = 0.0
+    weekdays: list[Annotated[int, Meta(ge=0, le=6)]] = msgspec.field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])  # Monday = 0
+    timezone: str = "Europe/Amsterdam"
+    default_demand_w: Annotated[float, Meta(ge=-100_000.0, le=100_000.0)] = 400.0
 
 
 class Tariff(Base):

@@ -38,6 +38,7 @@ class State(Msg):
     discharged_wh: float
     departure: str | None
     departure_soc: float | None
+    plan: str = "-"  # the price plan's decision for this slot, "-" without one
 
 
 class Command(Msg, tag_field="name"):

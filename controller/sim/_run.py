@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import fast
 from controller.config import Config, core_limits, core_plan
 
 from ._inputs import Inputs, build
+from ._plan import SLOT_S, SimPrices, make_planner, scenario_prices
 from ._scenario import Scenario
 
 POLICIES = ("v2h", "evcc-like", "none")
@@ -18,12 +20,19 @@ TRACE_FIELDS = ("grid_w", "setpoint_w", "ev_w", "soc_pct", "mode", "reasons")
 
 @dataclass
 class Run:
-    """One policy's pass over a scenario: what the plant saw, and the per-second trace."""
+    """One policy's pass over a scenario: what the plant saw, and the per-second trace; with
+    prices, what it cost per slot and (v2h) what the plan asked in each slot."""
 
     policy: str
     totals: Any
     soc_end_pct: float
     trace: array | None
+    soc_start_pct: float = math.nan
+    bill_eur: float | None = None
+    slots: list[Any] = field(default_factory=list)
+    plan_ms: list[float] = field(default_factory=list)
+    soc_slots: list[float] = field(default_factory=list)  # SoC (%) at each slot start
+    capacity_kwh: float = math.nan
 
 
 def _shares(cfg: Config) -> tuple[float, float, float]:
@@ -49,8 +58,13 @@ def make_plant(sc: Scenario, cfg: Config, core: Any) -> Any:
 
 
 def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = None,
-               core: Any = None, trace: bool = False) -> Run:
-    """Drive the plant with `policy` ("v2h", "evcc-like", "none" or "oracle")."""
+               core: Any = None, trace: bool = False, prices: SimPrices | None = None,
+               slots: list[Any] | None = None) -> Run:
+    """Drive the plant with `policy` ("v2h", "evcc-like", "none" or "oracle").
+
+    With `prices` the run is cut at every 15-minute slot: the bill is summed per slot, and
+    v2h (when the config plans by price) asks the planner at each slot start what the step
+    should aim for. `slots` replays such a sequence of slot plans (the oracle uses v2h's)."""
     core = core or fast.core
     inp = inputs if inputs is not None else build(sc)
     n = len(inp)
@@ -67,23 +81,70 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
     pid = core.POLICIES.index(policy)
     views = [memoryview(a) for a in (inp.l1, inp.l2, inp.l3, inp.pv, inp.flags)]
     trv = memoryview(tr)
-    cuts = [0, *[b for b in inp.returns if 0 < b < n], n]
-    for a, b in zip(cuts, cuts[1:]):
-        if a > 0:  # the car comes home from a trip
+    planner = make_planner(sc, cfg, prices) if policy == "v2h" and slots is None else None
+    run = Run(policy, tot, math.nan, None, soc_start_pct=pl.soc_pct,
+              capacity_kwh=pl.cap_wh / 1000.0)
+    soc_slots = run.soc_slots
+    cuts = {0, n, *(b for b in inp.returns if 0 < b < n)}
+    if prices is not None:
+        cuts.update(range(0, n, SLOT_S))
+        run.bill_eur = 0.0
+    returns = set(inp.returns)
+    edges = sorted(cuts)
+    for a, b in zip(edges, edges[1:]):
+        if a in returns and a > 0:  # the car comes home from a trip
             pl.soc_wh = max(pl.soc_wh - sc.car.trip_kwh * 1000.0,
                             pl.cap_wh * pl.car_min_soc / 100.0)
+        if prices is not None and a % SLOT_S == 0:
+            k = a // SLOT_S
+            soc_slots.append(pl.soc_pct)
+            if planner is not None:
+                slot = planner(float(a), pl.soc_pct, bool(inp.flags[a] & 1))
+            elif slots is not None:
+                slot = slots[k]
+            else:
+                slot = None
+            if slot is not None:
+                plan = _core_plan(core, cfg, slot)
+                run.slots.append(slot)
+            imp0, exp0 = tot.import_wh, tot.export_wh
+            net0 = imp0 - exp0 - (tot.ev_charge_wh - tot.ev_discharge_wh)
         core.run_batch(pid, *(v[a:b] for v in views), pl, lim, plan, st, ev, tot, float(a),
                        trv[6 * a:6 * b] if trace else trv)
-    return Run(policy, tot, pl.soc_pct, tr if trace else None)
+        if prices is not None and (b % SLOT_S == 0 or b == n):
+            k = (b - 1) // SLOT_S
+            run.bill_eur += ((tot.import_wh - imp0) * prices.import_eur_kwh[k]
+                             - (tot.export_wh - exp0) * prices.export_eur_kwh[k]) / 1000.0
+            if planner is not None and b % SLOT_S == 0:
+                net = tot.import_wh - tot.export_wh - (tot.ev_charge_wh - tot.ev_discharge_wh)
+                planner.learn(float(b), (net - net0) * 3600.0 / SLOT_S)
+    run.soc_end_pct = pl.soc_pct
+    soc_slots.append(pl.soc_pct)
+    run.trace = tr if trace else None
+    if planner is not None:
+        run.plan_ms = planner.solve_ms
+    return run
 
 
-def score(sc: Scenario, run: Run, oracle: Run) -> dict[str, Any]:
-    """The result object of DESIGN.md §6 (energies in Wh)."""
+def _core_plan(core: Any, cfg: Config, slot: Any) -> Any:
+    """The step's Plan for one slot of the price plan; the config's standing target is
+    replaced, its discharge permission can only take discharge away."""
+    return core.Plan(grid_target_w=slot.grid_target_w, forced_w=slot.forced_w,
+                     allow_charge=slot.allow_charge,
+                     allow_discharge=slot.allow_discharge and cfg.plan.allow_discharge)
+
+
+def score(sc: Scenario, run: Run, oracle: Run, prices: SimPrices | None = None,
+          departures: list[tuple[int, float]] | None = None) -> dict[str, Any]:
+    """The result object of DESIGN.md §6 (energies in Wh); with prices, the money too:
+    `bill_eur` what the supplier is paid, and `cost_eur` that bill less the value of the
+    energy the car ends with above its start (at the scenario's mean import price), so a
+    policy cannot look cheap by emptying the car or dear by filling it."""
     t, o = run.totals, oracle.totals
     through = o.ev_charge_wh + o.ev_discharge_wh
     loss = (t.export_wh - o.export_wh) + (t.import_wh - o.import_wh)
     r = lambda x: round(x, 3)  # noqa: E731
-    return {
+    out = {
         "scenario": sc.name,
         "policy": run.policy,
         "duration_s": int(t.seconds),
@@ -109,14 +170,46 @@ def score(sc: Scenario, run: Run, oracle: Run) -> dict[str, Any]:
         "max_phase_a": r(t.max_phase_a),
         "implementation": "compiled" if fast.COMPILED else "pure",
     }
+    if prices is not None and run.bill_eur is not None:
+        mean_imp = sum(prices.import_eur_kwh) / len(prices.import_eur_kwh)
+        stored = (run.soc_end_pct - run.soc_start_pct) / 100.0 * run.capacity_kwh * mean_imp
+        out["bill_eur"] = round(run.bill_eur, 4)
+        out["stored_value_eur"] = round(stored, 4)
+        out["cost_eur"] = round(run.bill_eur - stored, 4)
+        missed = [(k, soc) for k, soc in departures or []
+                  if k + 1 < len(run.soc_slots) and run.soc_slots[k + 1] < soc - 0.5]
+        out["departures"] = len(departures or [])
+        out["departures_missed"] = len(missed)
+        if run.plan_ms:
+            out["plan_ms_max"] = round(max(run.plan_ms), 2)
+    return out
 
 
 def simulate(sc: Scenario, cfg: Config, policies: tuple[str, ...] = ("v2h",),
              trace: bool = False, core: Any = None
              ) -> tuple[list[dict[str, Any]], dict[str, Run]]:
-    """Score each policy against the oracle on one scenario (arrays built once)."""
+    """Score each policy against the oracle on one scenario (arrays built once). With
+    prices and a price plan, the oracle follows v2h's plan slot by slot (the same discharge
+    permission and forced charging), so tracking compares like with like."""
     inp = build(sc)
-    oracle = run_policy(sc, cfg, "oracle", inp, core, trace)
-    runs = {p: run_policy(sc, cfg, p, inp, core, trace) for p in policies}
-    runs["oracle"] = oracle
-    return [score(sc, runs[p], oracle) for p in policies], runs
+    prices = scenario_prices(sc, cfg)
+    runs = {p: run_policy(sc, cfg, p, inp, core, trace, prices) for p in policies}
+    oracle = run_policy(sc, cfg, "oracle", inp, core, trace, prices)
+    planned = oracle
+    if prices is not None and cfg.plan.by_price and "v2h" in runs:
+        # v2h's own yardstick follows v2h's plan; the others' keeps the standing plan
+        planned = run_policy(sc, cfg, "oracle", inp, core, trace, prices, runs["v2h"].slots)
+    runs["oracle"] = planned if "v2h" in runs else oracle
+    extra = _departures(sc, cfg, prices)
+    return [score(sc, runs[p], planned if p == "v2h" else oracle, prices, extra)
+            for p in policies], runs
+
+
+def _departures(sc: Scenario, cfg: Config, prices: SimPrices | None) -> list[tuple[int, float]]:
+    """The scenario's departures as (slot index, target SoC %), from the plan's schedule."""
+    if prices is None:
+        return []
+    from controller import plan as planning
+
+    n = -(-sc.duration_s // SLOT_S)
+    return planning.schedule(cfg, prices.start_utc, n, True)[2]

@@ -113,6 +113,15 @@ class Hil(Base):
     restart_after_s: Annotated[float, Meta(ge=0.0)] = 10.0
 
 
+class Prices(Base):
+    """Day-ahead prices for the scenario: a recorded series shipped with v2h (see
+    controller/prices/data) or a CSV beside the scenario, and the UTC instant of second 0."""
+
+    start_utc: Annotated[str, Meta(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z$")]
+    recorded: str | None = None
+    file: str | None = None
+
+
 class Scenario(Base):
     """One simulated stretch of a household's life, at 1-s resolution."""
 
@@ -130,6 +139,7 @@ class Scenario(Base):
     events: list[Event] = []
     hil: Hil = msgspec.field(default_factory=Hil)
     checks: list[Check] = []
+    prices: Prices | None = None
     base_dir: str = ""  # where `series` is looked up; set by load(), not by files
 
 

@@ -1,0 +1,14 @@
+"""The plan: per 15-minute slot, what the step should aim for, from day-ahead prices, the
+expected house demand, the car's departures and the battery's wear (an LP solved by HiGHS)."""
+
+from ._build import build, extend_prices, schedule
+from ._forecast import Forecaster
+from ._lp import LpResult, solve_lp
+from ._model import SLOT_S, Car, Flows, Problem, Target, bill_eur, cost_eur
+from ._planner import SELF_CONSUMPTION, Result, Slot, decide, execute, plan
+
+__all__ = [
+    "SELF_CONSUMPTION", "SLOT_S", "Car", "Flows", "Forecaster", "LpResult", "Problem", "Result",
+    "Slot", "Target", "bill_eur", "build", "cost_eur", "decide", "execute", "extend_prices",
+    "plan", "schedule", "solve_lp",
+]
