@@ -19,6 +19,14 @@ _ROWS = (
 )
 
 
+_MONEY = (
+    ("bill (EUR)", "bill_eur", "{:.2f}"),
+    ("energy left in car (EUR)", "stored_value_eur", "{:.2f}"),
+    ("cost (EUR)", "cost_eur", "{:.2f}"),
+    ("departures missed", "departures_missed", "{}"),
+)
+
+
 def table(results: list[dict[str, Any]]) -> str:
     """Policies side by side, with the oracle (the hardware's physical limit) last."""
     first = results[0]
@@ -39,6 +47,10 @@ def table(results: list[dict[str, Any]]) -> str:
         cells.append(f"{o * scale:.2f}" if o is not None else "")
         name = f"{label} ({unit})" if unit else label
         lines.append(f"{name:26s}" + "".join(f"{c:>{w}s}" for c in cells))
+    if "cost_eur" in first:
+        for label, key, fmt in _MONEY:
+            cells = [fmt.format(r[key]) if r.get(key) is not None else "-" for r in results]
+            lines.append(f"{label:26s}" + "".join(f"{c:>{w}s}" for c in cells))
     return "\n".join(lines)
 
 

@@ -47,3 +47,10 @@ def test_simulate_json_reports_cost(capsys):
     assert obj["scenario"] == "dynamic-tariff-day"
     assert isinstance(obj["cost_eur"], float) and isinstance(obj["bill_eur"], float)
     assert obj["safety_violations"] == 0
+
+
+def test_simulate_table_shows_money(results):
+    """The human table adds the bill, the energy left in the car, the cost and departures."""
+    text = sim.table(list(results.values()))
+    for row in ("bill (EUR)", "cost (EUR)", "departures missed"):
+        assert row in text
