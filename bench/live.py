@@ -30,6 +30,28 @@ def _proc(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
+def _prices_for_today(path: Path) -> None:
+    """The recorded December quarters, shifted so that they start at today's UTC midnight:
+    the plan then has prices that cover now (the controller's calendar is the real one)."""
+    import time
+
+    from controller.prices import recorded
+
+    rec = recorded("nl-2025-12-16-to-18-quarter")
+    t0 = time.time() // 86_400 * 86_400
+    rows = ["start_utc,end_utc,market_eur_per_kwh"]
+    for i, p in enumerate(rec.market_eur_kwh):
+        a = t0 + i * 900
+        rows.append(f"{_iso(a)},{_iso(a + 900)},{p}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+def _iso(t: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 async def measure(seconds: float = 120.0) -> dict[str, float]:
     sc = sim.load("standard-day")
     bench = Bench(sc, config.defaults())
@@ -38,21 +60,28 @@ async def measure(seconds: float = 120.0) -> dict[str, float]:
     runner = asyncio.create_task(bench.run(bench.t_bench + seconds + 30))
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "v2h.toml"
-        cfg.write_text(f'[meter]\nport = {ports["meter"]}\n[charger]\nport = {ports["charger"]}\n')
+        # the whole product: the price plan on, replanning every minute (the shortest
+        # replan_s) so its solves fall inside the measurement
+        _prices_for_today(Path(tmp) / "prices.csv")
+        cfg.write_text(f'[meter]\nport = {ports["meter"]}\n[charger]\nport = {ports["charger"]}\n'
+                       f'[plan]\nby_price = true\nreplan_s = 60\ndeparture = "07:45"\n'
+                       f'[prices]\nsource = "file"\nfile = "{tmp}/prices.csv"\n'
+                       f'cache_dir = "{tmp}"\n')
         out = Path(tmp) / "stats.json"
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "controller.cli", "run", "--config", str(cfg), "--stats",
-            str(out), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            str(out), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         await asyncio.sleep(10.0)  # start-up (imports, grid confirmation) is not the loop
         cpu0, _ = _proc(proc.pid)
         await asyncio.sleep(seconds)
         cpu1, rss = _proc(proc.pid)
         proc.send_signal(signal.SIGTERM)
-        await proc.wait()
+        _, err = await proc.communicate()
         st = json.loads(out.read_text())
+        plans = err.decode(errors="replace").count(" plan: 192 slots")
     runner.cancel()
     await bench.stop()
     return {"read_to_write_ms_p99": round(_p99(st["read_to_write_ms"]), 2),
             "period_jitter_ms_p99": round(_p99([abs(x) for x in st["start_late_ms"]]), 2),
             "rss_mb": round(rss, 1), "cpu_pct": round((cpu1 - cpu0) / seconds * 100.0, 2),
-            "live_cycles": len(st["read_to_write_ms"])}
+            "live_cycles": len(st["read_to_write_ms"]), "live_plans": plans}
