@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from types import ModuleType
 from typing import Any
 
@@ -23,3 +25,31 @@ def regulating(core: ModuleType, **kw: Any) -> Any:
     for k, v in kw.items():
         setattr(st, k, v)
     return st
+
+
+@contextlib.asynccontextmanager
+async def on_bench(scenario: Any, *overrides: str, wall: Any = None):
+    """A bench in real time and a Controller against it over Modbus TCP (config defaults with
+    the bench's ports and `overrides`); both stopped at the end. Yields (controller, bench)."""
+    from controller import config
+    from controller._loop import Controller
+    from controller.devices import Quasar, Sdm630
+    from hil import Bench
+
+    bench = Bench(scenario)
+    ports = await bench.start()
+    cfg = config.defaults((f"meter.port={ports['meter']}", f"charger.port={ports['charger']}",
+                           *overrides))
+    kw = {"wall": wall} if wall is not None else {}
+    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), Sdm630(cfg.meter), **kw)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(bench.run()), asyncio.create_task(ctl.run(stop))]
+    try:
+        yield ctl, bench
+    finally:
+        stop.set()
+        await tasks[1]
+        tasks[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tasks[0]
+        await bench.stop()

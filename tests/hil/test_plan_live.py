@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from controller import config, sim
-from controller._loop import Controller
-from controller.devices import Quasar, Sdm630
-from hil import Bench
+from controller import sim
+from tests.helpers import on_bench
 from tests.mqtt.conftest import until
 
 pytestmark = pytest.mark.hil
@@ -42,26 +40,12 @@ T0 = datetime(2025, 12, 16, 1, 0, tzinfo=UTC).timestamp()  # 02:00 in Amsterdam
 async def running(tmp_path, *overrides: str):
     f = tmp_path / "night.toml"
     f.write_text(NIGHT)
-    bench = Bench(sim.load(str(f)))
-    ports = await bench.start()
-    cfg = config.defaults((f"meter.port={ports['meter']}", f"charger.port={ports['charger']}",
-                           "plan.by_price=true", "prices.source=file",
-                           f"prices.cache_dir={tmp_path}", "plan.departure=07:45",
-                           "plan.departure_soc=90", *overrides))
     t_start = asyncio.get_running_loop().time()
-    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), Sdm630(cfg.meter),
-                     wall=lambda: T0 + asyncio.get_running_loop().time() - t_start)
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(bench.run()), asyncio.create_task(ctl.run(stop))]
-    try:
-        yield ctl, bench
-    finally:
-        stop.set()
-        await tasks[1]
-        tasks[0].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tasks[0]
-        await bench.stop()
+    async with on_bench(sim.load(str(f)), "plan.by_price=true", "prices.source=file",
+                        f"prices.cache_dir={tmp_path}", "plan.departure=07:45",
+                        "plan.departure_soc=90", *overrides,
+                        wall=lambda: T0 + asyncio.get_running_loop().time() - t_start) as run:
+        yield run
 
 
 async def test_live_plan_charges_for_departure(tmp_path):

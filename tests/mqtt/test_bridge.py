@@ -10,35 +10,17 @@ import aiomqtt
 import pytest
 
 from controller import config
-from controller._loop import Controller
-from controller.devices import Quasar, Sdm630
 from controller.mqtt import Bridge
-from hil import Bench
+from tests.helpers import on_bench
 from tests.mqtt.conftest import mosquitto_pub, until
 
 pytestmark = pytest.mark.hil
 
 
-@contextlib.asynccontextmanager
-async def running(scenario, mqtt_port: int, *overrides: str):
+def running(scenario, mqtt_port: int, *overrides: str):
     """A bench in real time and the controller against it, MQTT enabled."""
-    bench = Bench(scenario)
-    ports = await bench.start()
-    cfg = config.defaults((f"meter.port={ports['meter']}", f"charger.port={ports['charger']}",
-                           "mqtt.enabled=true", f"mqtt.port={mqtt_port}", "site.id=bench",
-                           *overrides))
-    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), Sdm630(cfg.meter))
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(bench.run()), asyncio.create_task(ctl.run(stop))]
-    try:
-        yield ctl, bench
-    finally:
-        stop.set()
-        await tasks[1]
-        tasks[0].cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await tasks[0]
-        await bench.stop()
+    return on_bench(scenario, "mqtt.enabled=true", f"mqtt.port={mqtt_port}", "site.id=bench",
+                    *overrides)
 
 
 async def collect(port: int, topics: list[str], seconds: float) -> dict[str, list[bytes]]:
