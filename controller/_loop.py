@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import fast
+from controller import ledger
 from controller._notify import Notifier
 from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, DeviceError, Meter, MeterReading
@@ -57,6 +58,12 @@ class Controller:
         self.discharged_wh = 0.0
         self._t_energy: float | None = None
         self.meter_energy: tuple[float, float] = (math.nan, math.nan)
+        # the energy ledger (firmware_notes/ledger.md): UTC from `wall`, prices from
+        # `price_at(t_utc) -> (import, export) EUR/kWh | None`; both injectable
+        self.wall: Callable[[], float] = time.time
+        self.price_at: Callable[[float], tuple[float, float] | None] = lambda t: None
+        self.ledger = ledger.from_config(cfg.ledger)
+        self._t_ledger: float | None = None
         self.bridge = None
         if cfg.mqtt.enabled:
             from controller.mqtt import Bridge
@@ -149,6 +156,7 @@ class Controller:
             self.cycles.append((t_read, self.clock()))
             del self.cycles[:-600]
         self._count_energy(now)
+        self._count_ledger(now)
         self._log_state(reasons)
         if self.bridge is not None:
             self.bridge.offer(self.state_message(reasons))
@@ -163,6 +171,20 @@ class Controller:
             else:
                 self.discharged_wh -= ev * dt / 3600.0
         self._t_energy = now
+
+    def _count_ledger(self, now: float) -> None:
+        """This cycle's sample into the ledger: grid and car power if both are fresh, else a
+        skipped sample. Whatever goes wrong here, the loop carries on."""
+        if self.ledger is None:
+            return
+        m, dt = self.m, 0.0 if self._t_ledger is None else min(now - self._t_ledger, 2.0)
+        self._t_ledger = now
+        fresh = (now - m.t <= self.cfg.control.meter_stale_s and now - m.ev_t < 2.0)
+        try:
+            t = self.wall()
+            self.ledger.add(t, dt, m.grid_w if fresh else math.nan, m.ev_w, self.price_at(t))
+        except Exception as exc:  # noqa: BLE001 - bookkeeping never stops the control
+            self._fault("ledger", True, str(exc))
 
     def state_message(self, reasons: tuple[str, ...] = ()):
         """The state for MQTT (msgspec Struct); NaN becomes null."""
@@ -323,6 +345,9 @@ class Controller:
             log.info("stopped: 0 W written, control handed back")
         except (DeviceError, TimeoutError) as exc:
             log.error("stop: could not reach the charger (%s); its watchdog will stop it", exc)
+        if self.ledger is not None:  # after the stop: the partial minute to disk
+            if not await asyncio.to_thread(self.ledger.close, 2.0):
+                log.error("stop: the ledger's last minute may be lost")
         for dev in (self.meter, self.grid_meter, self.charger):
             if dev is not None:
                 await dev.close()

@@ -112,6 +112,16 @@ class Mqtt(Base):
     discovery: bool = True
 
 
+class Ledger(Base):
+    """The energy ledger (SQLite, one row a minute; firmware_notes/ledger.md). An empty path
+    means $STATE_DIRECTORY/ledger.db (systemd), else ~/.local/state/v2h/ledger.db. The
+    report's days and months are local days in `timezone` (an IANA name)."""
+
+    enabled: bool = True
+    path: str = ""
+    timezone: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_+/-]{1,64}$")] = "Europe/Amsterdam"
+
+
 class Plan(Base):
     """What the controller aims for when no price plan is running."""
 
@@ -129,10 +139,11 @@ class Config(Base):
     limits: Limits = msgspec.field(default_factory=Limits)
     control: Control = msgspec.field(default_factory=Control)
     mqtt: Mqtt = msgspec.field(default_factory=Mqtt)
+    ledger: Ledger = msgspec.field(default_factory=Ledger)
     plan: Plan = msgspec.field(default_factory=Plan)
 
 
 SECTIONS: dict[str, type[Base]] = {
     "site": Site, "meter": Meter, "charger": Charger, "car": Car, "limits": Limits,
-    "control": Control, "mqtt": Mqtt, "plan": Plan,
+    "control": Control, "mqtt": Mqtt, "ledger": Ledger, "plan": Plan,
 }
