@@ -38,7 +38,8 @@ async def measure(seconds: float = 120.0) -> dict[str, float]:
     runner = asyncio.create_task(bench.run(bench.t_bench + seconds + 30))
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "v2h.toml"
-        cfg.write_text(f'[meter]\nport = {ports["meter"]}\n[charger]\nport = {ports["charger"]}\n')
+        cfg.write_text(f'[meter]\nport = {ports["meter"]}\n[charger]\nport = {ports["charger"]}\n'
+                       f'[ledger]\npath = "{Path(tmp) / "ledger.db"}"\n')  # measured with it on
         out = Path(tmp) / "stats.json"
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "controller.cli", "run", "--config", str(cfg), "--stats",
