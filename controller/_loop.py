@@ -185,6 +185,8 @@ class Controller:
             self.ledger.add(t, dt, m.grid_w if fresh else math.nan, m.ev_w, self.price_at(t))
         except Exception as exc:  # noqa: BLE001 - bookkeeping never stops the control
             self._fault("ledger", True, str(exc))
+        else:
+            self._fault("ledger", False)
 
     def state_message(self, reasons: tuple[str, ...] = ()):
         """The state for MQTT (msgspec Struct); NaN becomes null."""

@@ -117,6 +117,10 @@ async def test_controller_ledger_price_at_failure_does_not_stop_the_loop(tmp_pat
     ctl.price_at = broken
     await ctl._cycle()
     assert "ledger" in ctl.faults
+    ctl.price_at = lambda t: None
+    mono.t += 1.0
+    await ctl._cycle()
+    assert "ledger" not in ctl.faults  # and the fault's end is logged once
     await ctl.shutdown()
 
 
