@@ -60,13 +60,13 @@ async def measure(seconds: float = 120.0) -> dict[str, float]:
     runner = asyncio.create_task(bench.run(bench.t_bench + seconds + 30))
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "v2h.toml"
-        # the whole product: the price plan on, replanning every minute (the shortest
-        # replan_s) so its solves fall inside the measurement
+        # the whole product: the ledger on, the price plan on and replanning every minute
+        # (the shortest replan_s) so its solves fall inside the measurement
         _prices_for_today(Path(tmp) / "prices.csv")
         cfg.write_text(f'[meter]\nport = {ports["meter"]}\n[charger]\nport = {ports["charger"]}\n'
                        f'[plan]\nby_price = true\nreplan_s = 60\ndeparture = "07:45"\n'
                        f'[prices]\nsource = "file"\nfile = "{tmp}/prices.csv"\n'
-                       f'cache_dir = "{tmp}"\n')
+                       f'cache_dir = "{tmp}"\n[ledger]\npath = "{Path(tmp) / "ledger.db"}"\n')
         out = Path(tmp) / "stats.json"
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "controller.cli", "run", "--config", str(cfg), "--stats",

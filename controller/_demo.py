@@ -27,7 +27,8 @@ async def demo(scenario: str, minutes: float | None, overrides: tuple[str, ...],
     cfg0 = config.defaults(tuple(sc.set) + overrides)
     bench = Bench(sc, cfg0)
     ports = await bench.start()
-    cfg = config.defaults(tuple(sc.set) + overrides + (
+    # the bench's energy is make-believe: it stays out of the household's ledger
+    cfg = config.defaults(tuple(sc.set) + ("ledger.enabled=false",) + overrides + (
         f"meter.port={ports['meter']}", f"charger.port={ports['charger']}"))
     ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), Sdm630(cfg.meter))
     stop = asyncio.Event()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import fast
+from controller import ledger
 from controller._notify import Notifier
 from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, DeviceError, Meter, MeterReading
@@ -63,6 +64,10 @@ class Controller:
         self.discharged_wh = 0.0
         self._t_energy: float | None = None
         self.meter_energy: tuple[float, float] = (math.nan, math.nan)
+        # the energy ledger (firmware_notes/ledger.md): UTC from `wall`, each minute's prices
+        # from the feed when there is one
+        self.ledger = ledger.from_config(cfg.ledger)
+        self._t_ledger: float | None = None
         self.bridge = None
         if cfg.mqtt.enabled:
             from controller.mqtt import Bridge
@@ -72,13 +77,19 @@ class Controller:
         self.feed = None
         self._slot: object = None
         self._t_observed: float | None = None
-        if cfg.plan.by_price:
-            from controller._planning import LivePlanner
+        if cfg.prices.source != "none":
             from controller.prices import PriceFeed
 
             self.feed = PriceFeed.from_config(cfg, on_change=lambda _p: self._poke_plan(),
                                               clock=wall)
-            self.planner = LivePlanner(cfg, self.feed, self._snapshot, wall)
+        if cfg.plan.by_price:
+            from controller._planning import LivePlanner
+
+            hist = None
+            if self.ledger is not None:
+                path = self.ledger.path
+                hist = lambda since: ledger.demand_history(path, since)  # noqa: E731
+            self.planner = LivePlanner(cfg, self.feed, self._snapshot, wall, hist)
         # P1 gives no frequency: the grid is judged on voltage alone (nominal frequency)
         self.nominal_hz = None if getattr(meter, "measures_frequency", True) else 50.0
 
@@ -170,6 +181,7 @@ class Controller:
             self.cycles.append((t_read, self.clock()))
             del self.cycles[:-600]
         self._count_energy(now)
+        self._count_ledger(now)
         self._log_state(reasons)
         if self.bridge is not None:
             self.bridge.offer(self.state_message(reasons))
@@ -185,6 +197,12 @@ class Controller:
         if slot is not self._slot:
             self._slot = slot
             self._apply_owner()
+
+    def price_at(self, t_utc: float) -> tuple[float, float] | None:
+        """The (import, export) price (EUR/kWh) of the slot holding t_utc, if known."""
+        p = self.feed.current(t_utc) if self.feed is not None else None
+        i = p.index(t_utc) if p is not None else None
+        return None if i is None else (p.import_eur_kwh[i], p.export_eur_kwh[i])
 
     def _poke_plan(self) -> None:
         if self.planner is not None:
@@ -209,6 +227,22 @@ class Controller:
             else:
                 self.discharged_wh -= ev * dt / 3600.0
         self._t_energy = now
+
+    def _count_ledger(self, now: float) -> None:
+        """This cycle's sample into the ledger: grid and car power if both are fresh, else a
+        skipped sample. Whatever goes wrong here, the loop carries on."""
+        if self.ledger is None:
+            return
+        m, dt = self.m, 0.0 if self._t_ledger is None else min(now - self._t_ledger, 2.0)
+        self._t_ledger = now
+        fresh = (now - m.t <= self.cfg.control.meter_stale_s and now - m.ev_t < 2.0)
+        try:
+            t = self.wall()
+            self.ledger.add(t, dt, m.grid_w if fresh else math.nan, m.ev_w, self.price_at(t))
+        except Exception as exc:  # noqa: BLE001 - bookkeeping never stops the control
+            self._fault("ledger", True, str(exc))
+        else:
+            self._fault("ledger", False)
 
     def state_message(self, reasons: tuple[str, ...] = ()):
         """The state for MQTT (msgspec Struct); NaN becomes null."""
@@ -382,6 +416,9 @@ class Controller:
             log.info("stopped: 0 W written, control handed back")
         except (DeviceError, TimeoutError) as exc:
             log.error("stop: could not reach the charger (%s); its watchdog will stop it", exc)
+        if self.ledger is not None:  # after the stop: the partial minute to disk
+            if not await asyncio.to_thread(self.ledger.close, 2.0):
+                log.error("stop: the ledger's last minute may be lost")
         for dev in (self.meter, self.grid_meter, self.charger):
             if dev is not None:
                 await dev.close()

@@ -17,6 +17,7 @@ from controller.config import Config
 
 log = logging.getLogger("v2h.plan")
 SOLVE_TIMEOUT_S = 10.0
+HISTORY_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,14 @@ class LivePlanner:
     """Plans from a price feed (or none) and the house's own history of demand."""
 
     def __init__(self, cfg: Config, feed, snapshot: Callable[[], Snapshot],
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 history: Callable[[float], list[tuple[int, float, float]]] | None = None
+                 ) -> None:
         self.cfg = cfg
         self.feed = feed
         self.snapshot = snapshot
         self.wall = wall
+        self.history = history  # (since_utc) -> the ledger's minutes of house demand
         self.forecaster = planning.Forecaster(default_w=cfg.plan.default_demand_w)
         self.result: planning.Result | None = None
         self.start_utc = 0.0
@@ -109,8 +113,25 @@ class LivePlanner:
         log.info("plan: %d slots, now %s, cost %.2f EUR, solved in %.0f ms", problem.n,
                  res.slots[0].why, res.cost_eur, res.lp.solve_ms)
 
+    async def learn_history(self) -> int:
+        """The last HISTORY_DAYS of house demand from the ledger into the forecast (a
+        restart keeps what the house taught it); slots learnt, 0 when there is none."""
+        if self.history is None:
+            return 0
+        try:
+            rows = await asyncio.wait_for(
+                asyncio.to_thread(self.history, self.wall() - HISTORY_DAYS * 86_400.0),
+                timeout=SOLVE_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - no history is no reason to stop
+            log.warning("plan: no history from the ledger (%s); forecasting from defaults", exc)
+            return 0
+        n = self.forecaster.learn_minutes(rows)
+        log.info("plan: forecast learnt %d slots from the ledger", n)
+        return n
+
     async def run(self, stop: asyncio.Event) -> None:
         """Plan at every slot start (and every replan_s) and whenever poked, until `stop`."""
+        await self.learn_history()
         every = min(self.cfg.plan.replan_s, float(planning.SLOT_S))
         while not stop.is_set():
             self.changed.clear()

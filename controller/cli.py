@@ -83,6 +83,29 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def _report(args: argparse.Namespace) -> int:
+    """`v2h report`: a month of the ledger as figures, or as CSV (one row per local day)."""
+    from controller import ledger
+
+    cfg = config.load(args.config) if args.config else config.defaults()
+    path = args.ledger or str(ledger.path_of(cfg.ledger))
+    try:
+        rep = ledger.build(path, args.month, cfg.site.timezone, cfg.car.capacity_kwh,
+                           cfg.car.efficiency)
+    except ValueError as exc:
+        print(f"v2h report: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ledger.LedgerError) as exc:
+        print(f"v2h report: {getattr(exc, 'filename', None) or path}: no usable ledger "
+              f"({getattr(exc, 'strerror', None) or exc})", file=sys.stderr)
+        return 2
+    if args.csv:
+        ledger.write_csv(rep, sys.stdout)
+    else:
+        sys.stdout.write(ledger.text(rep))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from controller._demo import run_demo
 
@@ -99,6 +122,13 @@ def parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--stats", metavar="FILE", help="on exit, write the loop's timings (JSON)")
     p.set_defaults(func=_run)
+    p = sub.add_parser("report", help="a month of the energy ledger (figures or CSV)")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="local month")
+    p.add_argument("--ledger", metavar="PATH", help="the ledger (default: the config's)")
+    p.add_argument("--config", metavar="FILE", help="config TOML: ledger path, time zone, "
+                   "car capacity and efficiency (defaults when omitted)")
+    p.add_argument("--csv", action="store_true", help="one CSV row per local day instead")
+    p.set_defaults(func=_report)
     p = sub.add_parser("demo", help="bench and controller live in the terminal")
     p.add_argument("--scenario", default="demo-evening", metavar="NAME_OR_FILE")
     p.add_argument("--minutes", type=float, help="stop after this long")

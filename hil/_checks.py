@@ -29,6 +29,7 @@ class Run:
     restart_at: float | None = None
     log: str = ""
     end_s: float = math.inf  # the scenario's end: what follows is the stop, not regulation
+    wall0: float = math.nan  # UTC (Unix s) at bench time 0
 
 
 def _first(rows, t0: float, pred) -> float:

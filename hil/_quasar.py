@@ -113,6 +113,15 @@ class Quasar:
                 SOC: int(pl.soc_pct) if car else 0, ERROR_1: err, ERROR_1 + 1: 0,
                 ERROR_1 + 2: 0, ERROR_1 + 3: 0}
 
+    def energy_wh(self) -> tuple[float, float]:
+        """Bench only: the charger's energy counters, charged and discharged (Wh). The Quasar
+        1's published map has no energy registers, so these are not on Modbus and no driver
+        reads them; they are the plant's true energy as the charger's own metering sees it
+        (the same gain as register 526), for checking the ledger against (firmware_notes/
+        ledger.md)."""
+        pl = self.bench.plant
+        return (pl.chg_wh * pl.meas_gain, pl.dis_wh * pl.meas_gain)
+
     # -- Modbus --------------------------------------------------------------------------------
     def trace_packet(self, sending: bool, data: bytes) -> bytes:
         """Unreachable: nothing comes back (and the action hears nothing)."""

@@ -4,11 +4,13 @@ scenario's faults on schedule, then the scenario's checks and the result of DESI
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,10 @@ TAIL_S = 3.0  # bench time kept running after SIGTERM, to see the stop arrive
 FUSE_GRACE_S = 3.0
 
 
-def _config_text(sc: sim.Scenario, ports: dict[str, int]) -> str:
+def _config_text(sc: sim.Scenario, ports: dict[str, int], ledger: Path) -> str:
     return (f'[meter]\ndriver = "{sc.hil.meter}"\nhost = "127.0.0.1"\nport = {ports["meter"]}\n'
-            f'[charger]\nhost = "127.0.0.1"\nport = {ports["charger"]}\n')
+            f'[charger]\nhost = "127.0.0.1"\nport = {ports["charger"]}\n'
+            f'[ledger]\npath = {json.dumps(str(ledger))}\n')
 
 
 async def _start_controller(cfg_path: Path, overrides: list[str], log: Any
@@ -65,6 +68,13 @@ def _safety_seconds(run: Run) -> int:
 
 async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]:
     """Run one HIL scenario in real time; the result object with its checks."""
+    return (await run_bench(path, log_path))[0]
+
+
+async def run_bench(path: str, log_path: str | None = None, ledger_path: str | None = None
+                    ) -> tuple[dict[str, Any], Bench, Run]:
+    """Run one HIL scenario in real time: the result object, and the bench and the run it
+    leaves behind. The controller's ledger goes to ledger_path (else a temporary file)."""
     sc = sim.load(path)
     overrides = list(sc.set)
     cfg = config.defaults(tuple(overrides))
@@ -73,10 +83,12 @@ async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]
     run = Run([], [], list(bench.faults_schedule), cfg, end_s=float(sc.duration_s))
     with tempfile.TemporaryDirectory(prefix="v2h-hil-") as tmp:
         cfg_path = Path(tmp) / "v2h.toml"
-        cfg_path.write_text(_config_text(sc, ports))
+        ledger = Path(ledger_path or Path(tmp) / "ledger.db")
+        cfg_path.write_text(_config_text(sc, ports, ledger))
         logf = open(log_path or Path(tmp) / "controller.log", "w+b")  # noqa: SIM115
         try:
             bench.record = True
+            run.wall0 = time.time() - bench.now()  # bench time -> UTC (the ledger's clock)
             ticker = asyncio.create_task(bench.run(sc.duration_s + TAIL_S), name="hil.plant")
             proc = await _start_controller(cfg_path, overrides, logf)
             if sc.hil.kill_at_s is not None:
@@ -111,7 +123,7 @@ async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]
         checks.append({"name": c.name, "passed": bool(value <= c.limit),
                        "value": round(value, 3) if math.isfinite(value) else None,
                        "limit": c.limit})
-    return _result(sc, cfg, bench, run, checks)
+    return _result(sc, cfg, bench, run, checks), bench, run
 
 
 def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,

@@ -28,3 +28,9 @@ def rnd(request: pytest.FixtureRequest) -> random.Random:
     seed = int(os.environ.get("V2H_SEED", random.randrange(2**32)))
     print(f"random seed: V2H_SEED={seed}")
     return random.Random(seed)
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger's default place is the test's own directory, never the user's state."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))

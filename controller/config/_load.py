@@ -133,9 +133,9 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
     if needs and not getattr(cfg.prices, needs):
         out.append(("prices.source", f"{cfg.prices.source!r} needs prices.{needs}"))
     try:
-        ZoneInfo(cfg.plan.timezone)
+        ZoneInfo(cfg.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        out.append(("plan.timezone", f"unknown time zone {cfg.plan.timezone!r}"))
+        out.append(("site.timezone", f"unknown time zone {cfg.site.timezone!r}"))
     if cfg.plan.departure_soc > lim.max_soc:
         out.append(("plan.departure_soc",
                     f"must not pass limits.max_soc ({cfg.plan.departure_soc:g} > "

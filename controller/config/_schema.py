@@ -23,6 +23,7 @@ class Site(Base):
     id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "home"
     phases: Literal[1, 3] = 3
     nominal_v: Annotated[float, Meta(ge=100.0, le=300.0)] = 230.0
+    timezone: str = "Europe/Amsterdam"  # IANA name: departures, the ledger's days
 
 
 class Meter(Base):
@@ -112,13 +113,22 @@ class Mqtt(Base):
     discovery: bool = True
 
 
+class Ledger(Base):
+    """The energy ledger (SQLite, one row a minute; firmware_notes/ledger.md). An empty path
+    means $STATE_DIRECTORY/ledger.db (systemd), else ~/.local/state/v2h/ledger.db. The
+    report's days and months are local days in `site.timezone`."""
+
+    enabled: bool = True
+    path: str = ""
+
+
 TimeOfDay = Annotated[str, Meta(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
 
 
 class Plan(Base):
     """What the controller aims for: a standing grid target, and the price plan (when
     `by_price` and prices are at hand) with the car's daily departure and the battery's wear.
-    Times of day are local (`timezone`); energies in kWh, prices in EUR/kWh."""
+    Times of day are local (`site.timezone`); energies in kWh, prices in EUR/kWh."""
 
     grid_target_w: Annotated[float, Meta(ge=-10_000.0, le=10_000.0)] = 0.0
     allow_discharge: bool = True
@@ -132,7 +142,6 @@ class Plan(Base):
     trip_kwh: Annotated[float, Meta(ge=0.0, le=300.0)] = 0.0
     weekdays: list[Annotated[int, Meta(ge=0, le=6)]] = msgspec.field(
         default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])  # Monday = 0
-    timezone: str = "Europe/Amsterdam"
     default_demand_w: Annotated[float, Meta(ge=-100_000.0, le=100_000.0)] = 400.0
 
 
@@ -175,6 +184,7 @@ class Config(Base):
     limits: Limits = msgspec.field(default_factory=Limits)
     control: Control = msgspec.field(default_factory=Control)
     mqtt: Mqtt = msgspec.field(default_factory=Mqtt)
+    ledger: Ledger = msgspec.field(default_factory=Ledger)
     plan: Plan = msgspec.field(default_factory=Plan)
     tariff: Tariff = msgspec.field(default_factory=Tariff)
     prices: PriceConfig = msgspec.field(default_factory=PriceConfig)
@@ -182,6 +192,6 @@ class Config(Base):
 
 SECTIONS: dict[str, type[Base]] = {
     "site": Site, "meter": Meter, "charger": Charger, "car": Car, "limits": Limits,
-    "control": Control, "mqtt": Mqtt, "plan": Plan,
+    "control": Control, "mqtt": Mqtt, "ledger": Ledger, "plan": Plan,
     "tariff": Tariff, "prices": PriceConfig,
 }

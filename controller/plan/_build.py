@@ -32,7 +32,7 @@ def schedule(cfg: Config, start_utc: float, n: int, present_now: bool,
     targets: list[tuple[int, float]] = []
     if dep is None:
         return present, trips, targets
-    tz = ZoneInfo(pl.timezone)
+    tz = ZoneInfo(cfg.site.timezone)
     local0 = datetime.fromtimestamp(start_utc, UTC).astimezone(tz)
     midnight = datetime(local0.year, local0.month, local0.day, tzinfo=tz)
     end_utc = start_utc + n * SLOT_S

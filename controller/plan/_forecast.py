@@ -50,6 +50,25 @@ class Forecaster:
         self._close()
         self._slot = None
 
+    def learn_minutes(self, rows: list[tuple[int, float, float]]) -> int:
+        """History by the minute: (minute_utc, Wh, seconds covered), oldest first, as the
+        ledger keeps it. Returns the number of slots learnt."""
+        slots: dict[int, list[float]] = {}
+        for minute, wh, covered in rows:
+            if covered > 0.0 and math.isfinite(wh):
+                acc = slots.setdefault(int(minute // SLOT_S), [0.0, 0.0])
+                acc[0] += wh * 3600.0
+                acc[1] += covered
+        n = 0
+        for slot in sorted(slots):
+            ws, cov = slots[slot]
+            if cov >= 0.5 * SLOT_S:
+                self.observe(slot * SLOT_S + SLOT_S, ws / cov, cov)
+                n += 1
+        self._close()
+        self._slot = None
+        return n
+
     def forecast(self, start_utc: float, n: int) -> list[float]:
         """Expected demand (W) for n slots from the slot holding start_utc."""
         first = int(start_utc // SLOT_S)

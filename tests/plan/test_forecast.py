@@ -39,3 +39,13 @@ class TestForecaster:
             f.observe(float(s), 900.0, 1.0)
         f.observe(901.0, 0.0, 1.0)
         assert f.forecast(0.0, 1) == [7.0]
+
+
+def test_forecast_learns_ledger_minutes():
+    """Minutes as the ledger keeps them (Wh, seconds covered) become slot means; a slot
+    covered for under half its length is left out."""
+    f = plan.Forecaster(default_w=1.0)
+    rows = [(m * 60, 10.0, 60.0) for m in range(15)]          # 600 W for a whole slot
+    rows += [(900 + m * 60, 5.0, 60.0) for m in range(5)]    # a third of the next: skipped
+    assert f.learn_minutes(rows) == 1
+    assert f.forecast(DAY, 2) == [600.0, 1.0]

@@ -1,0 +1,21 @@
+"""The energy ledger: per-minute energy flows in SQLite, and the monthly report."""
+
+from ._flows import FLOWS, Flows, split
+from ._report import CSV_FIELDS, NOTES, Report, build, month_bounds, text, write_csv
+from ._store import (
+    COLUMNS,
+    SCHEMA_VERSION,
+    Ledger,
+    LedgerError,
+    connect,
+    default_path,
+    demand_history,
+    from_config,
+    path_of,
+)
+
+__all__ = [
+    "COLUMNS", "CSV_FIELDS", "FLOWS", "NOTES", "SCHEMA_VERSION", "Flows", "Ledger",
+    "LedgerError", "Report", "build", "connect", "default_path", "demand_history",
+    "from_config", "month_bounds", "path_of", "split", "text", "write_csv",
+]
