@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from controller import sim
+from controller.prices import recorded
 from tests.helpers import on_bench
 from tests.mqtt.conftest import until
 
@@ -57,6 +58,11 @@ async def test_live_plan_charges_for_departure(tmp_path):
         await until(lambda: bench.plant.p > 3000.0, 20.0, "charging from the grid")
         assert ctl.state_message().plan == "charge-cheap"
         assert ctl.planner.solve_ms and max(ctl.planner.solve_ms) < 200.0
+        # the ledger's minutes carry the price of their slot, tariff applied
+        t = ctl.wall()
+        rec = recorded("nl-2025-12-16-to-18-quarter")
+        market = rec.market_eur_kwh[rec.index(t)]
+        assert ctl.price_at(t) == pytest.approx(((market + 0.028 + 0.10154) * 1.21, market))
 
 
 async def test_live_plan_without_prices_stands_aside(tmp_path):
