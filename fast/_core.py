@@ -67,6 +67,7 @@ class Limits:
     ramp_w_s = cython.declare(cython.double, visibility="public")
     deadband_w = cython.declare(cython.double, visibility="public")
     lag_frac = cython.declare(cython.double, visibility="public")
+    lag_decay = cython.declare(cython.double, visibility="public")
     kd = cython.declare(cython.double, visibility="public")
     kp = cython.declare(cython.double, visibility="public")
     ki = cython.declare(cython.double, visibility="public")
@@ -100,6 +101,7 @@ class Limits:
         self.ramp_w_s = 5000.0
         self.deadband_w = 10.0
         self.lag_frac = 0.25
+        self.lag_decay = 1.4290  # exp(meter lag 0.25 s / charger tau 0.7 s)
         self.kd = 0.5
         self.kp = 0.0
         self.ki = 0.1
@@ -125,8 +127,8 @@ class Limits:
 LIMIT_FIELDS = (
     "max_charge_w", "max_discharge_w", "min_power_w", "min_power_hyst_w", "reserve_soc",
     "max_soc", "soc_hyst", "fuse_a", "fuse_margin_a", "share1", "share2", "share3", "nominal_v",
-    "ramp_w_s", "deadband_w", "lag_frac", "kd", "kp", "ki", "integ_band_w", "integ_max_w",
-    "period_s",
+    "ramp_w_s", "deadband_w", "lag_frac", "lag_decay", "kd", "kp", "ki", "integ_band_w",
+    "integ_max_w", "period_s",
     "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",
     "grid_overvoltage_v", "grid_freq_min_hz", "grid_freq_max_hz", "grid_reconnect_s",
     "grid_startup_s",
@@ -203,6 +205,8 @@ class CtlState:
     prev_net = cython.declare(cython.double, visibility="public")
     prev_dn = cython.declare(cython.double, visibility="public")
     last_sp = cython.declare(cython.double, visibility="public")
+    sp_age = cython.declare(cython.int, visibility="public")
+    gain = cython.declare(cython.double, visibility="public")
     on = cython.declare(cython.bint, visibility="public")
     dis_block = cython.declare(cython.bint, visibility="public")
     chg_block = cython.declare(cython.bint, visibility="public")
@@ -223,6 +227,8 @@ class CtlState:
         self.prev_net = float("nan")
         self.prev_dn = 0.0
         self.last_sp = 0.0
+        self.sp_age = 0
+        self.gain = 1.0
         self.on = False
         self.dis_block = False
         self.chg_block = False
@@ -251,6 +257,8 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.prev_net = a.prev_net
     b.prev_dn = a.prev_dn
     b.last_sp = a.last_sp
+    b.sp_age = a.sp_age
+    b.gain = a.gain
     b.on = a.on
     b.dis_block = a.dis_block
     b.chg_block = a.chg_block
@@ -442,13 +450,20 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
         # take the charger's power at that instant, between its last two readings
         ev_s: cython.double = m.ev_w
         if not isnan(st.prev_ev):
-            ev_s = m.ev_w - lim.lag_frac * (m.ev_w - st.prev_ev)
-        net: cython.double = ev_s - e  # what the house asks of the car now (W)
+            ev_s = _ev_at_sample(m.ev_w, st, lim)
+            _learn_gain(st, m.ev_w, lim)
+        # the charger's own meter reads its power a few % off (the plant's default: +2 %);
+        # what it reports is scaled back by the gain learnt from settled stretches, so a
+        # step's feed-forward lands on the true power, not 2 % of the step beside it
+        net: cython.double = ev_s / st.gain - e  # what the house asks of the car now (W)
         want = net - lim.kp * e - st.integ
         # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
         # carried on for part of a period, since the write acts a period late
         dn: cython.double = net - st.prev_net
-        if not isnan(dn) and dn * st.prev_dn > 0.0:
+        if not isnan(dn) and dn * st.prev_dn > 0.0 and 0.5 * fabs(st.prev_dn) <= fabs(dn) \
+                <= 2.0 * fabs(st.prev_dn):
+            # only a ramp (changes of a like size): a step's echo, the smaller change the
+            # next period as the charger's reading catches up, is not carried on
             want += lim.kd * (dn if fabs(dn) < fabs(st.prev_dn) else st.prev_dn)
         st.prev_dn = dn if not isnan(dn) else 0.0
         st.prev_net = net
@@ -502,10 +517,56 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
         st.integ = _clip(st.integ + lim.ki * e * dt, -lim.integ_max_w, lim.integ_max_w)
     elif forced or out == 0.0:
         st.integ = 0.0
+    if fabs(out - st.last_sp) < 0.5:
+        st.sp_age += 1
+    else:
+        st.sp_age = 0
     st.last_sp = out
     st.on = out != 0.0
     st.reasons = reasons
     return out
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits) -> cython.double:
+    """The charger's reported power at the meter's sample instant, lag_frac of a period
+    before its own reading. Approaching its setpoint the charger moves as a first-order lag,
+    so the distance left was exp(lag / tau) times larger then (a straight line between the
+    two readings would put a step's catch-up a quarter late); otherwise, the straight line."""
+    prev: cython.double = st.prev_ev
+    target: cython.double = st.last_sp * st.gain
+    left: cython.double = target - ev_w
+    moved: cython.double = ev_w - prev
+    if lim.lag_decay > 1.0 and left * moved > 0.0:
+        back: cython.double = target - left * lim.lag_decay
+        return _clip(back, min(prev, ev_w), max(prev, ev_w))
+    return ev_w - lim.lag_frac * moved
+
+
+GAIN_SETTLED_STEPS = cython.declare(cython.int, 2)  # held 2 periods, and reading steadily
+GAIN_MIN_W = cython.declare(cython.double, 1000.0)  # below, noise and offsets dominate
+GAIN_RATE = cython.declare(cython.double, 0.5)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _learn_gain(st: CtlState, ev_w: cython.double, lim: Limits) -> cython.void:
+    """Reported / commanded power of a charger that has held one setpoint long enough to
+    settle and reads steadily: the charger's meter gain (with its tracking error), 0.9-1.1."""
+    if st.sp_age < GAIN_SETTLED_STEPS or fabs(st.last_sp) < GAIN_MIN_W:
+        return
+    if fabs(ev_w - st.prev_ev) > 0.005 * fabs(ev_w) + 5.0:
+        return
+    r: cython.double = _clip(ev_w / st.last_sp, 0.9, 1.1)
+    old: cython.double = st.gain
+    st.gain += GAIN_RATE * (r - old)
+    # what the integral had taken up of the same error moves into the gain: the output
+    # stays where it is now, and the next step's feed-forward is right
+    st.integ = _clip(st.integ + ev_w * (1.0 / st.gain - 1.0 / old), -lim.integ_max_w,
+                     lim.integ_max_w)
 
 
 def reason_names(bits: cython.int):

@@ -82,6 +82,7 @@ class Control(Base):
     kp: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
     kd: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.5
     meter_lag_s: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.25
+    charger_tau_s: Annotated[float, Meta(gt=0.05, le=10.0)] = 0.7  # its first-order response
     ki: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.1
     deadband_w: Annotated[float, Meta(ge=0.0, le=500.0)] = 10.0
     integ_band_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 150.0

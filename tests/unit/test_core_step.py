@@ -22,6 +22,31 @@ class TestTracking:
                              core.Plan(), 100.0)
         assert sp == 2500.0
 
+    def test_step_learns_charger_meter_gain(self, core):
+        """A charger that reads 2 % high, held at 3 kW with the integral holding the 60 W:
+        the gain is learnt (1.02) and takes the integral's place without moving the output,
+        and a 2 kW step is then met in one write, not 40 W beside it."""
+        lim, plan = core.Limits(), core.Plan()
+        st = regulating(core, last_sp=3000.0, on=True, prev_ev=3060.0, sp_age=5, integ=60.0)
+        for t in range(100, 110):
+            sp, st, _ = core.step(reading(core, t=float(t), ev_w=3060.0), st, lim, plan,
+                                  float(t))
+            assert sp == 3000.0  # the learning itself moves nothing
+        assert math.isclose(st.gain, 1.02, rel_tol=1e-3) and abs(st.integ) < 0.5
+        sp, st, _ = core.step(reading(core, t=110.0, grid_w=2000.0, ev_w=3060.0), st, lim,
+                              plan, 110.0)
+        assert math.isclose(sp, 1000.0, abs_tol=1.0), sp
+
+    def test_step_ev_at_meter_sample_follows_charger_lag(self, core):
+        """Mid-way to a new setpoint the charger's reading is traced back along its
+        first-order response to the meter's older sample, not along a straight line."""
+        lim = core.Limits(lag_decay=math.exp(0.25 / 0.7))
+        st = regulating(core, last_sp=5000.0, on=True, prev_ev=3000.0)
+        sp, _, _ = core.step(reading(core, grid_w=0.0, ev_w=4500.0), st, lim, core.Plan(),
+                             100.0)
+        back = 5000.0 - 500.0 * math.exp(0.25 / 0.7)  # 4285.5 W at the sample
+        assert math.isclose(sp, back, abs_tol=0.5), sp
+
     def test_step_discharges_to_cover_evening_load(self, core):
         """Importing 1.2 kW with the car idle: discharge 1.2 kW."""
         sp, _, _ = core.step(reading(core, grid_w=1200.0), regulating(core), core.Limits(),
