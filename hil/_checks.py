@@ -29,6 +29,7 @@ class Run:
     restart_at: float | None = None
     log: str = ""
     end_s: float = math.inf  # the scenario's end: what follows is the stop, not regulation
+    stats: dict[str, list[float]] = field(default_factory=dict)  # the loop's timings (ms)
 
 
 def _first(rows, t0: float, pred) -> float:

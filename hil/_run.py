@@ -4,11 +4,13 @@ scenario's faults on schedule, then the scenario's checks and the result of DESI
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import signal
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,11 @@ def _config_text(sc: sim.Scenario, ports: dict[str, int]) -> str:
             f'[charger]\nhost = "127.0.0.1"\nport = {ports["charger"]}\n')
 
 
-async def _start_controller(cfg_path: Path, overrides: list[str], log: Any
-                            ) -> asyncio.subprocess.Process:
+async def _start_controller(cfg_path: Path, overrides: list[str], log: Any,
+                            stats: Path | None = None) -> asyncio.subprocess.Process:
     args = [sys.executable, "-m", "controller.cli", "run", "--config", str(cfg_path)]
+    if stats is not None:
+        args += ["--stats", str(stats)]
     for ov in overrides:
         args += ["--set", ov]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -63,10 +67,22 @@ def _safety_seconds(run: Run) -> int:
     return math.ceil(bad)
 
 
-async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]:
-    """Run one HIL scenario in real time; the result object with its checks."""
+Action = tuple[float, Callable[[], Awaitable[None]]]
+
+
+async def _actions(bench: Bench, actions: Sequence[Action]) -> None:
+    """Outside happenings at bench times (s), e.g. a broker killed and restarted."""
+    for at_s, act in sorted(actions, key=lambda a: a[0]):
+        await _wait_until(bench, at_s)
+        await act()
+
+
+async def run_scenario(path: str, log_path: str | None = None, *, overrides: Sequence[str] = (),
+                       actions: Sequence[Action] = ()) -> dict[str, Any]:
+    """Run one HIL scenario in real time; the result object with its checks. `overrides`
+    are extra `--set` values for the controller; `actions` run at their bench times."""
     sc = sim.load(path)
-    overrides = list(sc.set)
+    overrides = [*sc.set, *overrides]
     cfg = config.defaults(tuple(overrides))
     bench = Bench(sc, cfg, meter_kind=sc.hil.meter)
     ports = await bench.start()
@@ -78,7 +94,9 @@ async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]
         try:
             bench.record = True
             ticker = asyncio.create_task(bench.run(sc.duration_s + TAIL_S), name="hil.plant")
-            proc = await _start_controller(cfg_path, overrides, logf)
+            acts = asyncio.create_task(_actions(bench, actions), name="hil.actions")
+            stats = Path(tmp) / "stats.json"
+            proc = await _start_controller(cfg_path, overrides, logf, stats)
             if sc.hil.kill_at_s is not None:
                 await _wait_until(bench, sc.hil.kill_at_s)
                 run.kill_at = bench.now()
@@ -86,7 +104,7 @@ async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]
                 await proc.wait()
                 await _wait_until(bench, sc.hil.kill_at_s + sc.hil.restart_after_s)
                 run.restart_at = bench.now()
-                proc = await _start_controller(cfg_path, overrides, logf)
+                proc = await _start_controller(cfg_path, overrides, logf, stats)
             await _wait_until(bench, sc.duration_s)
             proc.send_signal(signal.SIGTERM)
             try:
@@ -95,7 +113,13 @@ async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]
                 proc.kill()
                 run.exit_codes.append(None)
             await ticker
+            if not acts.done():
+                raise RuntimeError("an action was scheduled after the scenario's end")
+            await acts  # an action's error is the run's
+            if stats.exists():  # the last controller's loop timings, written on its exit
+                run.stats = json.loads(stats.read_text())
         finally:
+            acts.cancel()
             await bench.stop()
             logf.seek(0)
             run.log = logf.read().decode(errors="replace")
@@ -135,4 +159,14 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "safety_violations": _safety_seconds(run),
         "checks": checks,
         "exit_codes": run.exit_codes,
+        "loop": {k: _percentiles(v) for k, v in run.stats.items()},
     }
+
+
+def _percentiles(ms: list[float]) -> dict[str, float | int | None]:
+    """n, p50, p99 and max of one of the loop's timings (ms)."""
+    xs = sorted(ms)
+    if not xs:
+        return {"n": 0, "p50": None, "p99": None, "max": None}
+    at = lambda q: round(xs[min(len(xs) - 1, int(q * (len(xs) - 1)))], 3)  # noqa: E731
+    return {"n": len(xs), "p50": at(0.5), "p99": at(0.99), "max": round(xs[-1], 3)}
