@@ -56,8 +56,7 @@ async def first_messages(port: int, ctx: ssl.SSLContext, topics: list[str], n: i
 
 
 async def test_bridge_tls_client_certificate_publishes(broker, pki, scenario):
-    """ca_file + cert_file + key_file: the bridge connects to 127.0.0.1 (hostname checked
-    against the server certificate) and its state and availability are read over TLS."""
+    """CA, certificate and key set: the bridge's state and availability are read over TLS."""
     port = broker(tls_listener(pki))
     async with running(scenario, port, f"mqtt.ca_file={pki / 'ca.crt'}",
                        f"mqtt.cert_file={pki / 'client.crt'}",
@@ -88,8 +87,7 @@ async def test_bridge_tls_key_in_cert_file(broker, pki, scenario):
                          ids=["no-client-cert", "client-cert-of-another-ca",
                               "trusting-another-ca"])
 async def test_tls_listener_refuses_strangers(broker, pki, ca, cert, collect_after):
-    """Without a client certificate, with one from another CA, or trusting another CA than
-    the broker's: the connection is refused."""
+    """No client certificate, one from another CA, or trusting another CA: refused."""
     port = broker(tls_listener(pki))
     with pytest.raises(aiomqtt.MqttError):
         await first_messages(port, context(pki, ca, cert), ["#"], 1, 10.0)
