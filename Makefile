@@ -10,7 +10,7 @@ BUILT  := $(VENV)/.built-stamp
 OUT    := out
 
 # command:Debian package, for the real peers the tests talk to
-SYSDEPS := mbpoll:mbpoll mosquitto:mosquitto mosquitto_pub:mosquitto-clients
+SYSDEPS := mbpoll:mbpoll mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl
 
 
 .PHONY: run sim test test-compiled test-pure bench hil lint clean venv build sysdeps
@@ -38,8 +38,8 @@ sim: $(BUILT)
 	$(VENV)/bin/v2h simulate --scenario standard-day --policy all --chart $(OUT)/standard-day.png
 
 # Debian packages the tests use as real peers (mbpoll: a Modbus master sharing no code with
-# pymodbus; Mosquitto: the broker). Installed with apt-get when missing and we are root;
-# else we say how.
+# pymodbus; Mosquitto: the broker; openssl: the TLS test's certificates). Installed with
+# apt-get when missing and we are root; else we say how.
 sysdeps:
 	@missing=""; for cp in $(SYSDEPS); do c=$${cp%%:*}; p=$${cp##*:}; \
 	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$c >/dev/null 2>&1 || missing="$$missing $$p"; \

@@ -30,6 +30,7 @@ class Run:
     log: str = ""
     end_s: float = math.inf  # the scenario's end: what follows is the stop, not regulation
     wall0: float = math.nan  # UTC (Unix s) at bench time 0
+    stats: dict[str, list[float]] = field(default_factory=dict)  # the loop's timings (ms)
 
 
 def _first(rows, t0: float, pred) -> float:

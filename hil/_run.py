@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,11 @@ def _config_text(sc: sim.Scenario, ports: dict[str, int], ledger: Path) -> str:
             f'[ledger]\npath = {json.dumps(str(ledger))}\n')
 
 
-async def _start_controller(cfg_path: Path, overrides: list[str], log: Any
-                            ) -> asyncio.subprocess.Process:
+async def _start_controller(cfg_path: Path, overrides: list[str], log: Any,
+                            stats: Path | None = None) -> asyncio.subprocess.Process:
     args = [sys.executable, "-m", "controller.cli", "run", "--config", str(cfg_path)]
+    if stats is not None:
+        args += ["--stats", str(stats)]
     for ov in overrides:
         args += ["--set", ov]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -66,17 +69,30 @@ def _safety_seconds(run: Run) -> int:
     return math.ceil(bad)
 
 
-async def run_scenario(path: str, log_path: str | None = None) -> dict[str, Any]:
-    """Run one HIL scenario in real time; the result object with its checks."""
-    return (await run_bench(path, log_path))[0]
+Action = tuple[float, Callable[[], Awaitable[None]]]
 
 
-async def run_bench(path: str, log_path: str | None = None, ledger_path: str | None = None
+async def _actions(bench: Bench, actions: Sequence[Action]) -> None:
+    """Outside happenings at bench times (s), e.g. a broker killed and restarted."""
+    for at_s, act in sorted(actions, key=lambda a: a[0]):
+        await _wait_until(bench, at_s)
+        await act()
+
+
+async def run_scenario(path: str, log_path: str | None = None, *, overrides: Sequence[str] = (),
+                       actions: Sequence[Action] = ()) -> dict[str, Any]:
+    """Run one HIL scenario in real time; the result object with its checks. `overrides`
+    are extra `--set` values for the controller; `actions` run at their bench times."""
+    return (await run_bench(path, log_path, overrides=overrides, actions=actions))[0]
+
+
+async def run_bench(path: str, log_path: str | None = None, ledger_path: str | None = None, *,
+                    overrides: Sequence[str] = (), actions: Sequence[Action] = ()
                     ) -> tuple[dict[str, Any], Bench, Run]:
     """Run one HIL scenario in real time: the result object, and the bench and the run it
     leaves behind. The controller's ledger goes to ledger_path (else a temporary file)."""
     sc = sim.load(path)
-    overrides = list(sc.set)
+    overrides = [*sc.set, *overrides]
     cfg = config.defaults(tuple(overrides))
     bench = Bench(sc, cfg, meter_kind=sc.hil.meter)
     ports = await bench.start()
@@ -90,7 +106,9 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             bench.record = True
             run.wall0 = time.time() - bench.now()  # bench time -> UTC (the ledger's clock)
             ticker = asyncio.create_task(bench.run(sc.duration_s + TAIL_S), name="hil.plant")
-            proc = await _start_controller(cfg_path, overrides, logf)
+            acts = asyncio.create_task(_actions(bench, actions), name="hil.actions")
+            stats = Path(tmp) / "stats.json"
+            proc = await _start_controller(cfg_path, overrides, logf, stats)
             if sc.hil.kill_at_s is not None:
                 await _wait_until(bench, sc.hil.kill_at_s)
                 run.kill_at = bench.now()
@@ -98,7 +116,7 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
                 await proc.wait()
                 await _wait_until(bench, sc.hil.kill_at_s + sc.hil.restart_after_s)
                 run.restart_at = bench.now()
-                proc = await _start_controller(cfg_path, overrides, logf)
+                proc = await _start_controller(cfg_path, overrides, logf, stats)
             await _wait_until(bench, sc.duration_s)
             proc.send_signal(signal.SIGTERM)
             try:
@@ -107,7 +125,13 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
                 proc.kill()
                 run.exit_codes.append(None)
             await ticker
+            if not acts.done():
+                raise RuntimeError("an action was scheduled after the scenario's end")
+            await acts  # an action's error is the run's
+            if stats.exists():  # the last controller's loop timings, written on its exit
+                run.stats = json.loads(stats.read_text())
         finally:
+            acts.cancel()
             await bench.stop()
             logf.seek(0)
             run.log = logf.read().decode(errors="replace")
@@ -147,4 +171,14 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "safety_violations": _safety_seconds(run),
         "checks": checks,
         "exit_codes": run.exit_codes,
+        "loop": {k: _percentiles(v) for k, v in run.stats.items()},
     }
+
+
+def _percentiles(ms: list[float]) -> dict[str, float | int | None]:
+    """n, p50, p99 and max of one of the loop's timings (ms)."""
+    xs = sorted(ms)
+    if not xs:
+        return {"n": 0, "p50": None, "p99": None, "max": None}
+    at = lambda q: round(xs[min(len(xs) - 1, int(q * (len(xs) - 1)))], 3)  # noqa: E731
+    return {"n": len(xs), "p50": at(0.5), "p99": at(0.99), "max": round(xs[-1], 3)}

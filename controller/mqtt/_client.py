@@ -24,6 +24,7 @@ log = logging.getLogger("v2h.mqtt")
 RATE_PER_S = 20.0   # commands accepted per second...
 BURST = 40.0        # ...with this burst; beyond, dropped (counted, one error a second)
 PUBLISH_TIMEOUT_S = 2.0
+TLS_LOAD_TIMEOUT_S = 5.0
 BACKOFF_MAX_S = 8.0
 INCOMING_QUEUE = 1000  # a flood beyond this is dropped by the client, memory stays flat
 
@@ -59,13 +60,22 @@ class Bridge:
         self._fresh.set()
 
     # -- the connection -------------------------------------------------------------------
-    def _client(self) -> aiomqtt.Client:
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """TLS when ca_file or cert_file is set: the server's certificate checked against
+        ca_file (the system's CAs when unset) and its name against mqtt.host; cert_file (and
+        key_file, else the key is read from cert_file) is our client certificate."""
         m = self.cfg.mqtt
-        tls = None
-        if m.ca_file or m.cert_file:
-            tls = ssl.create_default_context(cafile=m.ca_file)
-            if m.cert_file:
-                tls.load_cert_chain(m.cert_file, m.key_file)
+        if m.key_file and not m.cert_file:
+            raise ValueError("mqtt.key_file is set without mqtt.cert_file")
+        if not (m.ca_file or m.cert_file):
+            return None
+        ctx = ssl.create_default_context(cafile=m.ca_file)
+        if m.cert_file:
+            ctx.load_cert_chain(m.cert_file, m.key_file)
+        return ctx
+
+    def _client(self, tls: ssl.SSLContext | None) -> aiomqtt.Client:
+        m = self.cfg.mqtt
         return aiomqtt.Client(
             m.host, m.port, username=m.username, password=m.password,
             identifier=f"v2h-{self.cfg.site.id}", tls_context=tls, timeout=5.0,
@@ -74,9 +84,16 @@ class Bridge:
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 1.0
+        m = self.cfg.mqtt
+        tls: ssl.SSLContext | None = None
         while not stop.is_set():
             try:
-                async with self._client() as client:
+                if tls is None and (m.ca_file or m.cert_file or m.key_file):
+                    # file reads (the system's CA bundle may take tens of ms): once, and
+                    # off the loop's thread
+                    async with asyncio.timeout(TLS_LOAD_TIMEOUT_S):
+                        tls = await asyncio.to_thread(self._tls_context)
+                async with self._client(tls) as client:
                     backoff = 1.0
                     await self._session(client, stop)
             except Exception as exc:  # noqa: BLE001 - whatever the broker does, control goes on
@@ -85,7 +102,10 @@ class Bridge:
                 self.connected.clear()
                 # capped low: a home broker that restarts should see us back within seconds
                 delay = min(BACKOFF_MAX_S, backoff) * (0.5 + 0.5 * self.jitter())
-                log.warning("mqtt: %s; retrying in %.1f s", exc, delay)
+                # the text only: a record holding the exception would keep its frames (and
+                # the sockets in them) alive for as long as a handler keeps the record
+                log.warning("mqtt: %s; retrying in %.1f s", str(exc) or type(exc).__name__,
+                            delay)
                 backoff *= 2.0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)

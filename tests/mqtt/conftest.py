@@ -27,35 +27,71 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def broker(tmp_path):
-    """Start mosquitto with the given extra config lines; yields its port."""
-    procs: list[subprocess.Popen] = []
+class Brokers:
+    """Mosquitto processes on 127.0.0.1 by port, each stopped when the test ends. Called as
+    `broker(extra, port)`: start one and wait (blocking) until it listens; its port."""
 
-    def start(extra: str = "allow_anonymous true\n", port: int | None = None) -> int:
+    def __init__(self, tmp_path) -> None:
+        self.tmp = tmp_path
+        self.procs: dict[int, subprocess.Popen] = {}
+
+    def spawn(self, extra: str | None = "allow_anonymous true\n", port: int | None = None
+              ) -> int:
+        """Launch mosquitto without waiting; its port. extra=None: the port's last config."""
         port = port or free_port()
-        conf = tmp_path / f"mosquitto-{port}.conf"
-        # as root mosquitto would switch to its own user, who cannot read the test's files
-        who = "user root\n" if os.geteuid() == 0 else ""
-        conf.write_text(f"listener {port} 127.0.0.1\npersistence false\n{who}{extra}")
-        proc = subprocess.Popen([mosquitto_path(), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        procs.append(proc)
+        conf = self.tmp / f"mosquitto-{port}.conf"
+        if extra is not None or not conf.exists():
+            extra = "allow_anonymous true\n" if extra is None else extra
+            # as root mosquitto would switch to its own user, who cannot read the test's files
+            who = "user root\n" if os.geteuid() == 0 else ""
+            conf.write_text(f"listener {port} 127.0.0.1\npersistence false\n{who}{extra}")
+        self.procs[port] = subprocess.Popen([mosquitto_path(), "-c", str(conf)],
+                                            stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+        return port
+
+    def __call__(self, extra: str = "allow_anonymous true\n", port: int | None = None) -> int:
+        port = self.spawn(extra, port)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return port
+            if _listening(port):
+                return port
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
 
-    yield start
-    for p in procs:
-        p.terminate()
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    async def restart(self, port: int) -> None:
+        """Start the broker on `port` again, same config; waits without blocking the loop."""
+        self.spawn(None, port)
+        await until(lambda: _listening(port), 10.0, "mosquitto to listen again")
+
+    async def kill(self, port: int) -> None:
+        """SIGKILL the broker on `port` (no goodbye to its clients) and reap it."""
+        proc = self.procs.pop(port)
+        proc.kill()
+        await until(lambda: proc.poll() is not None, 5.0, "mosquitto to die")
+
+    def stop_all(self) -> None:
+        for p in self.procs.values():
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+        self.procs.clear()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """Brokers for this test; `broker(extra, port)` starts one and returns its port."""
+    brokers = Brokers(tmp_path)
+    yield brokers
+    brokers.stop_all()
 
 
 async def until(cond, timeout: float, what: str) -> None:
@@ -74,6 +110,55 @@ async def mosquitto_pub(port: int, topic: str, payload: str, *extra: str) -> Non
         stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=10)
     return proc.returncode, out.decode()
+
+
+
+def _openssl(*args: str, cwd) -> None:
+    subprocess.run([shutil.which("openssl") or "openssl", *args], cwd=cwd, check=True,
+                   capture_output=True, timeout=30)
+
+
+def make_ca(d, name: str) -> None:
+    """A CA (`name`.key, `name`.crt, P-256, 2 days) in directory d."""
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "2",
+             "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+
+
+def make_cert(d, name: str, ca: str, usage: str, san: str | None = None) -> None:
+    """A leaf certificate `name`.crt/.key signed by CA `ca`, for serverAuth or clientAuth."""
+    ext = [f"basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+           f"extendedKeyUsage={usage}\nsubjectKeyIdentifier=hash\n"
+           f"authorityKeyIdentifier=keyid\n"]
+    if san:
+        ext.append(f"subjectAltName={san}\n")
+    (d / f"{name}.ext").write_text("".join(ext))
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
+             "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile",
+             f"{name}.ext", cwd=d)
+
+
+@pytest.fixture
+def pki(tmp_path):
+    """Made at test time with the openssl CLI: a CA, a server certificate for 127.0.0.1 and
+    localhost, a client certificate, and a second CA with a client of its own (a stranger)."""
+    d = tmp_path / "pki"
+    d.mkdir()
+    make_ca(d, "ca")
+    make_cert(d, "server", "ca", "serverAuth", "IP:127.0.0.1,DNS:localhost")
+    make_cert(d, "client", "ca", "clientAuth")
+    make_ca(d, "other-ca")
+    make_cert(d, "stranger", "other-ca", "clientAuth")
+    return d
+
+
+def tls_listener(pki) -> str:
+    """Mosquitto lines for a TLS listener that wants a client certificate from our CA."""
+    return (f"allow_anonymous true\ncafile {pki / 'ca.crt'}\ncertfile {pki / 'server.crt'}\n"
+            f"keyfile {pki / 'server.key'}\nrequire_certificate true\n")
 
 
 from tests.hil.conftest import scenario  # noqa: E402,F401  (the bench's midday scenario)

@@ -45,7 +45,7 @@ async def test_broker_killed_mid_run(broker, scenario, tmp_path):
         await until(lambda: pl.p > 1000.0 and abs(pl.g1 + pl.g2 + pl.g3) < 50.0, 30.0,
                     "regulating, grid settled")
         await asyncio.sleep(2.0)  # and held a moment: the window below starts settled
-        subprocess.run(["pkill", "-f", f"mosquitto-{port}.conf"], check=False)
+        await broker.kill(port)
         n0 = len(ctl.starts)
         grid = []
         for _ in range(15):
@@ -54,7 +54,7 @@ async def test_broker_killed_mid_run(broker, scenario, tmp_path):
         late = [abs(a - d) * 1000 for d, a in ctl.starts[n0:]]
         assert sorted(late)[int(0.99 * (len(late) - 1))] <= 10.0
         assert statistics.mean(grid) < 100.0
-        broker(port=port)
+        await broker.restart(port)
         assert await first_state(port, 10.0)
 
 
