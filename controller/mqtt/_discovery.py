@@ -33,6 +33,7 @@ def entities(cfg: Config) -> list[tuple[str, str, dict[str, Any]]]:
                 "{{ value_json.soc }}"),
         _sensor("state", "Controller state", None, None, None, "{{ value_json.state }}"),
         _sensor("reason", "Last reason", None, None, None, "{{ value_json.reason }}"),
+        _sensor("plan", "Plan for this slot", None, None, None, "{{ value_json.plan }}"),
         _sensor("energy_imported", "Energy imported", "Wh", "energy", "total_increasing",
                 "{{ value_json.import_wh }}"),
         _sensor("energy_exported", "Energy exported", "Wh", "energy", "total_increasing",

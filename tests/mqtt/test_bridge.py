@@ -72,6 +72,8 @@ async def test_discovery_state_and_command(broker, scenario):
     btn = by["button:charge_now"]
     assert btn["command_topic"] == "v2h/bench/set/charge_now" and btn["payload_press"]
     assert by["text:departure"]["command_topic"] == "v2h/bench/set/departure"
+    assert by["sensor:plan"]["value_template"] == "{{ value_json.plan }}"
+    assert states[-1]["plan"] == "-"  # no price plan configured
 
 
 async def test_hold_command_stops_the_car(broker, scenario):
