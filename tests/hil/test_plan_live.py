@@ -16,7 +16,7 @@ from controller.prices import recorded
 from tests.helpers import on_bench
 from tests.mqtt.conftest import until
 
-pytestmark = pytest.mark.hil
+pytestmark = [pytest.mark.hil, pytest.mark.loop]
 
 NIGHT = """
 name = "winter-night"

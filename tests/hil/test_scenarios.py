@@ -11,7 +11,7 @@ import pytest
 
 from hil._run import run_scenario
 
-pytestmark = pytest.mark.hil
+pytestmark = [pytest.mark.hil, pytest.mark.loop]
 QUICK = sorted((Path(__file__).parents[2] / "hil" / "scenarios").glob("*-quick.toml"))
 
 

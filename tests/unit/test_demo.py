@@ -9,7 +9,7 @@ import pytest
 
 from controller._demo import demo
 
-pytestmark = pytest.mark.hil
+pytestmark = [pytest.mark.hil, pytest.mark.loop]
 
 
 async def test_demo_runs_and_stops_cleanly():
