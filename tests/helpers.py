@@ -53,3 +53,13 @@ async def on_bench(scenario: Any, *overrides: str, wall: Any = None):
         with contextlib.suppress(asyncio.CancelledError):
             await tasks[0]
         await bench.stop()
+
+
+class Clock:
+    """A clock (s) that the test moves by hand: call it for the time, set `.t` to move it."""
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t

@@ -9,16 +9,11 @@ from controller import config
 from controller._loop import Controller
 from controller.devices import ChargerReading, DeviceError, MeterReading
 from controller.ledger import connect
+from tests.helpers import Clock
 
 M = 1_795_000_020 // 60 * 60
 
 
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class FakeMeter:

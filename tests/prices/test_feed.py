@@ -14,20 +14,13 @@ from controller.config import Tariff, defaults
 from controller.prices import MarketPrices, PriceError, PriceFeed, apply_tariff, recorded
 from controller.prices._feed import merge
 from controller.prices._file import FileSource
+from tests.helpers import Clock
 
 DEC = recorded("nl-2025-12-16-to-18-quarter")
 T0 = DEC.start_utc
 HOUR = 3600.0
 
 
-class Clock:
-    """UTC seconds that the test moves by hand."""
-
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class Script:
