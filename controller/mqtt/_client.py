@@ -50,6 +50,7 @@ class Bridge:
         self._t_tokens = clock()
         self._last_limit_note = -1e9
         self.connected = asyncio.Event()
+        self.failures = 0  # failed connection attempts since the last success
 
     # -- from the control loop: never blocks ------------------------------------------------
     def offer(self, state: State) -> None:
@@ -104,8 +105,13 @@ class Bridge:
                 delay = min(BACKOFF_MAX_S, backoff) * (0.5 + 0.5 * self.jitter())
                 # the text only: a record holding the exception would keep its frames (and
                 # the sockets in them) alive for as long as a handler keeps the record
-                log.warning("mqtt: %s; retrying in %.1f s", str(exc) or type(exc).__name__,
-                            delay)
+                why = str(exc) or type(exc).__name__
+                if self.failures == 0:  # one line when the trouble starts, then debug
+                    log.warning("fault start mqtt %s; retrying with backoff (<= %.0f s)", why,
+                                BACKOFF_MAX_S)
+                else:
+                    log.debug("mqtt: %s; retrying in %.1f s", why, delay)
+                self.failures += 1
                 backoff *= 2.0
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
@@ -118,7 +124,12 @@ class Bridge:
             await client.publish(topic, body, qos=1, retain=True)
         await client.subscribe(f"{p}/set/+", qos=1)
         self.connected.set()
-        log.info("mqtt: connected to %s:%d", self.cfg.mqtt.host, self.cfg.mqtt.port)
+        if self.failures:
+            log.info("fault end mqtt: connected to %s:%d after %d failed attempts",
+                     self.cfg.mqtt.host, self.cfg.mqtt.port, self.failures)
+        else:
+            log.info("mqtt: connected to %s:%d", self.cfg.mqtt.host, self.cfg.mqtt.port)
+        self.failures = 0
         async with asyncio.TaskGroup() as tg:
             pub = tg.create_task(self._publisher(client), name="v2h.mqtt.state")
             sub = tg.create_task(self._listener(client), name="v2h.mqtt.commands")

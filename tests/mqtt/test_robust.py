@@ -116,3 +116,22 @@ async def test_flood_and_garbage_through_the_broker(broker, scenario):
         assert all(abs(a - d) < 0.05 for d, a in ctl.starts[cycles0:])  # ...on time
         assert _rss_mb() - rss0 < 30.0
         assert ctl.reserve_soc in (30.0, 50.0)
+
+
+async def test_bridge_logs_a_dead_broker_once(caplog):
+    """No broker on the port: one warning when the trouble starts, not one per retry."""
+    import logging
+
+    from controller import config
+    from controller.mqtt import Bridge
+
+    cfg = config.defaults(("mqtt.enabled=true", f"mqtt.port={free_port()}", "site.id=x"))
+    bridge = Bridge(cfg, lambda cmd: None, jitter=lambda: 0.0)
+    stop = asyncio.Event()
+    with caplog.at_level(logging.DEBUG, logger="v2h.mqtt"):
+        task = asyncio.create_task(bridge.run(stop))
+        await until(lambda: bridge.failures >= 3, 10.0, "three failed attempts")
+        stop.set()
+        await asyncio.wait_for(task, 5.0)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "fault start mqtt" in warnings[0].getMessage()
