@@ -5,10 +5,10 @@ from ._build import build, extend_prices, schedule
 from ._forecast import Forecaster
 from ._lp import LpResult, solve_lp
 from ._model import SLOT_S, Car, Flows, Problem, Target, bill_eur, cost_eur
-from ._planner import SELF_CONSUMPTION, Result, Slot, decide, execute, plan
+from ._planner import Result, Slot, decide, execute, plan
 
 __all__ = [
-    "SELF_CONSUMPTION", "SLOT_S", "Car", "Flows", "Forecaster", "LpResult", "Problem", "Result",
+    "SLOT_S", "Car", "Flows", "Forecaster", "LpResult", "Problem", "Result",
     "Slot", "Target", "bill_eur", "build", "cost_eur", "decide", "execute", "extend_prices",
     "plan", "schedule", "solve_lp",
 ]

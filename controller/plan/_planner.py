@@ -24,9 +24,6 @@ class Slot:
     why: str = "self-consumption"
 
 
-SELF_CONSUMPTION = Slot()
-
-
 def decide(p: Problem, lp: LpResult) -> list[Slot]:
     """Per slot: charge from the grid at a forced power where the LP buys beyond the PV
     surplus; cover the house where it discharges (at its planned grid import); else follow

@@ -2,6 +2,7 @@
 feed that keeps them fresh and cached, or says there are none (then: self-consumption)."""
 
 from ._feed import PriceFeed
+from ._file import read_file
 from ._model import SLOT_S, MarketPrices, PriceError, Prices, from_points
 from ._recorded import RECORDED, recorded
 from ._source import SOURCES, PriceSource, build_source
@@ -10,5 +11,5 @@ from ._tariff import apply_tariff, export_price, import_price
 __all__ = [
     "RECORDED", "SLOT_S", "SOURCES", "MarketPrices", "PriceError", "PriceFeed", "PriceSource",
     "Prices", "apply_tariff", "build_source", "export_price", "from_points", "import_price",
-    "recorded",
+    "read_file", "recorded",
 ]

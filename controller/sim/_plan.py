@@ -43,9 +43,7 @@ def scenario_prices(sc: Scenario, cfg: Config) -> SimPrices | None:
     if sp.recorded:
         market = pricing.recorded(sp.recorded)
     elif sp.file:
-        from controller.prices._file import read_file
-
-        market = read_file(Path(sc.base_dir) / sp.file, t0)
+        market = pricing.read_file(Path(sc.base_dir) / sp.file, t0)
     else:
         raise ValueError(f"scenario {sc.name}: prices need `recorded` or `file`")
     p = pricing.apply_tariff(market.quarters(), cfg.tariff)
@@ -64,7 +62,6 @@ class SimPlanner:
     forecaster: planning.Forecaster
     chosen: list[planning.Slot] = field(default_factory=list)
     solve_ms: list[float] = field(default_factory=list)
-    lp_gap: list[float] = field(default_factory=list)
 
     def __call__(self, t_s: float, soc_pct: float, present: bool) -> planning.Slot:
         k = self.prices.slot(t_s)

@@ -6,6 +6,7 @@ import math
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -143,21 +144,24 @@ def test_ledger_integrates_by_trapezoid(path):
 
 
 def test_ledger_add_never_waits_for_a_slow_disk(path, monkeypatch):
-    """A commit that takes 300 ms runs beside the loop: add() stays under 5 ms."""
+    """A disk that stalls every commit until released: add() stays under 5 ms meanwhile,
+    and the minutes land once the disk answers."""
     led = Ledger(path)
     slow = led._commit
+    disk = threading.Event()
 
     def commit(rs):
-        time.sleep(0.3)
+        assert disk.wait(10.0), "the test never released the disk"
         slow(rs)
 
     monkeypatch.setattr(led, "_commit", commit)
     worst = 0.0
-    for i in range(130):  # two rollovers
+    for i in range(130):  # two rollovers, both commits stalled
         t0 = time.perf_counter()
         led.add(M + 30 + i, 1.0, 100.0, 1000.0)
         worst = max(worst, time.perf_counter() - t0)
     assert worst < 0.005
+    disk.set()
     assert led.close(5.0)
     assert len(rows(path)) == 3
 
