@@ -83,6 +83,14 @@ class Limits:
     grid_freq_max_hz = cython.declare(cython.double, visibility="public")
     grid_reconnect_s = cython.declare(cython.double, visibility="public")
     grid_startup_s = cython.declare(cython.double, visibility="public")
+    grid_loss_stop_s = cython.declare(cython.double, visibility="public")
+    meter_interval_s = cython.declare(cython.double, visibility="public")
+    phases = cython.declare(cython.double, visibility="public")
+    charger_disobey_s = cython.declare(cython.double, visibility="public")
+    charger_ignore_s = cython.declare(cython.double, visibility="public")
+    charger_fault_hold_s = cython.declare(cython.double, visibility="public")
+    capacity_wh = cython.declare(cython.double, visibility="public")
+    soc_hold_wh = cython.declare(cython.double, visibility="public")
 
     def __init__(self, **kw):
         self.max_charge_w = 7400.0
@@ -117,6 +125,14 @@ class Limits:
         self.grid_freq_max_hz = 51.5
         self.grid_reconnect_s = 60.0
         self.grid_startup_s = 5.0
+        self.grid_loss_stop_s = 0.5
+        self.meter_interval_s = 0.0  # how often the meter publishes (s): 0 polled, 1 P1
+        self.phases = 3.0  # the site's phases: 1 judges the grid on L1 alone
+        self.charger_disobey_s = 3.0
+        self.charger_ignore_s = 60.0
+        self.charger_fault_hold_s = 60.0
+        self.capacity_wh = 60000.0
+        self.soc_hold_wh = 1200.0  # 2 % of 60 kWh moved since the last SoC read: unknown
         for k, v in kw.items():
             setattr(self, k, float(v))
 
@@ -131,7 +147,8 @@ LIMIT_FIELDS = (
     "integ_max_w", "period_s",
     "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",
     "grid_overvoltage_v", "grid_freq_min_hz", "grid_freq_max_hz", "grid_reconnect_s",
-    "grid_startup_s",
+    "grid_startup_s", "grid_loss_stop_s", "meter_interval_s", "phases", "charger_disobey_s",
+    "charger_ignore_s", "charger_fault_hold_s", "capacity_wh", "soc_hold_wh",
 )
 
 
@@ -216,6 +233,15 @@ class CtlState:
     fz_v1 = cython.declare(cython.double, visibility="public")
     fz_freq = cython.declare(cython.double, visibility="public")
     fz_since = cython.declare(cython.double, visibility="public")
+    unknown_since = cython.declare(cython.double, visibility="public")
+    disobey_since = cython.declare(cython.double, visibility="public")
+    ignore_since = cython.declare(cython.double, visibility="public")
+    fault_until = cython.declare(cython.double, visibility="public")
+    chk_ev = cython.declare(cython.double, visibility="public")
+    soc_held = cython.declare(cython.double, visibility="public")
+    soc_moved_wh = cython.declare(cython.double, visibility="public")
+    soc_t = cython.declare(cython.double, visibility="public")
+    meter_good = cython.declare(cython.bint, visibility="public")
 
     def __init__(self, mode=0, grid_ok=False):
         self.mode = mode
@@ -238,6 +264,15 @@ class CtlState:
         self.fz_v1 = float("nan")
         self.fz_freq = float("nan")
         self.fz_since = 0.0
+        self.unknown_since = float("nan")
+        self.disobey_since = float("nan")
+        self.ignore_since = float("nan")
+        self.fault_until = -1.0e18
+        self.chk_ev = float("nan")
+        self.soc_held = float("nan")
+        self.soc_moved_wh = 0.0
+        self.soc_t = float("nan")
+        self.meter_good = False
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -268,6 +303,15 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.fz_v1 = a.fz_v1
     b.fz_freq = a.fz_freq
     b.fz_since = a.fz_since
+    b.unknown_since = a.unknown_since
+    b.disobey_since = a.disobey_since
+    b.ignore_since = a.ignore_since
+    b.fault_until = a.fault_until
+    b.chk_ev = a.chk_ev
+    b.soc_held = a.soc_held
+    b.soc_moved_wh = a.soc_moved_wh
+    b.soc_t = a.soc_t
+    b.meter_good = a.meter_good
 
 
 # --- shared clamp pieces --------------------------------------------------------------------
@@ -586,22 +630,34 @@ def step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.doub
 GRID_UNKNOWN = cython.declare(cython.int, -1)
 GRID_DOWN = cython.declare(cython.int, 0)
 GRID_UP = cython.declare(cython.int, 1)
+# the charger's measured power (W) below which it counts as discharging
+DISCHARGING_W = cython.declare(cython.double, 50.0)
+# the charger is this far (W, or 10 % of the command) beyond its command on the unsafe side
+DISOBEY_W = cython.declare(cython.double, 100.0)
+# a move of the charger's power toward its command (W per check) that counts as obeying
+OBEY_STEP_W = cython.declare(cython.double, 20.0)
+# ignoring: a command of at least this (W) that the charger does not follow at all
+IGNORE_MIN_W = cython.declare(cython.double, 1000.0)
 
 
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
 def _grid_state(m: Measurement, lim: Limits, meter_ok: cython.bint) -> cython.int:
-    """GRID_UP when every phase is within voltage limits and the frequency within its band;
-    GRID_UNKNOWN without good meter data (never taken for healthy); else GRID_DOWN."""
-    if not meter_ok or isnan(m.v1) or isnan(m.v2) or isnan(m.v3) or isnan(m.freq):
+    """GRID_UP when every phase of the site is within voltage limits and the frequency within
+    its band; GRID_UNKNOWN without good meter data (never taken for healthy); else
+    GRID_DOWN. A single-phase site (lim.phases == 1) is judged on L1 alone."""
+    if not meter_ok or isnan(m.v1) or isnan(m.freq):
         return GRID_UNKNOWN  # garbage says nothing about the grid
     if not (lim.grid_undervoltage_v <= m.v1 <= lim.grid_overvoltage_v):
         return GRID_DOWN
-    if not (lim.grid_undervoltage_v <= m.v2 <= lim.grid_overvoltage_v):
-        return GRID_DOWN
-    if not (lim.grid_undervoltage_v <= m.v3 <= lim.grid_overvoltage_v):
-        return GRID_DOWN
+    if lim.phases > 1.5:
+        if isnan(m.v2) or isnan(m.v3):
+            return GRID_UNKNOWN
+        if not (lim.grid_undervoltage_v <= m.v2 <= lim.grid_overvoltage_v):
+            return GRID_DOWN
+        if not (lim.grid_undervoltage_v <= m.v3 <= lim.grid_overvoltage_v):
+            return GRID_DOWN
     if not (lim.grid_freq_min_hz <= m.freq <= lim.grid_freq_max_hz):
         return GRID_DOWN
     return GRID_UP
@@ -610,9 +666,30 @@ def _grid_state(m: Measurement, lim: Limits, meter_ok: cython.bint) -> cython.in
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
+def _grid_now(m: Measurement, lim: Limits, known: cython.bint, now: cython.double
+              ) -> cython.int:
+    """The grid's state from the meter's freshest sample: a sample older than the loss
+    budget plus the meter's own publication interval says nothing (silence is not health)."""
+    fresh: cython.bint = now - m.t <= lim.grid_loss_stop_s + lim.meter_interval_s
+    return _grid_state(m, lim, known and fresh)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _meter_fresh(m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
+    """The meter's part of a reading is fresh and physical (the charger's is not asked)."""
+    return (fabs(m.grid_w) <= MAX_ABS_W and fabs(m.p1) <= MAX_ABS_W
+            and fabs(m.p2) <= MAX_ABS_W and fabs(m.p3) <= MAX_ABS_W
+            and now - m.t <= lim.meter_stale_s)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
 def _meter_ok(st: CtlState, m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
     """Meter data usable: fresh, physical, and not frozen (identical values for too long)."""
-    if not _valid(m, now, lim):
+    if not _meter_fresh(m, now, lim):
         return False
     if (m.grid_w == st.fz_grid and m.p1 == st.fz_p1 and m.v1 == st.fz_v1
             and m.freq == st.fz_freq):
@@ -628,25 +705,43 @@ def _meter_ok(st: CtlState, m: Measurement, now: cython.double, lim: Limits) -> 
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _supervise(st: CtlState, lim: Limits, meter_ok: cython.bint, grid: cython.int,
-               charger_ok: cython.bint, car_present: cython.bint, hold: cython.bint,
-               fault: cython.bint, now: cython.double) -> cython.int:
-    """Update st.mode and st.grid_ok from this instant's facts; returns the new mode."""
+def _grid_track(st: CtlState, lim: Limits, grid: cython.int, now: cython.double
+                ) -> cython.void:
+    """The grid's latches: a loss, or no knowledge for longer than the loss budget, means
+    `grid_reconnect_s` of healthy grid before discharging again; else `grid_startup_s`."""
+    if grid == GRID_UNKNOWN:
+        # unknown is never healthy; once data returns the grid is confirmed anew. The time
+        # counts from a grid seen healthy or down (before the first sample there is nothing
+        # to lose sight of: a start waits grid_startup_s)
+        if isnan(st.unknown_since) and not isnan(st.healthy_since):
+            st.unknown_since = now
+        st.healthy_since = NAN
+        st.grid_ok = False
+    if now - st.unknown_since > lim.grid_loss_stop_s:
+        st.had_loss = True  # it may have been lost meanwhile: wait as after a loss
     if grid == GRID_DOWN:
         st.healthy_since = NAN
+        st.unknown_since = NAN
         st.had_loss = True
         st.grid_ok = False
-    elif grid == GRID_UNKNOWN:
-        # unknown is never healthy; once data returns the grid is confirmed anew
-        st.healthy_since = NAN
-        st.grid_ok = False
-    else:
+    elif grid == GRID_UP:
+        st.unknown_since = NAN
         if isnan(st.healthy_since):
             st.healthy_since = now
         need: cython.double = lim.grid_reconnect_s if st.had_loss else lim.grid_startup_s
         st.grid_ok = now - st.healthy_since >= need
         if st.grid_ok:
             st.had_loss = False
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _supervise(st: CtlState, lim: Limits, meter_ok: cython.bint, grid: cython.int,
+               charger_ok: cython.bint, car_present: cython.bint, hold: cython.bint,
+               fault: cython.bint, now: cython.double) -> cython.int:
+    """Update st.mode and st.grid_ok from this instant's facts; returns the new mode."""
+    _grid_track(st, lim, grid, now)
     if fault:
         st.mode = M_FAULT
     elif not charger_ok:
@@ -662,6 +757,109 @@ def _supervise(st: CtlState, lim: Limits, meter_ok: cython.bint, grid: cython.in
     else:
         st.mode = M_REGULATING
     return st.mode
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _charger_fault(st: CtlState, m: Measurement, lim: Limits, now: cython.double,
+                   cmd_w: cython.double, fresh: cython.bint) -> cython.bint:
+    """Does the charger do what it was told (cmd_w, W)? FAULT when, for longer than
+    `charger_disobey_s`, it runs beyond the command on the unsafe side (discharging more
+    than asked or while 0 W was asked, charging more than asked) without moving toward it;
+    or, for longer than `charger_ignore_s`, ignores a command of >= 1 kW altogether. A
+    fault holds for `charger_fault_hold_s` after the last sign of it."""
+    if not (fresh and m.car_present and fabs(m.ev_w) <= MAX_ABS_W):
+        st.chk_ev = NAN
+        st.disobey_since = NAN
+        st.ignore_since = NAN
+        return now < st.fault_until
+    ev: cython.double = m.ev_w
+    moved: cython.double = 0.0 if isnan(st.chk_ev) else ev - st.chk_ev
+    st.chk_ev = ev
+    toward: cython.bint = (cmd_w - ev) * moved > 0.0 and fabs(moved) >= OBEY_STEP_W
+    tol: cython.double = max(DISOBEY_W, 0.1 * fabs(cmd_w))
+    unsafe: cython.bint = ev < min(cmd_w, 0.0) - tol or ev > max(cmd_w, 0.0) + tol
+    if unsafe and not toward:
+        if isnan(st.disobey_since):
+            st.disobey_since = now
+    else:
+        st.disobey_since = NAN
+    if fabs(cmd_w) >= IGNORE_MIN_W and fabs(ev) < 0.1 * fabs(cmd_w) and not toward:
+        if isnan(st.ignore_since):
+            st.ignore_since = now
+    else:
+        st.ignore_since = NAN
+    if now - st.disobey_since >= lim.charger_disobey_s or \
+            now - st.ignore_since >= lim.charger_ignore_s:
+        st.fault_until = now + lim.charger_fault_hold_s
+    return now < st.fault_until
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _soc_track(st: CtlState, m: Measurement, lim: Limits, now: cython.double
+               ) -> cython.double:
+    """The SoC (%) the step may use: the charger's reading when it gives one (a reading of
+    0 with a car present is no reading: chargers show 0 while idle); else the last reading
+    less every Wh moved since (a lower bound: safe for the reserve), until more than
+    `soc_hold_wh` has moved; else NaN (unknown never allows discharge)."""
+    dt: cython.double = 0.0 if isnan(st.soc_t) else _clip(now - st.soc_t, 0.0, 2.0)
+    st.soc_t = now
+    if not m.car_present:
+        st.soc_held = NAN
+        st.soc_moved_wh = 0.0
+        return m.soc
+    if 0.0 < m.soc <= 100.0:
+        st.soc_held = m.soc
+        st.soc_moved_wh = 0.0
+        return m.soc
+    if isnan(st.soc_held):
+        return NAN
+    if fabs(m.ev_w) <= MAX_ABS_W:
+        st.soc_moved_wh += fabs(m.ev_w) * dt * (1.0 / 3600.0)
+    else:
+        st.soc_moved_wh = INF
+    if not (st.soc_moved_wh <= lim.soc_hold_wh):
+        return NAN
+    return st.soc_held - st.soc_moved_wh * 100.0 / lim.capacity_wh
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _decide(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.double,
+            cmd_w: cython.double, charger_ctl: cython.bint) -> cython.double:
+    """The per-cycle decision, the one the live loop and the batch runner both run: is the
+    meter usable, what is the grid, does the charger answer, is it under our control and
+    doing as told, then the supervisor and the step. cmd_w is the last command sent (W);
+    returns the setpoint (W), reasons in st.reasons."""
+    mok: cython.bint = _meter_ok(st, m, now, lim)
+    st.meter_good = mok
+    fresh_ev: cython.bint = now - m.ev_t <= lim.charger_lost_s
+    fault: cython.bint = _charger_fault(st, m, lim, now, cmd_w, fresh_ev and charger_ctl)
+    _supervise(st, lim, mok, _grid_now(m, lim, mok, now), fresh_ev and charger_ctl,
+               m.car_present, plan.hold, fault, now)
+    soc: cython.double = m.soc
+    m.soc = _soc_track(st, m, lim, now)
+    sp: cython.double = _step(m, st, lim, plan, now)
+    m.soc = soc
+    return sp
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _fast_path(st: CtlState, m: Measurement, lim: Limits, now: cython.double,
+               cmd_w: cython.double) -> cython.bint:
+    """The grid watch, between cycles, on the meter's freshest sample (m.t, voltages,
+    frequency) and the charger's measured power (m.ev_w): True when 0 W must be written
+    now — the grid is down or unknown while the charger discharges, by its measured power
+    or by the last command sent (cmd_w, W), whatever was acknowledged."""
+    grid: cython.int = _grid_now(m, lim, st.meter_good, now)
+    _grid_track(st, lim, grid, now)
+    if grid == GRID_UP:
+        return False
+    if grid == GRID_DOWN and st.mode != M_FAULT and st.mode != M_CHARGER_LOST:
+        st.mode = M_GRID_LOSS
+    return cmd_w < 0.0 or not (m.ev_w >= -DISCHARGING_W)
 
 
 def grid_state(m: Measurement, lim: Limits, meter_ok: bool) -> int:
@@ -684,6 +882,21 @@ def supervise(st: CtlState, lim: Limits, meter_ok: bool, grid: int, charger_ok: 
     return new
 
 
+def decide(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: float, cmd_w: float,
+           charger_ctl: bool):
+    """The per-cycle decision as a pure function: (setpoint W, new state, reason names)."""
+    new = st.copy()
+    sp = _decide(m, new, lim, plan, now, cmd_w, charger_ctl)
+    return sp, new, reason_names(new.reasons)
+
+
+def fast_path(st: CtlState, m: Measurement, lim: Limits, now: float, cmd_w: float):
+    """The grid watch's decision as a pure function: (write 0 W now?, new state)."""
+    new = st.copy()
+    stop = _fast_path(new, m, lim, now, cmd_w)
+    return stop, new
+
+
 # --- the plant (DESIGN.md §7): charger, car, meter, run in sub-steps of one second ----------
 
 # per-second event flags of a scenario (one byte a second)
@@ -694,8 +907,10 @@ F_METER_FROZEN = cython.declare(cython.int, 8)   # meter answers the same values
 F_METER_GARBAGE = cython.declare(cython.int, 16)  # meter answers NaN / absurd values
 F_CHARGER_LOST = cython.declare(cython.int, 32)  # charger does not answer (nor hear writes)
 F_CHARGER_ERROR = cython.declare(cython.int, 64)  # charger in its error state
+F_CHARGER_STUCK = cython.declare(cython.int, 128)  # charger hears writes, ignores them
 FLAGS = ("car", "grid_down", "meter_silent", "meter_frozen", "meter_garbage", "charger_lost",
-         "charger_error")
+         "charger_error", "charger_stuck")
+METER_BAD = cython.declare(cython.int, 4 | 8 | 16)
 
 # a charger within this of its target (W) has settled (its own regulation is coarser)
 SETTLED_W = cython.declare(cython.double, 0.5)
@@ -725,6 +940,7 @@ class Plant:
     watchdog_s = cython.declare(cython.double, visibility="public")
     cap_wh = cython.declare(cython.double, visibility="public")
     car_min_soc = cython.declare(cython.double, visibility="public")
+    soc_zero_idle = cython.declare(cython.bint, visibility="public")
     pv_share1 = cython.declare(cython.double, visibility="public")
     pv_share2 = cython.declare(cython.double, visibility="public")
     pv_share3 = cython.declare(cython.double, visibility="public")
@@ -781,6 +997,7 @@ class Plant:
         self.watchdog_s = 10.0
         self.cap_wh = 60000.0
         self.car_min_soc = 5.0
+        self.soc_zero_idle = False  # a charger that reports SoC 0 while no power flows
         self.pv_share1 = 1.0 / 3.0
         self.pv_share2 = 1.0 / 3.0
         self.pv_share3 = 1.0 / 3.0
@@ -1216,6 +1433,43 @@ def _fill_measurement(m: Measurement, pl: Plant, t: cython.double, flags: cython
         # the charger reports SoC in whole percent, 0 without a car
         m.soc = float(cython.cast(cython.long, pl.soc_wh * pl.pct_per_wh)) if m.car_present \
             else 0.0
+        if pl.soc_zero_idle and pl.p == 0.0:
+            m.soc = 0.0
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _watch_sample(mf: Measurement, m: Measurement, pl: Plant, ts: cython.double,
+                  flags: cython.int) -> cython.void:
+    """What the grid watch reads at sub-step ts: the meter's voltage and frequency now (0 V,
+    0 Hz on a loss) unless it is silent (its last sample, with that sample's time), frozen
+    (the last values) or garbage; the charger's power as the cycle last read it."""
+    mf.ev_t = m.ev_t
+    mf.ev_w = m.ev_w
+    mf.car_present = m.car_present
+    if flags & F_METER_SILENT:
+        mf.t = pl.s_t
+        mf.v1 = pl.s_v
+        mf.freq = pl.s_f
+    elif flags & F_METER_GARBAGE:
+        mf.t = ts
+        mf.v1 = NAN
+        mf.freq = NAN
+    elif flags & F_METER_FROZEN:
+        mf.t = ts
+        mf.v1 = pl.s_v
+        mf.freq = pl.s_f
+    elif flags & F_GRID_DOWN:
+        mf.t = ts
+        mf.v1 = 0.0
+        mf.freq = 0.0
+    else:
+        mf.t = ts
+        mf.v1 = 230.0
+        mf.freq = 50.0
+    mf.v2 = mf.v1
+    mf.v3 = mf.v1
 
 
 @cython.boundscheck(False)
@@ -1239,6 +1493,8 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     lat: cython.int = pl.meter_lat_n
     fast_j: cython.int = lat if lat > 0 else 1
     m: Measurement = Measurement()
+    mf: Measurement = Measurement()  # what the grid watch sees at a sub-step
+    cmd: cython.double = _last_cmd(pl)  # the last command sent (W)
     do_trace: cython.bint = len(trace) >= 6 * n
     fuse: cython.double = tot.fuse_a
     v: cython.double = tot.nominal_v
@@ -1269,13 +1525,8 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         pvk: cython.double = pv[k]
         _fill_measurement(m, pl, t, fl)
         sp: cython.double = 0.0
-        charger_ok: cython.bint = True
         if policy == P_V2H:
-            mok: cython.bint = _meter_ok(st, m, t, lim)
-            charger_ok = t - m.ev_t <= lim.charger_lost_s
-            _supervise(st, lim, mok, _grid_state(m, lim, mok), charger_ok, m.car_present,
-                       plan.hold, False, t)
-            sp = _step(m, st, lim, plan, t)
+            sp = _decide(m, st, lim, plan, t, cmd, True)
         elif policy == P_EVCC:
             sp = _evcc(ev, m, lim, t)
         elif policy == P_NONE:
@@ -1297,8 +1548,11 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
             _supervise(st, lim, True, GRID_DOWN if fl & F_GRID_DOWN else GRID_UP, True,
                        m.car_present, plan.hold, False, t)
             sp = _oracle(m, st, lim, plan, pl.soc_wh / pl.cap_wh * 100.0, ld1 + ld2 + ld3, pvk)
-        if not (fl & F_CHARGER_LOST):
+        if fl & F_CHARGER_STUCK:
+            pl.last_comm_t = t  # it hears us (its watchdog is fed) and ignores the command
+        elif not (fl & F_CHARGER_LOST):
             _write(pl, sp, t)
+        cmd = sp
         # the judge, per second: setpoint within the charger's limits, and never a non-zero
         # setpoint on meter data older than the stale budget or plainly invalid
         if (sp > lim.max_charge_w + 0.5 or sp < -lim.max_discharge_w - 0.5
@@ -1323,7 +1577,10 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         psum: cython.double = 0.0
         _charger_retarget(pl, t, fl)
         last_ts: cython.double = t + (ns - 1) * h + 1e-9
-        if not grid_dn and pl.p == pl.tgt and (
+        # the grid watch runs on the sub-steps of a second where it may act (grid down, meter
+        # faulted), as the live loop's watch does between its cycles
+        watch: cython.bint = policy == P_V2H and (grid_dn or (fl & METER_BAD) != 0)
+        if not grid_dn and not watch and pl.p == pl.tgt and (
                 not (pl.pend_t <= last_ts) or pl.cmd_pend == pl.cmd_act):
             # a settled charger and nothing new to act on: every sub-step is the same, so the
             # second is summed at once (most of a night, and every deadband hold)
@@ -1347,18 +1604,19 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         else:
             for j in range(ns):
                 ts: cython.double = t + j * h
+                if watch and j >= fast_j:
+                    _watch_sample(mf, m, pl, ts, fl)
+                    if _fast_path(st, mf, lim, ts, cmd) and cmd != 0.0:
+                        sp = _stop(st, R_SUPERVISOR)
+                        cmd = 0.0
+                        if not (fl & (F_CHARGER_LOST | F_CHARGER_STUCK)):
+                            _write(pl, 0.0, ts)
                 if grid_dn:
-                    if policy == P_V2H and j == fast_j and \
-                            not (fl & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE)):
-                        # the supervisor's fast grid path: the meter shows the collapse well
-                        # inside the second, and 0 W is written at once
-                        _supervise(st, lim, True, GRID_DOWN, charger_ok, m.car_present,
-                                   plan.hold, False, ts)
-                        if sp != 0.0:
-                            sp = _stop(st, R_SUPERVISOR)
-                            if not (fl & F_CHARGER_LOST):
-                                _write(pl, 0.0, ts)
-                    if ts >= tot.down_since + tot.stop_budget_s and _last_cmd(pl) < 0.0:
+                    # a meter dark with the grid gives the watch nothing to see: it stops on
+                    # the sample's age, one publication interval later
+                    budget: cython.double = tot.stop_budget_s + (
+                        lim.meter_interval_s if fl & F_METER_SILENT else 0.0)
+                    if ts >= tot.down_since + budget and _last_cmd(pl) < 0.0:
                         viol_grid = True
                 if j > 0 and pl.pend_t <= ts + 1e-9:
                     _charger_retarget(pl, ts, fl)

@@ -32,7 +32,11 @@ def core_limits(cfg: Config, core: Any = None) -> Any:
         charger_lost_s=ctl.charger_lost_s, grid_undervoltage_v=ctl.grid_undervoltage_v,
         grid_overvoltage_v=ctl.grid_overvoltage_v, grid_freq_min_hz=ctl.grid_freq_min_hz,
         grid_freq_max_hz=ctl.grid_freq_max_hz, grid_reconnect_s=ctl.grid_reconnect_s,
-        grid_startup_s=ctl.grid_startup_s,
+        grid_startup_s=ctl.grid_startup_s, grid_loss_stop_s=ctl.grid_loss_stop_s,
+        phases=cfg.site.phases, charger_disobey_s=ctl.charger_disobey_s,
+        charger_ignore_s=ctl.charger_ignore_s, charger_fault_hold_s=ctl.charger_fault_hold_s,
+        capacity_wh=cfg.car.capacity_kwh * 1000.0,
+        soc_hold_wh=cfg.car.capacity_kwh * 1000.0 * ctl.soc_hold_pct / 100.0,
     )
 
 

@@ -97,6 +97,15 @@ class Control(Base):
     grid_loss_stop_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.5
     grid_reconnect_s: Annotated[float, Meta(ge=0.0, le=3_600.0)] = 60.0
     grid_startup_s: Annotated[float, Meta(ge=0.0, le=3_600.0)] = 5.0
+    # the charger's word checked (firmware_notes/live-controller.md): beyond its command on
+    # the unsafe side this long, or ignoring a >= 1 kW command this long -> FAULT, held for
+    # charger_fault_hold_s after the last sign of it
+    charger_disobey_s: Annotated[float, Meta(ge=1.0, le=60.0)] = 3.0
+    charger_ignore_s: Annotated[float, Meta(ge=5.0, le=3_600.0)] = 60.0
+    charger_fault_hold_s: Annotated[float, Meta(ge=0.0, le=3_600.0)] = 60.0
+    # an unreadable SoC (0 while idle) is carried from the last reading until this share of
+    # the battery (%) has moved since; then it is unknown and nothing is discharged
+    soc_hold_pct: Annotated[float, Meta(ge=0.0, le=20.0)] = 2.0
 
 
 class Mqtt(Base):

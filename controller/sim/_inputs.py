@@ -20,6 +20,8 @@ _EVENT_FLAG = {
     # an exception reply gives the controller no data, as silence does
     "meter_exception": _FLAG["meter_silent"],
     "charger_lost": _FLAG["charger_lost"], "charger_error": _FLAG["charger_error"],
+    "grid_loss_dark": _FLAG["grid_down"] | _FLAG["meter_silent"],
+    "charger_stuck": _FLAG["charger_stuck"],
 }
 
 

@@ -52,6 +52,7 @@ def make_plant(sc: Scenario, cfg: Config, core: Any) -> Any:
         min_w=p.min_w, max_chg_w=p.max_chg_w, max_dis_w=p.max_dis_w, eff=cfg.car.efficiency,
         meas_gain=p.meas_gain, anti_islanding=p.anti_islanding, watchdog_s=p.watchdog_s,
         cap_wh=cfg.car.capacity_kwh * 1000.0, car_min_soc=p.car_min_soc,
+        soc_zero_idle=p.soc_zero_idle,
         pv_share1=pvs[0], pv_share2=pvs[1], pv_share3=pvs[2],
         ev_share1=ev[0], ev_share2=ev[1], ev_share3=ev[2],
     )
@@ -70,6 +71,7 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
     n = len(inp)
     pl = make_plant(sc, cfg, core)
     lim = core_limits(cfg, core)
+    lim.meter_interval_s = 1.0  # the plant's meter publishes once a second
     plan = core_plan(cfg, core)
     st = core.CtlState()
     ev = core.EvccState()

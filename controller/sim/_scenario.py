@@ -83,10 +83,14 @@ class Plant(Base):
     anti_islanding: bool = False
     watchdog_s: Annotated[float, Meta(gt=0.0)] = 10.0
     car_min_soc: Annotated[float, Meta(ge=0.0, le=100.0)] = 5.0
+    soc_zero_idle: bool = False  # the charger reports SoC 0 while no power flows
 
 
-EventKind = Literal["grid_loss", "meter_silent", "meter_frozen", "meter_exception",
-                    "meter_garbage", "charger_lost", "charger_error", "car_unplug"]
+# grid_loss_dark: the grid fails and the meter, powered by it, goes silent with it;
+# charger_stuck: the charger hears every write and keeps the power it has
+EventKind = Literal["grid_loss", "grid_loss_dark", "meter_silent", "meter_frozen",
+                    "meter_exception", "meter_garbage", "charger_lost", "charger_error",
+                    "charger_stuck", "car_unplug"]
 
 
 class Event(Base):

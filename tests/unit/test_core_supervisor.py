@@ -53,13 +53,27 @@ class TestSupervisor:
         assert mode(core, st) == "REGULATING"
 
     def test_supervise_unknown_grid_is_not_healthy(self, core):
-        """Without meter data the grid is unknown: no confirmation, METER_STALE."""
+        """Without meter data the grid is unknown: no confirmation, METER_STALE; unknown for
+        longer than grid_loss_stop_s (it may have been lost meanwhile) waits as after a
+        loss, grid_reconnect_s, not the 5 s of a start (issue #10, point 4)."""
         st = sup(core, sup(core, core.CtlState(), 0.0), 10.0)
         st = sup(core, st, 11.0, grid=UNKNOWN, meter=False)
         assert mode(core, st) == "METER_STALE" and not st.grid_ok
         st = sup(core, st, 12.0)
-        assert mode(core, st) == "STARTUP"  # confirmed anew, not the 60 s of a grid loss
-        st = sup(core, st, 17.0)
+        assert mode(core, st) == "GRID_LOSS"
+        st = sup(core, st, 71.9)
+        assert mode(core, st) == "GRID_LOSS"
+        st = sup(core, st, 72.0)
+        assert mode(core, st) == "REGULATING"
+
+    def test_supervise_unknown_blip_within_the_budget_is_a_start(self, core):
+        """Unknown for less than grid_loss_stop_s (0.5 s): the grid is confirmed anew for
+        grid_startup_s only."""
+        st = sup(core, sup(core, core.CtlState(), 0.0), 10.0)
+        st = sup(core, st, 11.0, grid=UNKNOWN, meter=False)
+        st = sup(core, st, 11.4)
+        assert mode(core, st) == "STARTUP"
+        st = sup(core, st, 16.5)
         assert mode(core, st) == "REGULATING"
 
     def test_supervise_priorities(self, core):

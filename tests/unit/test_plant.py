@@ -7,6 +7,7 @@ import math
 from array import array
 
 F_CAR, F_GRID_DOWN, F_SILENT, F_FROZEN, F_GARBAGE, F_LOST = 1, 2, 4, 8, 16, 32
+F_STUCK = 128
 
 
 def run(core, policy, n, load=300.0, pv=0.0, flags=F_CAR, plant=None, lim=None, plan=None,
@@ -109,6 +110,70 @@ class TestJudge:
         assert tot.v_grid == 0
         assert all(x >= 0.0 for x in sp[100:180])
         assert sp[n - 1] < -2500.0
+
+    def test_judge_v2h_grid_loss_with_dark_meter_stops_on_the_sample_age(self, core):
+        """The meter dies with the grid (silent from the loss on): the watch sees no fresh
+        sample and stops the discharge within grid_loss_stop_s + the meter's interval (1 s);
+        no discharge until 60 s after the meter reads healthy again."""
+        n = 300
+        flags = array("B", [F_CAR] * 100 + [F_CAR | F_GRID_DOWN | F_SILENT] * 20
+                      + [F_CAR] * 180)
+        lim = core.Limits(meter_interval_s=1.0)
+        pl, tot, tr = run(core, "v2h", n, load=3000.0, pv=0.0, flags=flags, lim=lim)
+        sp = tr[1::6]
+        assert sp[99] < -2500.0
+        assert tot.v_grid == 0
+        assert sp[101] == 0.0  # the stop was written inside second 101 (by 1.5 s)
+        assert all(x >= 0.0 for x in sp[101:180])
+        assert sp[n - 1] < -2500.0
+
+    def test_judge_dark_meter_without_the_watch_would_count(self, core):
+        """The same loss with the watch unable to act (the plant keeps its command): the
+        judge counts it, so the test above measures the watch."""
+        n = 5
+        pl = core.Plant(seed=1)
+        tot = core.Totals()
+        pl.cmd_act = -3000.0
+        pl.last_comm_t = 0.0
+        run(core, "v2h", n, load=3000.0, flags=array("B", [F_CAR | F_GRID_DOWN | F_SILENT
+                                                         | F_LOST] * n), plant=pl, tot=tot)
+        assert tot.v_grid >= 2
+
+    def test_v2h_stuck_charger_discharging_against_a_stop_is_a_fault(self, core):
+        """Stuck at -3 kW while the load goes away: FAULT within 3 s + a cycle; 0 W."""
+        n = 160
+        pl = core.Plant(seed=1, soc_pct=60.0)
+        lim = core.Limits()
+        st = core.CtlState()
+        tot = core.Totals()
+        tr = array("d", bytes(8 * 6 * n))
+        load = array("d", [3000.0] * 100 + [0.0] * 60)
+        fl = array("B", [F_CAR] * 90 + [F_CAR | F_STUCK] * 70)
+        core.run_batch(core.POLICIES.index("v2h"), load, array("d", [0.0] * n),
+                       array("d", [0.0] * n), array("d", [0.0] * n), fl, pl, lim,
+                       core.Plan(), st, core.EvccState(), tot, 0.0, tr)
+        sp, modes = tr[1::6], tr[4::6]
+        names = [core.MODES[int(x)] for x in modes]
+        assert sp[89] < -2500.0 and "FAULT" not in names[:100]
+        first = names.index("FAULT")
+        assert 100 < first <= 105
+        assert all(x == 0.0 for x in sp[first:])
+
+    def test_v2h_soc_zero_while_idle_still_discharges_in_the_evening(self, core):
+        """A charger that shows SoC 0 while idle: the SoC read while charging stands, and the
+        evening's discharge starts (without it, an unknown SoC would block it)."""
+        n = 200
+        pv = array("d", [4000.0] * 60 + [0.0] * 140)
+        load = array("d", [500.0] * 60 + [2500.0] * 140)
+        for zero in (True, False):
+            pl = core.Plant(seed=1, soc_pct=60.0, soc_zero_idle=zero)
+            tr = array("d", bytes(8 * 6 * n))
+            core.run_batch(core.POLICIES.index("v2h"), load, array("d", [0.0] * n),
+                           array("d", [0.0] * n), pv, array("B", [F_CAR] * n), pl,
+                           core.Limits(), core.Plan(), core.CtlState(), core.EvccState(),
+                           core.Totals(), 0.0, tr)
+            sp = tr[1::6]
+            assert sp[30] > 3000.0 and sp[150] < -2000.0, zero
 
     def test_judge_counts_discharge_through_grid_loss(self, core):
         """The oracle is told nothing faster than once a second: with a charger that does not
