@@ -12,7 +12,7 @@ from typing import TextIO
 
 import fast
 from controller import config, sim
-from controller._loop import Controller
+from controller.loop import Controller
 from controller.devices import Quasar, Sdm630
 
 HEADER = (f"{'time':>8} {'grid W':>8} {'PV W':>7} {'load W':>7} {'car W':>7} {'SoC %':>6} "
@@ -30,7 +30,7 @@ async def demo(scenario: str, minutes: float | None, overrides: tuple[str, ...],
     # the bench's energy is make-believe: it stays out of the household's ledger
     cfg = config.defaults(tuple(sc.set) + ("ledger.enabled=false",) + overrides + (
         f"meter.port={ports['meter']}", f"charger.port={ports['charger']}"))
-    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), Sdm630(cfg.meter))
+    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -51,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from controller._loop import Controller
+    from controller.loop import Controller
     from controller.devices import CHARGERS, METERS
 
     cfg = _load_config(args)
@@ -65,16 +65,17 @@ def _run(args: argparse.Namespace) -> int:
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        # SIGHUP (a closed terminal, a reload by habit) stops as SIGTERM does: safely
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, stop.set)
+        # one driver per physical device: the cycle and the grid watch share the meter's
         ctl = Controller(cfg, METERS[cfg.meter.driver](cfg.meter),
-                         CHARGERS[cfg.charger.driver](cfg.charger),
-                         METERS[cfg.meter.driver](cfg.meter))
+                         CHARGERS[cfg.charger.driver](cfg.charger))
         rc = await ctl.run(stop)
         if args.stats:
             import json
 
-            from controller._loop import stats
+            from controller.loop import stats
 
             with open(args.stats, "w", encoding="utf-8") as fh:
                 json.dump(stats(ctl), fh)

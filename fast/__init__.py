@@ -79,6 +79,8 @@ POLICIES = core.POLICIES
 LIMIT_FIELDS = core.LIMIT_FIELDS
 step = core.step
 supervise = core.supervise
+decide = core.decide
+fast_path = core.fast_path
 meter_ok = core.meter_ok
 grid_state = core.grid_state
 reason_names = core.reason_names
@@ -87,6 +89,6 @@ run_batch = core.run_batch
 __all__ = [
     "COMPILED", "CtlState", "EvccState", "FLAGS", "LIMIT_FIELDS", "Limits", "MODES",
     "Measurement", "NO_EXTENSIONS", "POLICIES", "Plan", "Plant", "REASONS", "Totals", "core",
-    "grid_state", "implementations", "meter_ok", "profile", "profile_implementations",
+    "decide", "fast_path", "grid_state", "implementations", "meter_ok", "profile", "profile_implementations",
     "reason_names", "run_batch", "step", "supervise",
 ]

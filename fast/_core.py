@@ -242,6 +242,8 @@ class CtlState:
     soc_moved_wh = cython.declare(cython.double, visibility="public")
     soc_t = cython.declare(cython.double, visibility="public")
     meter_good = cython.declare(cython.bint, visibility="public")
+    blind = cython.declare(cython.bint, visibility="public")
+    grid_dis_ok = cython.declare(cython.bint, visibility="public")
 
     def __init__(self, mode=0, grid_ok=False):
         self.mode = mode
@@ -273,6 +275,8 @@ class CtlState:
         self.soc_moved_wh = 0.0
         self.soc_t = float("nan")
         self.meter_good = False
+        self.blind = False  # the grid went unseen for longer than the loss budget
+        self.grid_dis_ok = grid_ok  # the grid allows discharging (reconnect wait over)
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -312,6 +316,8 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.soc_moved_wh = a.soc_moved_wh
     b.soc_t = a.soc_t
     b.meter_good = a.meter_good
+    b.blind = a.blind
+    b.grid_dis_ok = a.grid_dis_ok
 
 
 # --- shared clamp pieces --------------------------------------------------------------------
@@ -466,7 +472,7 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
         return _stop(st, R_CAR)
     reasons: cython.int = 0
     allow_chg: cython.bint = plan.allow_charge
-    allow_dis: cython.bint = plan.allow_discharge and st.grid_ok
+    allow_dis: cython.bint = plan.allow_discharge and st.grid_dis_ok
     # state of charge, with a hysteresis band; an unknown SoC never allows discharge
     soc: cython.double = m.soc
     if isnan(soc):
@@ -513,7 +519,7 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
         st.prev_net = net
     # which clamp bites, in DESIGN order: report each one that the wish runs into
     if want < 0.0:
-        if not st.grid_ok:
+        if not st.grid_dis_ok:
             reasons |= R_GRID
         if not plan.allow_discharge:
             reasons |= R_PLAN
@@ -707,31 +713,37 @@ def _meter_ok(st: CtlState, m: Measurement, now: cython.double, lim: Limits) -> 
 @cython.exceptval(check=False)
 def _grid_track(st: CtlState, lim: Limits, grid: cython.int, now: cython.double
                 ) -> cython.void:
-    """The grid's latches: a loss, or no knowledge for longer than the loss budget, means
-    `grid_reconnect_s` of healthy grid before discharging again; else `grid_startup_s`."""
+    """The grid's latches. A loss: nothing until the grid has been healthy for
+    `grid_reconnect_s`. The grid unseen for longer than the loss budget (it may have been
+    lost meanwhile): regulation after `grid_startup_s`, discharge only after
+    `grid_reconnect_s` (st.grid_dis_ok), as after a loss. Else `grid_startup_s`."""
     if grid == GRID_UNKNOWN:
         # unknown is never healthy; once data returns the grid is confirmed anew. The time
-        # counts from a grid seen healthy or down (before the first sample there is nothing
-        # to lose sight of: a start waits grid_startup_s)
+        # counts from a grid seen healthy (before the first sample there is nothing to
+        # lose sight of: a start waits grid_startup_s)
         if isnan(st.unknown_since) and not isnan(st.healthy_since):
             st.unknown_since = now
         st.healthy_since = NAN
         st.grid_ok = False
+        st.grid_dis_ok = False
     if now - st.unknown_since > lim.grid_loss_stop_s:
-        st.had_loss = True  # it may have been lost meanwhile: wait as after a loss
+        st.blind = True
     if grid == GRID_DOWN:
         st.healthy_since = NAN
         st.unknown_since = NAN
         st.had_loss = True
         st.grid_ok = False
+        st.grid_dis_ok = False
     elif grid == GRID_UP:
         st.unknown_since = NAN
         if isnan(st.healthy_since):
             st.healthy_since = now
-        need: cython.double = lim.grid_reconnect_s if st.had_loss else lim.grid_startup_s
-        st.grid_ok = now - st.healthy_since >= need
-        if st.grid_ok:
+        up: cython.double = now - st.healthy_since
+        st.grid_ok = up >= (lim.grid_reconnect_s if st.had_loss else lim.grid_startup_s)
+        st.grid_dis_ok = st.grid_ok and (not st.blind or up >= lim.grid_reconnect_s)
+        if st.grid_dis_ok:
             st.had_loss = False
+            st.blind = False
 
 
 @cython.cfunc

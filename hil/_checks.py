@@ -84,11 +84,13 @@ def charger_stop_s(run: Run) -> float:
 
 
 def stop_not_first_after_loss(run: Run) -> float:
-    """1 when the first write after the charger answers again is not a stop, else 0."""
+    """1 when the first write that moves power (power setpoint 260, current setpoint 258,
+    action 257) after the charger answers again is not a stop, else 0. Writes that take
+    control (81, 82, 83, 88) move none and may come first."""
     bad = 0.0
     for e in _events(run, ("charger_lost",)):
         end = e.at_s + e.duration_s
-        after = [w for w in run.writes if w[0] >= end]
+        after = [w for w in run.writes if w[0] >= end and w[1] in (257, 258, 260)]
         if after and not ((after[0][1] == 260 and after[0][2] == 0)
                           or (after[0][1] == 257 and after[0][2] == 2)):
             bad = 1.0

@@ -32,7 +32,7 @@ async def on_bench(scenario: Any, *overrides: str, wall: Any = None):
     """A bench in real time and a Controller against it over Modbus TCP (config defaults with
     the bench's ports and `overrides`); both stopped at the end. Yields (controller, bench)."""
     from controller import config
-    from controller._loop import Controller
+    from controller.loop import Controller
     from controller.devices import Quasar, Sdm630
     from hil import Bench
 
@@ -41,7 +41,7 @@ async def on_bench(scenario: Any, *overrides: str, wall: Any = None):
     cfg = config.defaults((f"meter.port={ports['meter']}", f"charger.port={ports['charger']}",
                            *overrides))
     kw = {"wall": wall} if wall is not None else {}
-    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), Sdm630(cfg.meter), **kw)
+    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger), **kw)
     stop = asyncio.Event()
     tasks = [asyncio.create_task(bench.run()), asyncio.create_task(ctl.run(stop))]
     try:

@@ -43,7 +43,8 @@ class MeterReading:
 
 @dataclass(frozen=True)
 class ChargerReading:
-    """The charger at time t: its power (W, + charging), state, car SoC (% or NaN)."""
+    """The charger at time t: its power (W, + charging), state, car SoC (% or NaN), and
+    whether it is under our control as we set it (a driver that cannot tell says True)."""
 
     t: float
     power_w: float
@@ -52,10 +53,12 @@ class ChargerReading:
     soc: float
     state: int
     error: int
+    controlled: bool = True
 
 
 class Meter(Protocol):
-    """A grid meter: one complete reading, or the grid's health alone (the fast path)."""
+    """A grid meter: one complete reading (its t is when it was taken). A driver whose
+    meter publishes on its own clock says how often in `publish_interval_s` (s)."""
 
     async def read(self) -> MeterReading: ...
 
@@ -68,7 +71,11 @@ class Charger(Protocol):
     async def read(self) -> ChargerReading: ...
 
     async def take_control(self, watchdog_s: int) -> None:
-        """Remote control, power setpoints, its own watchdog set to watchdog_s (s)."""
+        """Remote control, power setpoints, its own watchdog set to watchdog_s (s); raises
+        DeviceError unless a read-back confirms them. Moves no power by itself."""
+
+    async def stop(self) -> None:
+        """0 W and the charger's stop command, whatever it was doing."""
 
     async def set_power(self, watts: float) -> None:
         """The signed setpoint (W, + charge); every call also feeds the watchdog."""

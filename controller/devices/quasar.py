@@ -10,7 +10,7 @@ import time
 from controller.config import Charger as ChargerConfig
 
 from ._modbus import ModbusLink
-from .base import ChargerReading
+from .base import ChargerReading, DeviceError
 
 CONTROL = 81        # 0 user, 1 remote
 AUTOSTART = 82      # 1 enabled, 0 disabled
@@ -40,23 +40,42 @@ class Quasar:
                                cfg.timeout_s)
         self.clock = clock
         self._running: bool | None = None  # unknown until the first command
+        self._watchdog_s: int | None = None  # as we set it; None before control is taken
 
     async def read(self) -> ChargerReading:
         p = await self.link.read(3, ACTUAL_POWER, 1)
         s = await self.link.read(3, STATE, 6)
+        c = await self._control_regs()
         state = s[0]
         car = state not in NO_CAR
+        # the Quasar shows SoC 0 while idle: no reading, not an empty battery
         soc = float(s[1]) if car and 0 < s[1] <= 100 else math.nan
         err = next((w for w in s[2:6] if w), 0)
         return ChargerReading(self.clock(), float(_s16(p[0])), car,
-                              state not in ERROR and err == 0, soc, state, err)
+                              state not in ERROR and err == 0, soc, state, err,
+                              self._as_set(c))
+
+    async def _control_regs(self) -> tuple[int, int, int]:
+        """Control (81), setpoint type (83) and watchdog (88); 84..87 are not in the map."""
+        c = await self.link.read(3, CONTROL, SETPOINT_TYPE - CONTROL + 1)
+        w = await self.link.read(3, WATCHDOG, 1)
+        return (c[0], c[SETPOINT_TYPE - CONTROL], w[0])
+
+    def _as_set(self, c: tuple[int, int, int]) -> bool:
+        """Control, setpoint type and watchdog as we set them (remote, power, ours)."""
+        return self._watchdog_s is not None and c == (1, 1, self._watchdog_s)
 
     async def take_control(self, watchdog_s: int) -> None:
         await self.link.write(CONTROL, 1)
         await self.link.write(AUTOSTART, 0)
         await self.link.write(SETPOINT_TYPE, 1)
         await self.link.write(WATCHDOG, int(watchdog_s))
-        await self.stop()
+        self._watchdog_s = int(watchdog_s)
+        c = await self._control_regs()
+        if not self._as_set(c):
+            raise DeviceError(self.link.name,
+                              f"control not taken: registers 81, 83, 88 read {c}")
+        self._running = None  # whatever it did before: the next command says it anew
 
     async def stop(self) -> None:
         await self.link.write(POWER_SP, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from controller import config
-from controller._loop import Controller
+from controller.loop import Controller
 from controller.devices import ChargerReading, DeviceError, MeterReading
 from controller.ledger import connect
 from tests.helpers import Clock
@@ -57,7 +57,7 @@ class FakeCharger:
 def controller(tmp_path, *overrides: str) -> tuple[Controller, Clock, Clock]:
     mono, wall = Clock(1000.0), Clock(M + 0.5)
     cfg = config.defaults((f"ledger.path={tmp_path / 'ledger.db'}", *overrides))
-    ctl = Controller(cfg, FakeMeter(mono), FakeCharger(mono), None, clock=mono)
+    ctl = Controller(cfg, FakeMeter(mono), FakeCharger(mono), clock=mono)
     ctl.wall = wall
     return ctl, mono, wall
 
@@ -93,7 +93,7 @@ async def test_controller_ledger_skips_stale_meter(tmp_path):
     async def silent() -> MeterReading:
         raise DeviceError("meter", "timeout")
 
-    ctl.meter.read = silent  # type: ignore[method-assign]
+    ctl.meter.driver.read = silent  # type: ignore[method-assign]
     for _ in range(5):
         mono.t += 1.0
         wall.t += 1.0
@@ -130,6 +130,6 @@ def test_controller_ledger_default_path_is_the_state_directory(tmp_path, monkeyp
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
     cfg = config.defaults()
     mono = Clock(0.0)
-    ctl = Controller(cfg, FakeMeter(mono), FakeCharger(mono), None, clock=mono)
+    ctl = Controller(cfg, FakeMeter(mono), FakeCharger(mono), clock=mono)
     assert ctl.ledger is not None and ctl.ledger.path == tmp_path / "state" / "ledger.db"
     ctl.ledger.close()

@@ -62,11 +62,12 @@ class TestFastPath:
         st = healthy(core)
         for now in (100.6, 100.8, 101.2):
             _, st = core.fast_path(st, m, lim, now, 0.0)
-        assert st.had_loss
+        assert st.blind
         st = core.supervise(st, lim, True, UP, True, True, False, False, 102.0)
-        assert mode(core, st) == "GRID_LOSS"
+        st = core.supervise(st, lim, True, UP, True, True, False, False, 107.0)
+        assert mode(core, st) == "REGULATING" and not st.grid_dis_ok
         st = core.supervise(st, lim, True, UP, True, True, False, False, 162.0)
-        assert mode(core, st) == "REGULATING"
+        assert st.grid_dis_ok
 
     def test_fast_path_trusts_no_meter_the_cycle_found_bad(self, core):
         """A sample from a meter the cycle judged unusable (frozen, garbage) says nothing."""

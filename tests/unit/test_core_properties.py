@@ -83,7 +83,7 @@ def check_discharge(core, sp, m, st, lim, plan):
     and above the reserve."""
     if sp < 0.0:
         assert core.MODES[st.mode] == "REGULATING"
-        assert st.grid_ok and plan.allow_discharge
+        assert st.grid_ok and st.grid_dis_ok and plan.allow_discharge
         assert m.car_present and m.charger_ready
         assert not math.isnan(m.soc) and m.soc > lim.reserve_soc
 

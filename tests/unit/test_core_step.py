@@ -125,7 +125,7 @@ class TestClamps:
 
     def test_step_no_discharge_without_confirmed_grid(self, core):
         """Grid not confirmed healthy: charging allowed, discharging not."""
-        st = regulating(core, grid_ok=False)
+        st = regulating(core, grid_ok=False, grid_dis_ok=False)
         sp, _, why = core.step(reading(core, grid_w=1500.0), st, core.Limits(), core.Plan(), 100.0)
         assert sp == 0.0 and "grid" in why
         sp, _, _ = core.step(reading(core, grid_w=-1500.0), st, core.Limits(), core.Plan(), 100.0)

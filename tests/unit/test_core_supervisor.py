@@ -54,17 +54,20 @@ class TestSupervisor:
 
     def test_supervise_unknown_grid_is_not_healthy(self, core):
         """Without meter data the grid is unknown: no confirmation, METER_STALE; unknown for
-        longer than grid_loss_stop_s (it may have been lost meanwhile) waits as after a
-        loss, grid_reconnect_s, not the 5 s of a start (issue #10, point 4)."""
+        longer than grid_loss_stop_s (it may have been lost meanwhile) allows discharge only
+        after grid_reconnect_s, as after a loss, not the 5 s of a start (issue #10, point 4);
+        charging comes back after grid_startup_s."""
         st = sup(core, sup(core, core.CtlState(), 0.0), 10.0)
         st = sup(core, st, 11.0, grid=UNKNOWN, meter=False)
         assert mode(core, st) == "METER_STALE" and not st.grid_ok
         st = sup(core, st, 12.0)
-        assert mode(core, st) == "GRID_LOSS"
+        assert mode(core, st) == "STARTUP" and st.blind
+        st = sup(core, st, 17.0)
+        assert mode(core, st) == "REGULATING" and st.grid_ok and not st.grid_dis_ok
         st = sup(core, st, 71.9)
-        assert mode(core, st) == "GRID_LOSS"
+        assert not st.grid_dis_ok
         st = sup(core, st, 72.0)
-        assert mode(core, st) == "REGULATING"
+        assert st.grid_dis_ok and not st.blind
 
     def test_supervise_unknown_blip_within_the_budget_is_a_start(self, core):
         """Unknown for less than grid_loss_stop_s (0.5 s): the grid is confirmed anew for
