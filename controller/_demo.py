@@ -12,8 +12,8 @@ from typing import TextIO
 
 import fast
 from controller import config, sim
-from controller.loop import Controller
 from controller.devices import Quasar, Sdm630
+from controller.loop import Controller
 
 HEADER = (f"{'time':>8} {'grid W':>8} {'PV W':>7} {'load W':>7} {'car W':>7} {'SoC %':>6} "
           f"{'state':<12} reasons")

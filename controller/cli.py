@@ -51,8 +51,8 @@ def _run(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from controller.loop import Controller
     from controller.devices import CHARGERS, METERS
+    from controller.loop import Controller
 
     cfg = _load_config(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

@@ -89,6 +89,6 @@ run_batch = core.run_batch
 __all__ = [
     "COMPILED", "CtlState", "EvccState", "FLAGS", "LIMIT_FIELDS", "Limits", "MODES",
     "Measurement", "NO_EXTENSIONS", "POLICIES", "Plan", "Plant", "REASONS", "Totals", "core",
-    "decide", "fast_path", "grid_state", "implementations", "meter_ok", "profile", "profile_implementations",
-    "reason_names", "run_batch", "step", "supervise",
+    "decide", "fast_path", "grid_state", "implementations", "meter_ok", "profile",
+    "profile_implementations", "reason_names", "run_batch", "step", "supervise",
 ]

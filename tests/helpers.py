@@ -32,8 +32,8 @@ async def on_bench(scenario: Any, *overrides: str, wall: Any = None):
     """A bench in real time and a Controller against it over Modbus TCP (config defaults with
     the bench's ports and `overrides`); both stopped at the end. Yields (controller, bench)."""
     from controller import config
-    from controller.loop import Controller
     from controller.devices import Quasar, Sdm630
+    from controller.loop import Controller
     from hil import Bench
 
     bench = Bench(scenario)

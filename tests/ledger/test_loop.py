@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from controller import config
-from controller.loop import Controller
 from controller.devices import ChargerReading, DeviceError, MeterReading
 from controller.ledger import connect
+from controller.loop import Controller
 from tests.helpers import Clock
 
 M = 1_795_000_020 // 60 * 60
