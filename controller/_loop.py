@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import fast
 from controller import ledger
 from controller._notify import Notifier
+from controller._owner import OwnerSettings
+from controller._owner import default_path as owner_path
 from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, DeviceError, Meter, MeterReading
 
@@ -54,12 +56,10 @@ class Controller:
         self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
         self.starts: list[tuple[float, float]] = []  # (cycle due, cycle started)
         self.notify = Notifier()
-        # the owner's settings (MQTT commands): they narrow the config, never widen it
-        self.mode = "auto"
-        self.reserve_soc = cfg.limits.reserve_soc
-        self.max_discharge_w = cfg.limits.max_discharge_w
-        self.departure: str | None = None
-        self.departure_soc: float | None = None
+        # the owner's settings (MQTT commands): they narrow the config, never widen it, and
+        # outlive a restart (controller/_owner.py)
+        self.owner_path = owner_path()
+        self.owner = OwnerSettings.load(self.owner_path, cfg)
         self.charged_wh = 0.0
         self.discharged_wh = 0.0
         self._t_energy: float | None = None
@@ -67,6 +67,8 @@ class Controller:
         # the energy ledger (firmware_notes/ledger.md): UTC from `wall`, each minute's prices
         # from the feed when there is one
         self.ledger = ledger.from_config(cfg.ledger)
+        if self.ledger is not None:  # the car's counters go on from the ledger's totals
+            self.charged_wh, self.discharged_wh = self.ledger.car_wh
         self._t_ledger: float | None = None
         self.bridge = None
         if cfg.mqtt.enabled:
@@ -92,6 +94,7 @@ class Controller:
             self.planner = LivePlanner(cfg, self.feed, self._snapshot, wall, hist)
         # P1 gives no frequency: the grid is judged on voltage alone (nominal frequency)
         self.nominal_hz = None if getattr(meter, "measures_frequency", True) else 50.0
+        self._apply_owner()  # the restored settings, from the first cycle on
 
     # -- logging: one line when something starts or ends, never once a second -------------
     def _fault(self, name: str, on: bool, detail: str = "") -> None:
@@ -213,12 +216,17 @@ class Controller:
 
         m = self.m
         soc = m.soc if m.car_present and math.isfinite(m.soc) else math.nan
-        return Snapshot(soc_pct=soc, present=bool(m.car_present), reserve_soc=self.reserve_soc,
-                        max_discharge_w=self.max_discharge_w, departure=self.departure,
-                        departure_soc=self.departure_soc)
+        o = self.owner
+        return Snapshot(soc_pct=soc, present=bool(m.car_present), reserve_soc=o.reserve_soc,
+                        max_discharge_w=o.max_discharge_w, departure=o.departure,
+                        departure_soc=o.departure_soc)
 
     def _count_energy(self, now: float) -> None:
-        """The car's energy at home (Wh), from the charger's reading, cycle by cycle."""
+        """The car's energy at home (Wh), from the charger's reading, cycle by cycle; with a
+        ledger, its committed totals (never less after a restart, even after a crash)."""
+        if self.ledger is not None:
+            self.charged_wh, self.discharged_wh = self.ledger.car_wh
+            return
         ev = self.m.ev_w
         if self._t_energy is not None and math.isfinite(ev) and now - self.m.ev_t < 2.0:
             dt = min(now - self._t_energy, 2.0)
@@ -246,47 +254,32 @@ class Controller:
 
     def state_message(self, reasons: tuple[str, ...] = ()):
         """The state for MQTT (msgspec Struct); NaN becomes null."""
-        from controller.mqtt import State
+        from controller.mqtt import State, reason_text, state_text
 
         def num(x: float) -> float | None:
             return round(x, 1) if math.isfinite(x) else None
 
-        m, v = self.m, self.cfg.site.nominal_v
+        m, v, o = self.m, self.cfg.site.nominal_v, self.owner
         return State(
             ts=datetime.now(UTC).isoformat(timespec="seconds"), state=fast.MODES[self.st.mode],
-            reason=",".join(reasons) or "-", mode=self.mode, grid_w=num(m.grid_w),
+            reason=",".join(reasons) or "-",
+            state_text=state_text(self.st.mode, self.setpoint, reasons),
+            reason_text=reason_text(reasons, self.lim), mode=o.mode, grid_w=num(m.grid_w),
             l1_a=num(m.p1 / v), l2_a=num(m.p2 / v), l3_a=num(m.p3 / v), ev_w=num(m.ev_w),
-            setpoint_w=round(self.setpoint, 1), soc=num(m.soc), reserve_soc=self.reserve_soc,
-            max_discharge_w=self.max_discharge_w, import_wh=num(self.meter_energy[0]),
+            setpoint_w=round(self.setpoint, 1), soc=num(m.soc), reserve_soc=o.reserve_soc,
+            max_discharge_w=o.max_discharge_w, import_wh=num(self.meter_energy[0]),
             export_wh=num(self.meter_energy[1]), charged_wh=round(self.charged_wh, 3),
-            discharged_wh=round(self.discharged_wh, 3), departure=self.departure,
-            departure_soc=self.departure_soc,
-            plan=getattr(self._slot, "why", "-") if self.mode == "auto" else "-")
+            discharged_wh=round(self.discharged_wh, 3), departure=o.departure or "",
+            departure_soc=o.departure_soc,
+            plan=getattr(self._slot, "why", "-") if o.mode == "auto" else "-")
 
     def apply_command(self, cmd) -> str | None:
         """An owner's command: None when taken, else the reason. Commands may narrow the
         config's safety limits, never widen them, and never bypass the supervisor."""
-        from controller import mqtt
-
-        lim = self.cfg.limits
-        if isinstance(cmd, mqtt.SetReserve):
-            if cmd.value < lim.reserve_soc:
-                return f"below the configured reserve ({lim.reserve_soc:g} %)"
-            if cmd.value + lim.soc_hyst > lim.max_soc:
-                return f"reserve + hysteresis must stay below max_soc ({lim.max_soc:g} %)"
-            self.reserve_soc = cmd.value
-        elif isinstance(cmd, mqtt.SetMaxDischarge):
-            if cmd.value > lim.max_discharge_w:
-                return f"above the configured maximum ({lim.max_discharge_w:g} W)"
-            self.max_discharge_w = cmd.value
-        elif isinstance(cmd, mqtt.SetMode):
-            self.mode = cmd.value
-        elif isinstance(cmd, mqtt.ChargeNow):
-            self.mode = "charge-now"
-        elif isinstance(cmd, mqtt.SetDeparture):
-            self.departure = cmd.value
-        elif isinstance(cmd, mqtt.SetDepartureSoc):
-            self.departure_soc = cmd.value
+        reason = self.owner.apply(cmd, self.cfg)
+        if reason:
+            return reason
+        self.owner.save_soon(self.owner_path)  # off the loop: an fsync may take a while
         self._apply_owner()
         self._poke_plan()
         log.info("command %s=%s", type(cmd).__name__, getattr(cmd, "value", ""))
@@ -294,20 +287,21 @@ class Controller:
 
     def _apply_owner(self) -> None:
         """Rebuild the step's limits and plan from the config and the owner's settings."""
+        mode = self.owner.mode
         self.lim = core_limits(self.cfg)
-        self.lim.reserve_soc = self.reserve_soc
-        self.lim.max_discharge_w = self.max_discharge_w
+        self.lim.reserve_soc = self.owner.reserve_soc
+        self.lim.max_discharge_w = self.owner.max_discharge_w
         plan = core_plan(self.cfg)
         slot = self._slot
-        if self.mode == "auto" and slot is not None:
+        if mode == "auto" and slot is not None:
             plan = fast.Plan(grid_target_w=slot.grid_target_w, forced_w=slot.forced_w,
                              allow_charge=slot.allow_charge,
                              allow_discharge=slot.allow_discharge and plan.allow_discharge)
-        if self.mode == "self-consumption":
+        if mode == "self-consumption":
             plan.allow_discharge = False
-        elif self.mode == "hold":
+        elif mode == "hold":
             plan.hold = True
-        elif self.mode == "charge-now":
+        elif mode == "charge-now":
             plan.forced_w = self.cfg.limits.max_charge_w  # still clamped by SoC and fuse
         self.plan = plan
 
