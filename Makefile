@@ -13,7 +13,7 @@ OUT    := out
 SYSDEPS := mbpoll:mbpoll mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl
 
 
-.PHONY: run sim test test-compiled test-pure bench hil lint clean venv build sysdeps
+.PHONY: run sim test test-compiled test-pure bench hil lint clean venv build sysdeps ha-check
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -57,7 +57,7 @@ sysdeps:
 test: sysdeps test-compiled test-pure
 
 test-compiled: $(BUILT)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests -m "not slow"
 
 # the pure-Python core: every test of the core and the simulator, and the real-time tests
 # whose outcome rests on the step in the loop (`loop`: the quick HIL set, the live plan, the
@@ -65,7 +65,7 @@ test-compiled: $(BUILT)
 # without `loop`) exercise no code that differs between the two cores and run once, above:
 # twice they would take CI past 15 minutes.
 test-pure: $(BUILT)
-	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests -m "not hil or loop"
+	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests -m "not slow and (not hil or loop)"
 
 bench: $(BUILT)
 	$(PY) -m bench
@@ -78,6 +78,31 @@ hil: $(BUILT) sysdeps
 	  $(PY) -m hil run {} --json $(OUT)/hil/$$n.json --log $(OUT)/hil/$$n.log \
 	  > $(OUT)/hil/$$n.out 2>&1; rc=$$?; grep -hE "^(pass|FAIL)" $(OUT)/hil/$$n.out; \
 	  exit $$rc' && echo "hil: all scenarios passed"
+
+# a real Home Assistant as the peer of v2h's MQTT discovery (tests/mqtt/test_home_assistant.py,
+# marked slow): its own venv outside the repository, Python 3.13, HA's pinned versions from
+# its own package_constraints.txt (without them pip backtracks for a very long time)
+HA_VENV    ?= /tmp/ha-venv
+HA_VERSION ?= 2025.4.4
+# the first Python 3.13 that runs (a pyenv shim may exist and fail)
+HA_PYTHON  ?= $(shell for p in python3.13 /root/.pyenv/versions/3.13.*/bin/python3.13; do \
+  $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && \
+  { echo $$p; break; }; done)
+
+ha-check: $(BUILT) sysdeps
+	@if [ ! -x $(HA_VENV)/bin/hass ]; then \
+	  set -e; [ -n "$(HA_PYTHON)" ] || { echo "ha-check needs Python 3.13 (HA_PYTHON=...)" >&2; \
+	    exit 1; }; \
+	  $(HA_PYTHON) -m venv $(HA_VENV); \
+	  $(HA_VENV)/bin/pip install -q --upgrade pip; \
+	  d=$$(mktemp -d); \
+	  $(HA_VENV)/bin/pip download -q --no-deps homeassistant==$(HA_VERSION) -d $$d; \
+	  $(HA_VENV)/bin/python -c "import zipfile,glob,sys; z=zipfile.ZipFile(glob.glob(sys.argv[1]+'/*.whl')[0]); open(sys.argv[1]+'/c.txt','wb').write(z.read('homeassistant/package_constraints.txt'))" $$d; \
+	  $(HA_VENV)/bin/pip install -q -c $$d/c.txt $$d/homeassistant-*.whl paho-mqtt \
+	    home-assistant-frontend; \
+	  rm -rf $$d; \
+	fi
+	V2H_HA_VENV=$(HA_VENV) $(PY) -m pytest -q -s -m slow tests/mqtt/test_home_assistant.py
 
 lint: $(STAMP)
 	$(PIP) install -q "ruff>=0.6"

@@ -11,11 +11,14 @@ from ._store import (
     default_path,
     demand_history,
     from_config,
+    lifetime_totals,
     path_of,
+    state_dir,
 )
 
 __all__ = [
     "COLUMNS", "CSV_FIELDS", "FLOWS", "NOTES", "SCHEMA_VERSION", "Flows", "Ledger",
     "LedgerError", "Report", "build", "connect", "default_path", "demand_history",
-    "from_config", "month_bounds", "path_of", "split", "text", "write_csv",
+    "from_config", "lifetime_totals", "month_bounds", "path_of", "split", "state_dir", "text",
+    "write_csv",
 ]

@@ -69,15 +69,20 @@ class LedgerError(Exception):
         super().__init__(f"{path}: {what}")
 
 
-def default_path() -> Path:
-    """Where the ledger lives when the config does not say: systemd's StateDirectory
-    ($STATE_DIRECTORY, /var/lib/v2h under the shipped unit), else $XDG_STATE_HOME/v2h or
-    ~/.local/state/v2h."""
+def state_dir() -> Path:
+    """v2h's state directory: systemd's StateDirectory ($STATE_DIRECTORY, /var/lib/v2h under
+    the shipped unit), else $XDG_STATE_HOME/v2h or ~/.local/state/v2h. The ledger and the
+    owner's settings (controller/_owner.py) live here unless the config says otherwise."""
     state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     if state:
-        return Path(state) / "ledger.db"
+        return Path(state)
     xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(xdg) / "v2h" / "ledger.db"
+    return Path(xdg) / "v2h"
+
+
+def default_path() -> Path:
+    """Where the ledger lives when the config does not say: state_dir()/ledger.db."""
+    return state_dir() / "ledger.db"
 
 
 def connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Connection:
@@ -118,6 +123,31 @@ def connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Con
         db.close()
         raise
     return db
+
+
+_CAR_SUMS = ("SELECT COALESCE(SUM(pv_to_car + grid_to_car), 0.0),"
+             " COALESCE(SUM(car_to_house + car_to_grid), 0.0) FROM minutes")
+
+
+def _car_sums(db: sqlite3.Connection) -> tuple[float, float]:
+    charged, discharged = db.execute(_CAR_SUMS).fetchone()
+    return float(charged), float(discharged)
+
+
+def lifetime_totals(path: str | os.PathLike[str]) -> tuple[float, float]:
+    """(charged_wh, discharged_wh): the car's energy at home over the whole ledger, as
+    Home Assistant's `total_increasing` counters continue it across restarts. One pass
+    over the table (a year of minutes: tens of ms)."""
+    db = connect(path, readonly=True)
+    try:
+        return _car_sums(db)
+    finally:
+        db.close()
+
+
+def _car_wh(row: tuple) -> tuple[float, float]:
+    """(charged, discharged) Wh of one row (the flows follow minute_utc in FLOWS order)."""
+    return row[1] + row[2], row[3] + row[4]
 
 
 @dataclass
@@ -171,6 +201,7 @@ class Ledger:
         try:
             # the connection belongs to the worker thread: opened, used and closed there
             self._db: sqlite3.Connection = self._pool.submit(connect, self.path).result(10.0)
+            self._car = self._pool.submit(_car_sums, self._db).result(10.0)
         except BaseException:
             self._pool.shutdown(wait=False)
             raise
@@ -184,6 +215,13 @@ class Ledger:
         self.commit_ms: list[float] = []  # the last 1000 commits' durations (ms)
         self._failing = False
         self._closed = False
+
+    @property
+    def car_wh(self) -> tuple[float, float]:
+        """(charged_wh, discharged_wh) of the car over the whole ledger as committed: what a
+        restart, even after a crash, reads back with lifetime_totals(), so a counter built on
+        it never goes back (the open minute joins it when its row is on disk)."""
+        return self._car
 
     # -- the loop's side: memory only ----------------------------------------------------
     def add(self, t_utc: float, dt_s: float, grid_w: float, ev_w: float,
@@ -263,6 +301,9 @@ class Ledger:
             return
         self.commit_ms.append((time.perf_counter() - t0) * 1000.0)
         del self.commit_ms[:-1000]
+        car = [_car_wh(r) for r in self._unsaved.values()]
+        self._car = (self._car[0] + sum(c for c, _ in car),  # one assignment: the loop
+                     self._car[1] + sum(d for _, d in car))  # reads it from its thread
         self.commits += 1
         self._unsaved.clear()
         if self._failing:

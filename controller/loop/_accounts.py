@@ -26,13 +26,19 @@ class Accounts:
         self.discharged_wh = 0.0
         self.meter_energy: tuple[float, float] = (math.nan, math.nan)
         self.ledger = ledger.from_config(cfg.ledger)
+        if self.ledger is not None:  # the car's counters go on from the ledger's totals
+            self.charged_wh, self.discharged_wh = self.ledger.car_wh
         self._t_energy: float | None = None
         self._t_ledger: float | None = None
 
     def count(self, now: float, grid_w: float, meter_t: float, ev_w: float, ev_t: float,
               price_at: Callable[[float], tuple[float, float] | None]) -> None:
-        """This cycle's energy into the counters and the ledger."""
-        if self._t_energy is not None and math.isfinite(ev_w) and now - ev_t < FRESH_S:
+        """This cycle's energy into the counters and the ledger. With a ledger the counters
+        are its committed totals: never less after a restart, even after a crash (Home
+        Assistant takes a counter that goes back for a meter reset)."""
+        if self.ledger is not None:
+            self.charged_wh, self.discharged_wh = self.ledger.car_wh
+        elif self._t_energy is not None and math.isfinite(ev_w) and now - ev_t < FRESH_S:
             dt = min(now - self._t_energy, FRESH_S)
             if ev_w > 0:
                 self.charged_wh += ev_w * dt / 3600.0

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import fast
 from controller._notify import Notifier
+from controller._owner import OwnerSettings
+from controller._owner import default_path as owner_path
 from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, ChargerReading, Meter, MeterReading
 
@@ -55,12 +57,10 @@ class Controller:
         self.notify = Notifier()
         self.accounts = Accounts(cfg, lambda: self.wall(), self._fault)
         self.ledger = self.accounts.ledger
-        # the owner's settings (MQTT commands): they narrow the config, never widen it
-        self.mode = "auto"
-        self.reserve_soc = cfg.limits.reserve_soc
-        self.max_discharge_w = cfg.limits.max_discharge_w
-        self.departure: str | None = None
-        self.departure_soc: float | None = None
+        # the owner's settings (MQTT commands): they narrow the config, never widen it, and
+        # outlive a restart (controller/_owner.py)
+        self.owner_path = owner_path()
+        self.owner = OwnerSettings.load(self.owner_path, cfg)
         self.lim = self._limits()
         self.plan = core_plan(cfg)
         self.bridge: Any = None
@@ -86,6 +86,7 @@ class Controller:
                 path = self.ledger.path
                 hist = lambda since: ledger.demand_history(path, since)  # noqa: E731
             self.planner = LivePlanner(cfg, self.feed, self._snapshot, wall, hist)
+        self._apply_owner()  # the restored settings, from the first cycle on
 
     @property
     def setpoint(self) -> float:
@@ -103,8 +104,8 @@ class Controller:
     def _limits(self) -> Any:
         lim = core_limits(self.cfg)
         lim.meter_interval_s = self.meter.interval_s
-        lim.reserve_soc = self.reserve_soc
-        lim.max_discharge_w = self.max_discharge_w
+        lim.reserve_soc = self.owner.reserve_soc
+        lim.max_discharge_w = self.owner.max_discharge_w
         return lim
 
     # -- logging: one line when something starts or ends, never once a second -------------
@@ -241,9 +242,10 @@ class Controller:
 
         m = self.m
         soc = m.soc if m.car_present and math.isfinite(m.soc) else math.nan
-        return Snapshot(soc_pct=soc, present=bool(m.car_present), reserve_soc=self.reserve_soc,
-                        max_discharge_w=self.max_discharge_w, departure=self.departure,
-                        departure_soc=self.departure_soc)
+        o = self.owner
+        return Snapshot(soc_pct=soc, present=bool(m.car_present), reserve_soc=o.reserve_soc,
+                        max_discharge_w=o.max_discharge_w, departure=o.departure,
+                        departure_soc=o.departure_soc)
 
     def state_message(self, reasons: tuple[str, ...] = ()) -> Any:
         """The state for MQTT (msgspec Struct); NaN becomes null."""
@@ -254,27 +256,10 @@ class Controller:
     def apply_command(self, cmd: Any) -> str | None:
         """An owner's command: None when taken, else the reason. Commands may narrow the
         config's safety limits, never widen them, and never bypass the supervisor."""
-        from controller import mqtt
-
-        lim = self.cfg.limits
-        if isinstance(cmd, mqtt.SetReserve):
-            if cmd.value < lim.reserve_soc:
-                return f"below the configured reserve ({lim.reserve_soc:g} %)"
-            if cmd.value + lim.soc_hyst > lim.max_soc:
-                return f"reserve + hysteresis must stay below max_soc ({lim.max_soc:g} %)"
-            self.reserve_soc = cmd.value
-        elif isinstance(cmd, mqtt.SetMaxDischarge):
-            if cmd.value > lim.max_discharge_w:
-                return f"above the configured maximum ({lim.max_discharge_w:g} W)"
-            self.max_discharge_w = cmd.value
-        elif isinstance(cmd, mqtt.SetMode):
-            self.mode = cmd.value
-        elif isinstance(cmd, mqtt.ChargeNow):
-            self.mode = "charge-now"
-        elif isinstance(cmd, mqtt.SetDeparture):
-            self.departure = cmd.value
-        elif isinstance(cmd, mqtt.SetDepartureSoc):
-            self.departure_soc = cmd.value
+        reason = self.owner.apply(cmd, self.cfg)
+        if reason:
+            return reason
+        self.owner.save_soon(self.owner_path)  # off the loop: an fsync may take a while
         self._apply_owner()
         self._poke_plan()
         log.info("command %s=%s", type(cmd).__name__, getattr(cmd, "value", ""))
@@ -283,17 +268,18 @@ class Controller:
     def _apply_owner(self) -> None:
         """Rebuild the step's limits and plan from the config and the owner's settings."""
         self.lim = self._limits()
+        mode = self.owner.mode
         plan = core_plan(self.cfg)
         slot = self._slot
-        if self.mode == "auto" and slot is not None:
+        if mode == "auto" and slot is not None:
             plan = fast.Plan(grid_target_w=slot.grid_target_w, forced_w=slot.forced_w,
                              allow_charge=slot.allow_charge,
                              allow_discharge=slot.allow_discharge and plan.allow_discharge)
-        if self.mode == "self-consumption":
+        if mode == "self-consumption":
             plan.allow_discharge = False
-        elif self.mode == "hold":
+        elif mode == "hold":
             plan.hold = True
-        elif self.mode == "charge-now":
+        elif mode == "charge-now":
             plan.forced_w = self.cfg.limits.max_charge_w  # still clamped by SoC and fuse
         self.plan = plan
 

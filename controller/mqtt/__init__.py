@@ -1,9 +1,10 @@
 """MQTT and Home Assistant: telemetry, discovery and owner commands, outside the safety path."""
 
+from controller._owner import MODES
+
 from ._client import Bridge
 from ._discovery import configs, entities
 from ._messages import (
-    MODES,
     AnyCommand,
     ChargeNow,
     CommandError,
@@ -15,9 +16,10 @@ from ._messages import (
     State,
     decode_command,
 )
+from ._words import reason_text, state_text
 
 __all__ = [
     "MODES", "AnyCommand", "Bridge", "ChargeNow", "CommandError", "SetDeparture",
     "SetDepartureSoc", "SetMaxDischarge", "SetMode", "SetReserve", "State", "configs",
-    "decode_command", "entities",
+    "decode_command", "entities", "reason_text", "state_text",
 ]

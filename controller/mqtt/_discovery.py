@@ -1,13 +1,16 @@
 """Home Assistant MQTT discovery: one device with its sensors, a select, numbers, a text
-and a button. Config payloads are retained; an empty retained payload removes one."""
+and a button. Config payloads are retained; an empty retained payload removes one.
+
+Every value v2h publishes for an entity is one Home Assistant accepts (a number within its
+min and max, the departure text matching its pattern), and every value Home Assistant lets
+the owner pick is one v2h takes: both sides come from controller._owner."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from controller._owner import DEPARTURE_PATTERN, MODES, bounds
 from controller.config import Config
-
-from ._messages import MODES
 
 
 def _sensor(key: str, name: str, unit: str | None, device_class: str | None,
@@ -24,15 +27,16 @@ def _sensor(key: str, name: str, unit: str | None, device_class: str | None,
 
 def entities(cfg: Config) -> list[tuple[str, str, dict[str, Any]]]:
     """(component, object id, config without the shared keys) for every entity."""
-    lim = cfg.limits
+    b = bounds(cfg)
     return [
         _sensor("grid_power", "Grid power", "W", "power", "measurement",
                 "{{ value_json.grid_w }}"),
         _sensor("car_power", "Car power", "W", "power", "measurement", "{{ value_json.ev_w }}"),
         _sensor("car_soc", "Car state of charge", "%", "battery", "measurement",
                 "{{ value_json.soc }}"),
-        _sensor("state", "Controller state", None, None, None, "{{ value_json.state }}"),
-        _sensor("reason", "Last reason", None, None, None, "{{ value_json.reason }}"),
+        # words for the homeowner; the codes stay in the JSON (value_json.state, .reason)
+        _sensor("state", "Controller state", None, None, None, "{{ value_json.state_text }}"),
+        _sensor("reason", "Last reason", None, None, None, "{{ value_json.reason_text }}"),
         _sensor("plan", "Plan for this slot", None, None, None, "{{ value_json.plan }}"),
         _sensor("energy_imported", "Energy imported", "Wh", "energy", "total_increasing",
                 "{{ value_json.import_wh }}"),
@@ -45,19 +49,22 @@ def entities(cfg: Config) -> list[tuple[str, str, dict[str, Any]]]:
         ("select", "mode", {"name": "Mode", "options": list(MODES), "command": "mode",
                             "value_template": "{{ value_json.mode }}"}),
         ("number", "reserve_soc", {"name": "Reserve SoC", "command": "reserve_soc",
-                                   "min": lim.reserve_soc, "max": lim.max_soc, "step": 1,
+                                   "min": b["reserve_soc"][0], "max": b["reserve_soc"][1],
+                                   "step": 1,
                                    "unit_of_measurement": "%", "mode": "box",
                                    "value_template": "{{ value_json.reserve_soc }}"}),
         ("number", "max_discharge_w", {"name": "Maximum discharge power",
-                                       "command": "max_discharge_w", "min": 0,
-                                       "max": lim.max_discharge_w, "step": 100,
+                                       "command": "max_discharge_w",
+                                       "min": b["max_discharge_w"][0],
+                                       "max": b["max_discharge_w"][1], "step": 100,
                                        "unit_of_measurement": "W", "mode": "box",
                                        "value_template": "{{ value_json.max_discharge_w }}"}),
         ("text", "departure", {"name": "Departure time", "command": "departure",
-                               "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                               "pattern": DEPARTURE_PATTERN, "max": 5,
                                "value_template": "{{ value_json.departure }}"}),
         ("number", "departure_soc", {"name": "Departure SoC", "command": "departure_soc",
-                                     "min": 0, "max": 100, "step": 1,
+                                     "min": b["departure_soc"][0],
+                                     "max": b["departure_soc"][1], "step": 1,
                                      "unit_of_measurement": "%", "mode": "box",
                                      "value_template": "{{ value_json.departure_soc }}"}),
         ("button", "charge_now", {"name": "Charge now", "command": "charge_now",
@@ -75,7 +82,12 @@ def configs(cfg: Config, prefix: str) -> list[tuple[str, dict[str, Any]]]:
         payload = dict(c)
         command = payload.pop("command", None)
         payload.update({
-            "unique_id": f"v2h_{site}_{key}", "object_id": f"v2h_{site}_{key}",
+            "unique_id": f"v2h_{site}_{key}",
+            # the entity id: default_entity_id from Home Assistant 2025.10 on; object_id,
+            # the same id, for the versions before it (they drop default_entity_id; 2025.10+
+            # ignore object_id when default_entity_id is there, 2026.4 drops it)
+            "default_entity_id": f"{component}.v2h_{site}_{key}",
+            "object_id": f"v2h_{site}_{key}",
             "device": device, "availability_topic": f"{prefix}/availability",
             "payload_available": "online", "payload_not_available": "offline",
         })

@@ -3,12 +3,12 @@ commands as a tagged union (the topic's last level is the tag), decoded by one D
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
-from msgspec import Meta
 
-MODES = ("auto", "self-consumption", "charge-now", "hold", "discharge-allowed")
+from controller._owner import Departure, Mode, Pct, Watts
+
 MAX_PAYLOAD = 1024  # bytes; a command is a number or a word
 
 
@@ -17,11 +17,15 @@ class Msg(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True)
 
 
 class State(Msg):
-    """What v2h publishes every cycle on v2h/<site>/state (W, A, %, Wh)."""
+    """What v2h publishes every cycle on v2h/<site>/state (W, A, %, Wh). `state` and
+    `reason` are codes (fast.MODES, fast.REASONS); `state_text` and `reason_text` say the
+    same in the homeowner's words (controller/mqtt/_words.py)."""
 
     ts: str
     state: str
     reason: str
+    state_text: str
+    reason_text: str
     mode: str
     grid_w: float | None
     l1_a: float | None
@@ -36,8 +40,8 @@ class State(Msg):
     export_wh: float | None
     charged_wh: float
     discharged_wh: float
-    departure: str | None
-    departure_soc: float | None
+    departure: str  # HH:MM in force (the owner's, else the config's), "" for none
+    departure_soc: float  # % in force (the owner's, else the config's)
     plan: str = "-"  # the price plan's decision for this slot, "-" without one
 
 
@@ -45,24 +49,28 @@ class Command(Msg, tag_field="name"):
     """A command from the owner, on v2h/<site>/set/<name>."""
 
 
+# the values' types (ranges, the departure's pattern) are the owner's settings' own
+# (controller/_owner.py): a command and a stored setting are judged alike
+
+
 class SetMode(Command, tag="mode"):
-    value: Literal["auto", "self-consumption", "charge-now", "hold", "discharge-allowed"]
+    value: Mode
 
 
 class SetReserve(Command, tag="reserve_soc"):
-    value: Annotated[float, Meta(ge=0.0, le=100.0)]
+    value: Pct
 
 
 class SetMaxDischarge(Command, tag="max_discharge_w"):
-    value: Annotated[float, Meta(ge=0.0, le=100_000.0)]
+    value: Watts
 
 
 class SetDeparture(Command, tag="departure"):
-    value: Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    value: Departure  # "" clears the owner's departure: the config's applies again
 
 
 class SetDepartureSoc(Command, tag="departure_soc"):
-    value: Annotated[float, Meta(ge=0.0, le=100.0)]
+    value: Pct
 
 
 class ChargeNow(Command, tag="charge_now"):
@@ -102,6 +110,8 @@ def decode_command(name: str, payload: bytes) -> AnyCommand:
         value = text.strip()  # a bare word
     if value is None and name == "charge_now":
         value = "PRESS"
+    elif value is None and name == "departure":
+        value = ""  # Home Assistant's text entity sends an emptied field as no payload
     try:
         return msgspec.convert({"name": name, "value": value}, AnyCommand)
     except msgspec.ValidationError as exc:

@@ -47,7 +47,7 @@ async def test_discovery_state_and_command(broker, scenario):
         assert rc == 0, out
         await mosquitto_pub(port, "v2h/bench/set/reserve_soc", "10")  # below the config's
         got = await listen
-    assert ctl.reserve_soc == 45.0 and ctl.lim.reserve_soc == 45.0
+    assert ctl.owner.reserve_soc == 45.0 and ctl.lim.reserve_soc == 45.0
     acks = [json.loads(b) for b in got.get("v2h/bench/ack", [])]
     assert {"name": "reserve_soc", "value": 45.0} in acks
     errs = [json.loads(b) for b in got.get("v2h/bench/error", [])]
@@ -83,7 +83,7 @@ async def test_hold_command_stops_the_car(broker, scenario):
         await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
         await until(lambda: bench.plant.p > 1000.0, 20.0, "charging from the surplus")
         await mosquitto_pub(port, "v2h/bench/set/mode", "hold")
-        await until(lambda: ctl.mode == "hold" and ctl.setpoint == 0.0, 5.0, "hold, 0 W")
+        await until(lambda: ctl.owner.mode == "hold" and ctl.setpoint == 0.0, 5.0, "hold, 0 W")
 
 
 def test_hostile_payloads_are_rejected_with_reasons():
@@ -127,3 +127,30 @@ async def test_discovery_removed_when_disabled(broker, scenario):
         await asyncio.sleep(0.5)
     after = await collect(port, ["homeassistant/#"], 1.5)
     assert after == {}  # an empty retained payload deletes the retained config
+
+
+async def test_owner_settings_survive_a_restart(broker, scenario):
+    """Settings sent through the broker outlive a Controller restart: the new controller
+    runs with them and its first states carry them (no command sent again)."""
+    from controller._owner import default_path
+
+    port = broker()
+    async with running(scenario, port) as (ctl, _bench):
+        await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
+        for name, value in (("reserve_soc", "45"), ("mode", "hold"), ("departure", "06:30"),
+                            ("departure_soc", "75")):
+            rc, out = await mosquitto_pub(port, f"v2h/bench/set/{name}", value)
+            assert rc == 0, out
+        await until(lambda: ctl.owner.departure_soc == 75.0, 5.0, "the last command")
+        await until(lambda: default_path().exists() and b"75" in default_path().read_bytes(),
+                    5.0, "the settings on disk")
+    async with running(scenario, port) as (ctl, _bench):
+        assert (ctl.owner.mode, ctl.owner.reserve_soc, ctl.owner.departure,
+                ctl.owner.departure_soc) == ("hold", 45.0, "06:30", 75.0)
+        assert ctl.lim.reserve_soc == 45.0 and ctl.plan.hold
+        await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
+        got = await collect(port, ["v2h/bench/state"], 2.5)
+    state = json.loads(got["v2h/bench/state"][-1])
+    assert (state["mode"], state["reserve_soc"], state["departure"],
+            state["departure_soc"]) == ("hold", 45.0, "06:30", 75.0)
+    assert state["setpoint_w"] == 0.0  # hold, as the owner left it

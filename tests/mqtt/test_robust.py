@@ -78,11 +78,11 @@ async def test_acl_only_owner_commands(broker, scenario, tmp_path):
         rc, _ = await mosquitto_pub(port, "v2h/bench/set/reserve_soc", "60", "-u", "viewer",
                                     "-P", "viewer-secret")
         await asyncio.sleep(1.0)
-        assert ctl.reserve_soc == 30.0  # the read-only account changed nothing
+        assert ctl.owner.reserve_soc == 30.0  # the read-only account changed nothing
         rc, out = await mosquitto_pub(port, "v2h/bench/set/reserve_soc", "55", "-u", "owner",
                                       "-P", "owner-secret")
         assert rc == 0, out
-        await until(lambda: ctl.reserve_soc == 55.0, 5.0, "the owner's reserve")
+        await until(lambda: ctl.owner.reserve_soc == 55.0, 5.0, "the owner's reserve")
 
 
 def _rss_mb() -> float:
@@ -115,7 +115,7 @@ async def test_flood_and_garbage_through_the_broker(broker, scenario):
         assert len(ctl.starts) - cycles0 >= 3  # the loop went on, a cycle a second...
         assert all(abs(a - d) < 0.05 for d, a in ctl.starts[cycles0:])  # ...on time
         assert _rss_mb() - rss0 < 30.0
-        assert ctl.reserve_soc in (30.0, 50.0)
+        assert ctl.owner.reserve_soc in (30.0, 50.0)
 
 
 async def test_bridge_logs_a_dead_broker_once(caplog):
