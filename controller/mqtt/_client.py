@@ -232,8 +232,9 @@ class Bridge:
         """A payload of `size` bytes, over MAX_PAYLOAD, already let go unread: its error
         (within the rate limit), and the episode's log line when it is the first."""
         self.oversize += 1
-        self._episodes.note("mqtt_oversize", f"command payload of {size} bytes on set/"
-                            f"{name[:64]} dropped unread (limit {MAX_PAYLOAD} bytes)")
+        # repr: the topic is the sender's text, and a log line stays one line
+        self._episodes.note("mqtt_oversize", f"command payload of {size} bytes for "
+                            f"{name[:64]!r} dropped unread (limit {MAX_PAYLOAD} bytes)")
         if not self._take_token():
             return self._rate_limited(name)
         self.rejected += 1

@@ -71,9 +71,9 @@ class TestOversize:
             bridge.handle_oversize("mode", 5000)  # a new episode
         msgs = [(r.levelno, r.getMessage()) for r in caplog.records]
         assert msgs == [
-            (logging.WARNING, "fault start mqtt_oversize command payload of 1000000 bytes on "
-                              f"set/reserve_soc dropped unread (limit {MAX_PAYLOAD} bytes)"),
+            (logging.WARNING, "fault start mqtt_oversize command payload of 1000000 bytes for "
+                              f"'reserve_soc' dropped unread (limit {MAX_PAYLOAD} bytes)"),
             (logging.INFO, "fault end mqtt_oversize: 500 in the episode"),
-            (logging.WARNING, "fault start mqtt_oversize command payload of 5000 bytes on "
-                              f"set/mode dropped unread (limit {MAX_PAYLOAD} bytes)"),
+            (logging.WARNING, "fault start mqtt_oversize command payload of 5000 bytes for "
+                              f"'mode' dropped unread (limit {MAX_PAYLOAD} bytes)"),
         ]
