@@ -111,22 +111,61 @@ def _convert_section(name: str, data: Any) -> tuple[Any, list[tuple[str, str]]]:
     return None, errors
 
 
+CHARGER_LOST_MAX_S = 60.0  # the charger runs on its last setpoint while we wait: not longer
+UNDERVOLTAGE_MIN_V = 100.0  # below this no grid is healthy; 0 switches the check off
+
+
 def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
-    lim, ctl = cfg.limits, cfg.control
+    lim, ctl, ch = cfg.limits, cfg.control, cfg.charger
     out = []
     if lim.reserve_soc >= lim.max_soc:
         out.append(("limits.reserve_soc",
                     f"must be below limits.max_soc ({lim.reserve_soc:g} >= {lim.max_soc:g})"))
-    if lim.reserve_soc + lim.soc_hyst > lim.max_soc:
-        if lim.reserve_soc < lim.max_soc:
-            out.append(("limits.soc_hyst", "reserve_soc + soc_hyst must not pass max_soc"))
+    elif lim.reserve_soc + lim.soc_hyst >= lim.max_soc:
+        out.append(("limits.soc_hyst",
+                    f"reserve_soc + soc_hyst must be below max_soc ({lim.reserve_soc:g} + "
+                    f"{lim.soc_hyst:g} >= {lim.max_soc:g})"))
+    if lim.fuse_margin_a >= lim.fuse_a:
+        out.append(("limits.fuse_margin_a",
+                    f"must be below limits.fuse_a ({lim.fuse_margin_a:g} >= {lim.fuse_a:g}): "
+                    "nothing would be left for the charger"))
     if lim.min_power_w > min(lim.max_charge_w, lim.max_discharge_w) and \
             min(lim.max_charge_w, lim.max_discharge_w) > 0:
         out.append(("limits.min_power_w", "must not exceed max_charge_w or max_discharge_w"))
     if ctl.grid_freq_min_hz >= ctl.grid_freq_max_hz:
-        out.append(("control.grid_freq_min_hz", "must be below control.grid_freq_max_hz"))
-    if ctl.grid_undervoltage_v >= ctl.grid_overvoltage_v:
-        out.append(("control.grid_undervoltage_v", "must be below control.grid_overvoltage_v"))
+        out.append(("control.grid_freq_min_hz",
+                    f"must be below control.grid_freq_max_hz ({ctl.grid_freq_min_hz:g} >= "
+                    f"{ctl.grid_freq_max_hz:g})"))
+    under, over, nominal = ctl.grid_undervoltage_v, ctl.grid_overvoltage_v, cfg.site.nominal_v
+    if 0.0 < under < UNDERVOLTAGE_MIN_V:
+        out.append(("control.grid_undervoltage_v",
+                    f"must be at least {UNDERVOLTAGE_MIN_V:g} V, or 0 to switch the check off "
+                    f"({under:g})"))
+    elif under >= over:
+        out.append(("control.grid_undervoltage_v",
+                    f"must be below control.grid_overvoltage_v ({under:g} >= {over:g})"))
+    elif under >= nominal:
+        out.append(("control.grid_undervoltage_v",
+                    f"must be below site.nominal_v ({under:g} >= {nominal:g})"))
+    elif nominal >= over:
+        out.append(("control.grid_overvoltage_v",
+                    f"must be above site.nominal_v ({over:g} <= {nominal:g})"))
+    if ctl.meter_stale_s < ctl.period_s:
+        out.append(("control.meter_stale_s",
+                    f"must be at least control.period_s ({ctl.meter_stale_s:g} < "
+                    f"{ctl.period_s:g}): every reading would be stale"))
+    if ctl.charger_lost_s > CHARGER_LOST_MAX_S:
+        out.append(("control.charger_lost_s",
+                    f"must be at most {CHARGER_LOST_MAX_S:g} s ({ctl.charger_lost_s:g}): the "
+                    "charger runs on its last setpoint until then"))
+    # the charger's own watchdog is the second layer: it must not fire before v2h has seen
+    # the loss (charger_lost_s, checked once a period), and one late cycle must not trip it
+    need = max(2.0 * ctl.period_s, ctl.charger_lost_s + ctl.period_s)
+    if ch.watchdog_s < need:
+        out.append(("charger.watchdog_s",
+                    f"must be at least max(2 x control.period_s, control.charger_lost_s + "
+                    f"control.period_s) = {need:g} s ({ch.watchdog_s:g}): else the charger "
+                    "stops itself before v2h notices the loss"))
     if cfg.site.phases == 1 and (cfg.charger.phases == 3 or cfg.charger.phase != 1):
         out.append(("charger.phases", "a single-phase site has only phase 1"))
     needs = {"entsoe": "entsoe_token", "mqtt": "mqtt_topic", "file": "file"}.get(cfg.prices.source)

@@ -121,6 +121,9 @@ class Mqtt(Base):
     cert_file: str | None = None
     key_file: str | None = None
     discovery: bool = True
+    # owner commands only over a session the broker authenticated (username and password, or
+    # a client certificate); true takes them anonymously too (warned at start)
+    allow_anonymous_commands: bool = False
 
 
 class Ledger(Base):

@@ -21,6 +21,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller._files import create_private, narrow, sidecars
+
 from ._flows import FLOWS, split
 
 log = logging.getLogger("v2h.ledger")
@@ -95,6 +97,10 @@ def connect(path: str | os.PathLike[str], readonly: bool = False) -> sqlite3.Con
         db = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=5.0)
     else:
         p.parent.mkdir(parents=True, exist_ok=True)
+        # 0600 before SQLite sees it: SQLite gives its -wal and -shm the database's mode
+        create_private(p)
+        for f in sidecars(p):
+            narrow(f)
         db = sqlite3.connect(p, timeout=5.0, isolation_level=None)
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]

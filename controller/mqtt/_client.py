@@ -18,7 +18,8 @@ import msgspec
 from controller.config import Config
 
 from . import _discovery
-from ._messages import ENCODER, AnyCommand, CommandError, State, decode_command
+from ._inbox import MAX_QUEUED, Episodes, Inbox, Oversize
+from ._messages import ENCODER, MAX_PAYLOAD, AnyCommand, CommandError, State, decode_command
 
 log = logging.getLogger("v2h.mqtt")
 RATE_PER_S = 20.0   # commands accepted per second...
@@ -26,7 +27,6 @@ BURST = 40.0        # ...with this burst; beyond, dropped (counted, one error a 
 PUBLISH_TIMEOUT_S = 2.0
 TLS_LOAD_TIMEOUT_S = 5.0
 BACKOFF_MAX_S = 8.0
-INCOMING_QUEUE = 1000  # a flood beyond this is dropped by the client, memory stays flat
 
 
 class Bridge:
@@ -51,6 +51,30 @@ class Bridge:
         self._last_limit_note = -1e9
         self.connected = asyncio.Event()
         self.failures = 0  # failed connection attempts since the last success
+        self.oversize = 0  # command payloads over MAX_PAYLOAD, dropped unread
+        self.queue_dropped = 0  # messages dropped because the incoming queue was full
+        self._inbox: Inbox | None = None
+        self._episodes = Episodes(log, clock)
+        m = cfg.mqtt
+        # an owner's command moves the car's energy: only from a session the broker has
+        # authenticated (its ACL then says who may command), unless the owner says otherwise
+        self.authenticated = bool(m.username and m.password) or bool(m.cert_file)
+        self.commands = self.authenticated or m.allow_anonymous_commands
+
+    def _start_notes(self) -> None:
+        """What the [mqtt] settings mean for security, said once when the bridge starts."""
+        m = self.cfg.mqtt
+        if m.password and not (m.ca_file or m.cert_file):
+            log.warning("mqtt: a password without TLS (mqtt.ca_file unset): it crosses the "
+                        "network in clear text")
+        if not self.authenticated and m.allow_anonymous_commands:
+            log.warning("mqtt: owner commands taken over an anonymous session "
+                        "(mqtt.allow_anonymous_commands = true): whoever reaches the broker "
+                        "can command the car")
+        elif not self.commands:
+            log.info("mqtt: owner commands off (not subscribed to %s/set/+): no username and "
+                     "password or client certificate, and mqtt.allow_anonymous_commands is "
+                     "false; state and discovery are published", self.prefix)
 
     # -- from the control loop: never blocks ------------------------------------------------
     def offer(self, state: State) -> None:
@@ -81,12 +105,18 @@ class Bridge:
             m.host, m.port, username=m.username, password=m.password,
             identifier=f"v2h-{self.cfg.site.id}", tls_context=tls, timeout=5.0,
             will=aiomqtt.Will(f"{self.prefix}/availability", "offline", qos=1, retain=True),
-            max_queued_incoming_messages=INCOMING_QUEUE, keepalive=15)
+            max_queued_incoming_messages=MAX_QUEUED, queue_type=self._new_inbox,
+            keepalive=15)
+
+    def _new_inbox(self, maxsize: int) -> Inbox:
+        self._inbox = Inbox(maxsize)
+        return self._inbox
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 1.0
         m = self.cfg.mqtt
         tls: ssl.SSLContext | None = None
+        self._start_notes()
         while not stop.is_set():
             try:
                 if tls is None and (m.ca_file or m.cert_file or m.key_file):
@@ -122,7 +152,8 @@ class Bridge:
         for topic, payload in _discovery.configs(self.cfg, p):
             body = ENCODER.encode(payload) if self.cfg.mqtt.discovery else b""
             await client.publish(topic, body, qos=1, retain=True)
-        await client.subscribe(f"{p}/set/+", qos=1)
+        if self.commands:
+            await client.subscribe(f"{p}/set/+", qos=1)
         self.connected.set()
         if self.failures:
             log.info("fault end mqtt: connected to %s:%d after %d failed attempts",
@@ -131,11 +162,13 @@ class Bridge:
             log.info("mqtt: connected to %s:%d", self.cfg.mqtt.host, self.cfg.mqtt.port)
         self.failures = 0
         async with asyncio.TaskGroup() as tg:
-            pub = tg.create_task(self._publisher(client), name="v2h.mqtt.state")
-            sub = tg.create_task(self._listener(client), name="v2h.mqtt.commands")
+            tasks = [tg.create_task(self._publisher(client), name="v2h.mqtt.state")]
+            if self.commands:
+                tasks.append(tg.create_task(self._listener(client), name="v2h.mqtt.commands"))
             await stop.wait()
-            pub.cancel()
-            sub.cancel()
+            for task in tasks:
+                task.cancel()
+        self._episodes.tick(force=True)
         with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                 await client.publish(f"{p}/availability", "offline", qos=1, retain=True)
@@ -150,6 +183,8 @@ class Bridge:
             async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                 await client.publish(f"{self.prefix}/state", body, qos=0)
             self.published_states += 1
+            self._note_queue()
+            self._episodes.tick()  # a flood's end is logged within a cycle of QUIET_S
 
     # -- commands ---------------------------------------------------------------------------
     def _take_token(self) -> bool:
@@ -161,26 +196,56 @@ class Bridge:
             return True
         return False
 
+    def _note_queue(self) -> None:
+        dropped = self._inbox.dropped if self._inbox is not None else 0
+        if dropped > self.queue_dropped:
+            self._episodes.note("mqtt_queue_full",
+                                f"{dropped - self.queue_dropped} incoming message(s) dropped "
+                                f"(queue of {MAX_QUEUED} full)")
+            self.queue_dropped = dropped
+
     async def _listener(self, client: aiomqtt.Client) -> None:
         async for msg in client.messages:
-            name = str(msg.topic).rsplit("/", 1)[-1]
-            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
-            reply = self.handle(name, payload)
+            self._note_queue()
+            if isinstance(msg, Oversize):
+                reply = self.handle_oversize(msg.topic.rsplit("/", 1)[-1], msg.size)
+            else:
+                name = str(msg.topic).rsplit("/", 1)[-1]
+                payload = (msg.payload if isinstance(msg.payload, bytes)
+                           else str(msg.payload).encode())
+                reply = self.handle(name, payload)
             if reply is not None:
                 topic, body = reply
                 async with asyncio.timeout(PUBLISH_TIMEOUT_S):
                     await client.publish(f"{self.prefix}/{topic}", body, qos=1)
 
+    def _rate_limited(self, name: str) -> tuple[str, bytes] | None:
+        self.rate_limited += 1
+        now = self.clock()
+        if now - self._last_limit_note >= 1.0:
+            self._last_limit_note = now
+            return "error", ENCODER.encode({"name": name[:64],
+                                            "reason": "rate limited: dropped"})
+        return None
+
+    def handle_oversize(self, name: str, size: int) -> tuple[str, bytes] | None:
+        """A payload of `size` bytes, over MAX_PAYLOAD, already let go unread: its error
+        (within the rate limit), and the episode's log line when it is the first."""
+        self.oversize += 1
+        # repr: the topic is the sender's text, and a log line stays one line
+        self._episodes.note("mqtt_oversize", f"command payload of {size} bytes for "
+                            f"{name[:64]!r} dropped unread (limit {MAX_PAYLOAD} bytes)")
+        if not self._take_token():
+            return self._rate_limited(name)
+        self.rejected += 1
+        return "error", ENCODER.encode({"name": name[:64], "reason":
+                                        f"payload too large ({size} bytes > {MAX_PAYLOAD}): "
+                                        "dropped unread"})
+
     def handle(self, name: str, payload: bytes) -> tuple[str, bytes] | None:
         """One command: ('ack' | 'error', message) to publish, or None when rate-limited."""
         if not self._take_token():
-            self.rate_limited += 1
-            now = self.clock()
-            if now - self._last_limit_note >= 1.0:
-                self._last_limit_note = now
-                return "error", ENCODER.encode({"name": name[:64],
-                                                "reason": "rate limited: dropped"})
-            return None
+            return self._rate_limited(name)
         try:
             cmd = decode_command(name, payload)
             reason = self.apply(cmd)

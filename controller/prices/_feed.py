@@ -16,6 +16,7 @@ from pathlib import Path
 
 import msgspec
 
+from controller._files import narrow, open_private
 from controller.config import Config, Tariff
 
 from ._model import SLOT_S, MarketPrices, Prices
@@ -125,6 +126,7 @@ class PriceFeed:
         if self.cache_path is None:
             return False
         try:
+            narrow(self.cache_path)
             cache = _DECODER.decode(self.cache_path.read_bytes())
             if cache.version != CACHE_VERSION or cache.source != self.source.name:
                 raise ValueError("written by another version or source")
@@ -142,7 +144,7 @@ class PriceFeed:
         assert self.cache_path is not None
         self.cache_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.cache_path.with_name(self.cache_path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with os.fdopen(open_private(tmp), "wb") as f:  # 0600; os.replace keeps the mode
             f.write(_ENCODER.encode(_Cache(CACHE_VERSION, self.source.name, market)))
             f.flush()
             os.fsync(f.fileno())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -221,3 +222,36 @@ def test_ledger_demand_history_is_load_minus_pv(path):
     for _, wh, covered in rows[:2]:
         assert covered == pytest.approx(60.0)
         assert wh * 3600.0 / covered == pytest.approx(-2000.0, abs=1e-6)
+
+
+def _mode(p: Path) -> int:
+    return p.stat().st_mode & 0o777
+
+
+def test_ledger_files_are_private(path):
+    """Under a permissive umask the ledger, its -wal and its -shm are still 0600."""
+    old = os.umask(0o022)
+    try:
+        led = Ledger(path)
+        feed(led, 1_700_000_000.0, 130)
+        led.flush()
+        names = {p.name: _mode(p) for p in path.parent.iterdir()}
+        led.close()
+    finally:
+        os.umask(old)
+    assert names == {"ledger.db": 0o600, "ledger.db-wal": 0o600, "ledger.db-shm": 0o600}
+
+
+def test_ledger_narrows_an_old_files_mode(path):
+    """A ledger left world-readable by an older v2h is made 0600 when opened."""
+    Ledger(path).close()
+    for p in (path, path.with_name("ledger.db-wal"), path.with_name("ledger.db-shm")):
+        if not p.exists():
+            p.touch()
+        p.chmod(0o644)
+    led = Ledger(path)
+    try:
+        assert {p.name: _mode(p) for p in path.parent.iterdir()} == {
+            "ledger.db": 0o600, "ledger.db-wal": 0o600, "ledger.db-shm": 0o600}
+    finally:
+        led.close()

@@ -15,6 +15,9 @@ from tests.helpers import on_bench
 from tests.mqtt.conftest import mosquitto_pub, until
 
 pytestmark = pytest.mark.hil
+# these tests command over the test broker's anonymous listener (test_auth.py has the real
+# thing: a password file)
+ANON_COMMANDS = "mqtt.allow_anonymous_commands=true"
 
 
 def running(scenario, mqtt_port: int, *overrides: str):
@@ -39,7 +42,7 @@ async def test_discovery_state_and_command(broker, scenario):
     """Discovery configs carry Home Assistant's fields; a reserve command sent with
     mosquitto_pub changes the controller's reserve and is acknowledged."""
     port = broker()
-    async with running(scenario, port) as (ctl, _bench):
+    async with running(scenario, port, ANON_COMMANDS) as (ctl, _bench):
         await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
         listen = asyncio.create_task(collect(port, ["homeassistant/#", "v2h/bench/#"], 4.0))
         await asyncio.sleep(1.0)
@@ -79,7 +82,7 @@ async def test_discovery_state_and_command(broker, scenario):
 async def test_hold_command_stops_the_car(broker, scenario):
     """mode = hold: the supervisor holds, 0 W; the command changes the plan, not safety."""
     port = broker()
-    async with running(scenario, port) as (ctl, bench):
+    async with running(scenario, port, ANON_COMMANDS) as (ctl, bench):
         await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
         await until(lambda: bench.plant.p > 1000.0, 20.0, "charging from the surplus")
         await mosquitto_pub(port, "v2h/bench/set/mode", "hold")

@@ -13,7 +13,7 @@ import aiomqtt
 import pytest
 
 from tests.mqtt.conftest import free_port, mosquitto_pub, until
-from tests.mqtt.test_bridge import running
+from tests.mqtt.test_bridge import ANON_COMMANDS, running
 
 pytestmark = pytest.mark.hil
 
@@ -96,7 +96,7 @@ async def test_flood_and_garbage_through_the_broker(broker, scenario):
     """10 000 messages at full speed, garbage among them: the loop runs on, the bridge
     stays connected, the excess is dropped by the rate limit, memory stays flat."""
     port = broker()
-    async with running(scenario, port) as (ctl, _bench):
+    async with running(scenario, port, ANON_COMMANDS) as (ctl, _bench):
         await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
         await asyncio.sleep(2.0)
         rss0, cycles0 = _rss_mb(), len(ctl.starts)

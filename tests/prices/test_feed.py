@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 
 import msgspec
 import pytest
@@ -108,6 +109,19 @@ class TestCache:
         g = feed(Script(OSError("offline")), Clock(T0 + HOUR), tmp_path)
         assert g.load_cache()
         assert g.prices == f.prices and g.current() == f.prices
+
+    async def test_cache_file_is_private(self, tmp_path):
+        """The cache is written 0600 whatever the umask; an old wider one is narrowed."""
+        old = os.umask(0o022)
+        try:
+            await feed(Script(market(T0)), Clock(T0), tmp_path).refresh()
+        finally:
+            os.umask(old)
+        cache = tmp_path / "prices-script.json"
+        assert cache.stat().st_mode & 0o777 == 0o600
+        cache.chmod(0o644)
+        assert feed(Script(OSError()), Clock(T0), tmp_path).load_cache()
+        assert cache.stat().st_mode & 0o777 == 0o600
 
     async def test_cache_round_trip_with_the_file_source(self, tmp_path):
         """A real source, whose prices name more than its config name (the path), too."""

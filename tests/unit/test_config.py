@@ -90,3 +90,72 @@ class TestErrors:
         err = capsys.readouterr().err.splitlines()
         assert "--set:1: limits.fuse_a: Expected `float` > 0.0" in err
         assert "--set:2: nonsense: expected key.path=value" in err
+
+
+class TestCrossChecks:
+    """Keys that are each valid but wrong together: one exact FILE:LINE: key.path: line."""
+
+    @pytest.mark.parametrize(("text", "expected"), [
+        ("[limits]\nfuse_a = 16\nfuse_margin_a = 16\n",
+         "v2h.toml:3: limits.fuse_margin_a: must be below limits.fuse_a (16 >= 16): "
+         "nothing would be left for the charger"),
+        ("[control]\ngrid_undervoltage_v = 50\n",
+         "v2h.toml:2: control.grid_undervoltage_v: must be at least 100 V, or 0 to switch "
+         "the check off (50)"),
+        ("[control]\ngrid_overvoltage_v = 250\n\ngrid_undervoltage_v = 260\n",
+         "v2h.toml:4: control.grid_undervoltage_v: must be below control.grid_overvoltage_v "
+         "(260 >= 250)"),
+        ("[site]\nnominal_v = 120\n[control]\ngrid_undervoltage_v = 195.5\n",
+         "v2h.toml:4: control.grid_undervoltage_v: must be below site.nominal_v "
+         "(195.5 >= 120)"),
+        ("[control]\ngrid_undervoltage_v = 0\ngrid_overvoltage_v = 220\n",
+         "v2h.toml:3: control.grid_overvoltage_v: must be above site.nominal_v (220 <= 230)"),
+        ("[control]\ngrid_freq_min_hz = 50\ngrid_freq_max_hz = 50\n",
+         "v2h.toml:2: control.grid_freq_min_hz: must be below control.grid_freq_max_hz "
+         "(50 >= 50)"),
+        ("[control]\nperiod_s = 2\n[charger]\nwatchdog_s = 3\n",
+         "v2h.toml:4: charger.watchdog_s: must be at least max(2 x control.period_s, "
+         "control.charger_lost_s + control.period_s) = 7 s (3): else the charger stops "
+         "itself before v2h notices the loss"),
+        ("[charger]\nwatchdog_s = 5\n",
+         "v2h.toml:2: charger.watchdog_s: must be at least max(2 x control.period_s, "
+         "control.charger_lost_s + control.period_s) = 6 s (5): else the charger stops "
+         "itself before v2h notices the loss"),
+        ("[control]\ncharger_lost_s = 61\n[charger]\nwatchdog_s = 600\n",
+         "v2h.toml:2: control.charger_lost_s: must be at most 60 s (61): the charger runs on "
+         "its last setpoint until then"),
+        ("[control]\nperiod_s = 2\nmeter_stale_s = 1.5\n[charger]\nwatchdog_s = 10\n",
+         "v2h.toml:3: control.meter_stale_s: must be at least control.period_s (1.5 < 2): "
+         "every reading would be stale"),
+        ("[limits]\nreserve_soc = 80\nmax_soc = 90\nsoc_hyst = 10\n",
+         "v2h.toml:4: limits.soc_hyst: reserve_soc + soc_hyst must be below max_soc "
+         "(80 + 10 >= 90)"),
+    ])
+    def test_cross_check_reports_the_offending_line(self, tmp_path, capsys, text, expected):
+        """check-config exits 2 with the exact line of the key that breaks the rule."""
+        p = write(tmp_path, text)
+        assert cli.main(["check-config", str(p)]) == 2
+        err = capsys.readouterr().err.replace(str(tmp_path) + "/", "").splitlines()
+        assert expected in err, err
+
+    @pytest.mark.parametrize("overrides", [
+        ("control.grid_undervoltage_v=0",),  # 0 switches the undervoltage check off
+        ("control.period_s=2", "charger.watchdog_s=7"),  # exactly charger_lost_s + period
+        ("control.charger_lost_s=60", "charger.watchdog_s=61"),
+        ("limits.reserve_soc=80", "limits.soc_hyst=9.5", "limits.max_soc=90"),
+    ])
+    def test_cross_check_boundaries_accepted(self, overrides):
+        """Values on the allowed side of each rule load."""
+        config.defaults(overrides)
+
+    def test_builtin_scenarios_and_example_still_load(self):
+        """The example and every scenario shipped (simulator, HIL, tests) with its `set`."""
+        from controller import sim
+
+        root = Path(__file__).parents[2]
+        files = [*root.glob("controller/sim/scenarios/*.toml"), *root.glob("hil/scenarios/*.toml"),
+                 *root.glob("tests/**/*.toml")]
+        assert len(files) > 10
+        config.load(EXAMPLE)
+        for f in files:
+            config.defaults(tuple(sim.load(str(f)).set))
