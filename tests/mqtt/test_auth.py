@@ -48,7 +48,7 @@ async def test_bridge_anonymous_session_takes_no_commands(broker, scenario, capl
                 assert rc == 0, out
 
             got = await _states_after(port, send, 3)
-            assert ctl.reserve_soc == 30.0 and not ctl.bridge.commands
+            assert ctl.owner.reserve_soc == 30.0 and not ctl.bridge.commands
     assert "v2h/bench/ack" not in got and "v2h/bench/error" not in got
     assert json.loads(got["v2h/bench/state"][-1])["reserve_soc"] == 30.0
     assert any("owner commands off" in r.getMessage() for r in caplog.records)
@@ -81,7 +81,7 @@ async def test_bridge_password_session_takes_commands(broker, scenario, tmp_path
                 assert rc == 0, out
 
             got = await _states_after(port, send, 3, "owner", "owner-secret")
-            await until(lambda: ctl.reserve_soc == 45.0, 5.0, "the owner's reserve")
+            await until(lambda: ctl.owner.reserve_soc == 45.0, 5.0, "the owner's reserve")
     assert {"name": "reserve_soc", "value": 45.0} in [json.loads(b) for b in got["v2h/bench/ack"]]
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("password without TLS" in w for w in warned), warned

@@ -138,7 +138,7 @@ async def test_owner_settings_survive_a_restart(broker, scenario):
     from controller._owner import default_path
 
     port = broker()
-    async with running(scenario, port) as (ctl, _bench):
+    async with running(scenario, port, "mqtt.allow_anonymous_commands=true") as (ctl, _bench):
         await asyncio.wait_for(ctl.bridge.connected.wait(), 10)
         for name, value in (("reserve_soc", "45"), ("mode", "hold"), ("departure", "06:30"),
                             ("departure_soc", "75")):
