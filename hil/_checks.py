@@ -188,7 +188,7 @@ def idle_above_reserve_s(run: Run) -> float:
     """Seconds the car stood idle (not discharging) while the house imported over 500 W and
     its true SoC was above the reserve plus hysteresis: an unread SoC taken for none."""
     floor = run.cfg.limits.reserve_soc + run.cfg.limits.soc_hyst
-    return sum(run.h for r in run.rec if IDLE_FROM_S <= r[T] <= run.end_s and r[FL] & 1
+    return sum(run.h for r in run.rec if IDLE_FROM_S < r[T] <= run.end_s and r[FL] & 1
                and r[SOC] > floor and r[G1] + r[G2] + r[G3] > 500.0 and r[P] > -STOPPED_W)
 
 
