@@ -54,7 +54,10 @@ class Bench:
     SDM630 on a serial line, its device in `meter_serial`). With `meter_dies_with_grid` a
     self-powered meter goes dark with every grid loss, as the fault `meter_dark_kind`
     ("meter_dark": no reply; "meter_refused": port closed), until the grid has been back
-    for `meter_boot_s` (s)."""
+    for `meter_boot_s` (s). With `sync_faults` each fault waits, from its at_s, for the
+    controller's next write of a power (register 260) and starts on the tick after it: the
+    worst phase for a loop that writes once a second (faults due at the same at_s move
+    together; the schedule's at_s are moved, so the checks score the real start)."""
 
     scenario: sim.Scenario
     config: cfgmod.Config = field(default_factory=cfgmod.defaults)
@@ -67,6 +70,7 @@ class Bench:
     meter_dies_with_grid: bool = False
     meter_dark_kind: str = "meter_dark"
     meter_boot_s: float = 3.0
+    sync_faults: bool = False
 
     def __post_init__(self) -> None:
         self.inputs = sim.build(self.scenario)
@@ -102,6 +106,9 @@ class Bench:
             self.faults_schedule += [
                 Fault(self.meter_dark_kind, f.at_s, f.duration_s + self.meter_boot_s)
                 for f in self.faults_schedule if f.kind == "grid_loss"]
+        # sync_faults: each fault's own at_s, until it has started on a write
+        self._due = {id(f): f.at_s for f in self.faults_schedule} if self.sync_faults else {}
+        self._seen_writes = 0
 
     # -- time and state ------------------------------------------------------------------
     def now(self) -> float:
@@ -122,8 +129,24 @@ class Bench:
     def car_home(self) -> bool:
         return bool(self.inputs.flags[self.second()] & F_CAR)
 
+    def _sync(self, t: float) -> None:
+        """sync_faults: the faults due by t wait for the controller's next power write (a
+        write between the last tick and this one) and start at this tick."""
+        writes = self.charger.writes
+        wrote = any(w[1] == 260 for w in writes[self._seen_writes:])
+        self._seen_writes = len(writes)
+        for f in self.faults_schedule:
+            if id(f) in self._due and self._due[id(f)] <= t:
+                if wrote:
+                    f.at_s = t
+                    del self._due[id(f)]
+                else:
+                    f.at_s = math.inf  # held until the controller writes
+
     def _update_faults(self) -> None:
         t = self.t_bench
+        if self._due:
+            self._sync(t)
         now = dict.fromkeys((f.name for f in fields(Faults)), False)
         for sf in self.faults_schedule:
             if sf.active(t):

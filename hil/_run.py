@@ -49,7 +49,8 @@ def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = 
     bench = Bench(sc, cfg, meter_kind=meter or spec.meter, faults_schedule=faults,
                   unit_id=unit_id,
                   meter_link=spec.meter_link, meter_dies_with_grid=spec.meter_dies_with_grid,
-                  meter_dark_kind=spec.meter_dark_kind, meter_boot_s=spec.meter_boot_s)
+                  meter_dark_kind=spec.meter_dark_kind, meter_boot_s=spec.meter_boot_s,
+                  sync_faults=spec.sync_faults)
     return sc, spec, cfg, bench
 
 

@@ -177,3 +177,24 @@ class TestQuasarFaults:
             soc = (await c.read_holding_registers(538, count=1, device_id=1)).registers[0]
             seen.append(soc - int(bench.plant.soc_pct))
         assert seen == [-2, 0, 2, 0]
+
+
+class TestSync:
+    async def test_faults_wait_for_the_power_write(self, make_bench, client_for):
+        """sync_faults: a grid loss due at 5 s (and the meter dark with it) starts on the
+        tick after the controller's next write to 260, and the schedule says so."""
+        bench = await make_bench(faults=[Fault("grid_loss", 5, 5)], sync_faults=True,
+                                 meter_dies_with_grid=True)
+        c = await client_for(bench.ports["charger"])
+        await drive(c, (81, 1), (83, 1), (260, 0))
+        bench.advance(6)
+        assert not bench.faults.grid_loss and not bench.faults.meter_dark
+        await drive(c, (257, 2))  # not a power write
+        bench.advance(1)
+        assert not bench.faults.grid_loss
+        await drive(c, (260, 0))
+        bench.advance(0.25)
+        assert bench.faults.grid_loss and bench.faults.meter_dark
+        assert [f.at_s for f in bench.faults_schedule] == [7.25, 7.25]
+        bench.advance(5)
+        assert not bench.faults.grid_loss and bench.faults.meter_dark  # booting until 15.25
