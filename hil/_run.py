@@ -192,6 +192,9 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "max_export_w": r(max((-(x[1] + x[2] + x[3]) for x in rec), default=0.0)),
         "safety_violations": _safety_seconds(run),
         "checks": checks,
+        # the faults as they ran (bench s; sync_faults moves a start to v2h's write)
+        "faults": [{"kind": e.kind, "at_s": e.at_s if math.isfinite(e.at_s) else None,
+                    "duration_s": e.duration_s} for e in run.events],
         "exit_codes": run.exit_codes,
         "loop": {k: _percentiles(v) for k, v in run.stats.items()},
     }
