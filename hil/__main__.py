@@ -1,4 +1,4 @@
-"""`python -m hil serve SCENARIO.toml [--meter-port P] [--charger-port Q] [--meter em24]`:
+"""`python -m hil serve SCENARIO.toml [--meter-port P] [--charger-port Q] [--meter em24|p1]`:
 the emulators and the plant in real time, for any controller to drive (DESIGN.md §5)."""
 
 from __future__ import annotations
@@ -9,17 +9,18 @@ import json
 import signal
 import sys
 
-from controller import config, sim
+from controller import config
 
-from ._bench import Bench
+from ._run import make_bench
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    sc = sim.load(args.scenario)
-    cfg = config.defaults(tuple(sc.set) + tuple(args.overrides))
-    bench = Bench(sc, cfg, meter_kind=args.meter, unit_id=args.unit_id)
+    sc, _spec, _cfg, bench = make_bench(args.scenario, args.overrides, meter=args.meter,
+                                        unit_id=args.unit_id)
     ports = await bench.start(args.meter_port, args.charger_port)
-    print(f"meter {args.meter} on 127.0.0.1:{ports['meter']} unit {args.unit_id}", flush=True)
+    where = (f"serial {bench.meter_serial}" if bench.meter_serial
+             else f"127.0.0.1:{ports['meter']}")
+    print(f"meter {bench.meter_kind} on {where} unit {args.unit_id}", flush=True)
     print(f"charger quasar on 127.0.0.1:{ports['charger']} unit {args.unit_id}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("scenario", metavar="SCENARIO.toml")
     p.add_argument("--meter-port", type=int, default=0)
     p.add_argument("--charger-port", type=int, default=0)
-    p.add_argument("--meter", choices=("sdm630", "em24"), default="sdm630")
+    p.add_argument("--meter", choices=("sdm630", "em24", "p1"), default=None,
+                   help="the meter model (default: the scenario's [hil] meter)")
     p.add_argument("--unit-id", type=int, default=1)
     p.add_argument("--set", dest="overrides", action="append", default=[])
     args = ap.parse_args(argv)

@@ -1,5 +1,6 @@
 """The bench: the simulator's plant in real time, a fault schedule, and the device
-emulators on 127.0.0.1 that read from and write to it."""
+emulators on 127.0.0.1 that read from and write to it: Modbus TCP servers, a meter on a
+serial line (RTU over a pty pair) or a P1 bridge pushing DSMR telegrams."""
 
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ from controller import sim
 from ._em24 import Em24
 from ._faults import KINDS, Faults
 from ._modbus import start_server
+from ._p1 import P1
 from ._quasar import Quasar
+from ._rtu import RtuLine
 from ._sdm630 import Sdm630
 
 log = logging.getLogger("hil.bench")
 F_CAR = 1
 F_GRID_DOWN = 2
 F_CHARGER_ERROR = 64
+METERS = {"sdm630": Sdm630, "em24": Em24, "p1": P1}
 
 
 @dataclass
@@ -43,7 +47,17 @@ class Fault:
 @dataclass
 class Bench:
     """Plant + emulators. Time is the bench's own: `clock` (monotonic s) from start, so a
-    test can drive it with a fake clock and `advance()` instead of waiting."""
+    test can drive it with a fake clock and `advance()` instead of waiting (then `settle()`
+    lets a port closed or reopened by a fault edge catch up).
+
+    The meter is `meter_kind` ("sdm630", "em24", "p1") on `meter_link` ("tcp", or "rtu": the
+    SDM630 on a serial line, its device in `meter_serial`). With `meter_dies_with_grid` a
+    self-powered meter goes dark with every grid loss, as the fault `meter_dark_kind`
+    ("meter_dark": no reply; "meter_refused": port closed), until the grid has been back
+    for `meter_boot_s` (s). With `sync_faults` each fault waits, from its at_s, for the
+    controller's next write of a power (register 260) and starts on the tick after it: the
+    worst phase for a loop that writes once a second (faults due at the same at_s move
+    together; the schedule's at_s are moved, so the checks score the real start)."""
 
     scenario: sim.Scenario
     config: cfgmod.Config = field(default_factory=cfgmod.defaults)
@@ -52,6 +66,11 @@ class Bench:
     clock: Callable[[], float] = time.monotonic
     unit_id: int = 1
     faults: Faults = field(default_factory=Faults)
+    meter_link: str = "tcp"
+    meter_dies_with_grid: bool = False
+    meter_dark_kind: str = "meter_dark"
+    meter_boot_s: float = 3.0
+    sync_faults: bool = False
 
     def __post_init__(self) -> None:
         self.inputs = sim.build(self.scenario)
@@ -61,9 +80,13 @@ class Bench:
         self.h = 1.0 / self.plant.n_sub
         self.t_bench = 0.0
         self._t0 = self.clock()
-        self.meter = (Sdm630 if self.meter_kind == "sdm630" else Em24)(self, self.unit_id)
+        if self.meter_link == "rtu" and self.meter_kind != "sdm630":
+            raise ValueError("the bench's RTU line carries the SDM630 only")
+        self.meter = METERS[self.meter_kind](self, self.unit_id)
         self.charger = Quasar(self, self.unit_id)
-        self.servers: list[ModbusTcpServer] = []
+        self.servers: dict[str, ModbusTcpServer | RtuLine | P1] = {}
+        self.meter_serial: str | None = None
+        self._pending: set[asyncio.Task] = set()
         # the timeline the checks are scored on: one row a sub-step
         self.rec: list[tuple[float, float, float, float, float, float, float, int]] = []
         self.record = False
@@ -76,6 +99,16 @@ class Bench:
             at = ev.at_s if ev.at_s is not None else \
                 sim.seconds_of_day(ev.at or "00:00") - sim.seconds_of_day(self.scenario.start)
             self.faults_schedule.append(Fault(ev.kind, float(at), float(ev.duration_s)))
+        if self.meter_dies_with_grid:
+            if self.meter_dark_kind not in ("meter_dark", "meter_refused"):
+                raise ValueError(f"a dead meter is meter_dark or meter_refused, not "
+                                 f"{self.meter_dark_kind!r}")
+            self.faults_schedule += [
+                Fault(self.meter_dark_kind, f.at_s, f.duration_s + self.meter_boot_s)
+                for f in self.faults_schedule if f.kind == "grid_loss"]
+        # sync_faults: each fault's own at_s, until it has started on a write
+        self._due = {id(f): f.at_s for f in self.faults_schedule} if self.sync_faults else {}
+        self._seen_writes = 0
 
     # -- time and state ------------------------------------------------------------------
     def now(self) -> float:
@@ -96,13 +129,72 @@ class Bench:
     def car_home(self) -> bool:
         return bool(self.inputs.flags[self.second()] & F_CAR)
 
+    def _sync(self, t: float) -> None:
+        """sync_faults: the faults due by t wait for the controller's next power write (a
+        write between the last tick and this one) and start at this tick."""
+        writes = self.charger.writes
+        wrote = any(w[1] == 260 for w in writes[self._seen_writes:])
+        self._seen_writes = len(writes)
+        for f in self.faults_schedule:
+            if id(f) in self._due and self._due[id(f)] <= t:
+                if wrote:
+                    f.at_s = t
+                    del self._due[id(f)]
+                else:
+                    f.at_s = math.inf  # held until the controller writes
+
     def _update_faults(self) -> None:
         t = self.t_bench
-        for f in fields(Faults):
-            setattr(self.faults, f.name, False)
+        if self._due:
+            self._sync(t)
+        now = dict.fromkeys((f.name for f in fields(Faults)), False)
         for sf in self.faults_schedule:
             if sf.active(t):
-                setattr(self.faults, sf.kind, True)
+                now[sf.kind] = True
+        for kind, on in now.items():
+            if getattr(self.faults, kind) != on:
+                setattr(self.faults, kind, on)
+                self._edge(kind, on)
+
+    def _edge(self, kind: str, on: bool) -> None:
+        """A fault starts or ends: what happens at that instant (a port closes, the charger
+        reboots or is taken to app control)."""
+        self.charger.on_fault(kind, on)
+        if kind == "meter_refused":
+            self._gate("meter", up=not on)
+        elif kind == "charger_reboot":
+            self._gate("charger", up=not on)
+
+    def _gate(self, name: str, up: bool) -> None:
+        """Close a device's port now (clients dropped, connects refused), or reopen it on the
+        same port (a task: see settle())."""
+        srv = self.servers.get(name)
+        if not up:
+            if isinstance(srv, P1):
+                srv.close()
+            elif isinstance(srv, ModbusTcpServer):
+                del self.servers[name]
+                srv.close()  # what shutdown() does, without waiting for a loop turn
+            return
+        is_open = self.meter.server is not None if isinstance(srv, P1) else srv is not None
+        if is_open or name not in self.ports:
+            return  # open already, or never started (a test without ports)
+        task = asyncio.get_running_loop().create_task(self._reopen(name), name=f"hil.{name}.up")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _reopen(self, name: str) -> None:
+        if name == "meter" and isinstance(self.meter, P1):
+            await self.meter.start(self.ports[name])
+            return
+        dev = self.meter if name == "meter" else self.charger
+        srv, _ = await start_server(dev.device(), self.ports[name], dev.trace_packet)
+        self.servers[name] = srv
+
+    async def settle(self) -> None:
+        """Wait for the ports that fault edges reopen (tests on a fake clock)."""
+        while self._pending:
+            await asyncio.gather(*self._pending)
 
     def flags(self) -> int:
         fl = self.inputs.flags[self.second()] & F_CAR
@@ -124,6 +216,8 @@ class Bench:
         self.g_hist.append((pl.g1, pl.g2, pl.g3))
         del self.g_hist[:-4]
         pl.tick(self.t_bench, fl, inp.l1[k], inp.l2[k], inp.l3[k], inp.pv[k])
+        if isinstance(self.meter, P1):
+            self.meter.on_tick()
         if self.record:
             self.rec.append((self.t_bench, pl.g1, pl.g2, pl.g3, pl.p,
                              self.charger.command_w(), pl.soc_pct, fl))
@@ -136,14 +230,26 @@ class Bench:
 
     # -- real time -------------------------------------------------------------------------
     async def start(self, meter_port: int = 0, charger_port: int = 0) -> dict[str, int]:
-        """Open both emulators on 127.0.0.1 (0 = a free port); returns their ports."""
-        srv, port = await start_server(self.meter.device(), meter_port, self.meter.trace_packet)
-        self.servers.append(srv)
-        self.ports["meter"] = port
+        """Open both emulators on 127.0.0.1 (0 = a free port); returns their ports (an RTU
+        meter has none: its line is `meter_serial`). Faults in force at t = 0 apply at once
+        (a charger refusing from the start is never opened to the controller)."""
+        if isinstance(self.meter, P1):
+            self.ports["meter"] = await self.meter.start(meter_port)
+            self.servers["meter"] = self.meter
+        elif self.meter_link == "rtu":
+            line = RtuLine(self.meter.device(), self.config.meter.baudrate,
+                           self.meter.trace_packet)
+            self.meter_serial = await line.start()
+            self.servers["meter"] = line
+        else:
+            srv, self.ports["meter"] = await start_server(self.meter.device(), meter_port,
+                                                          self.meter.trace_packet)
+            self.servers["meter"] = srv
         srv, port = await start_server(self.charger.device(), charger_port,
                                        self.charger.trace_packet)
-        self.servers.append(srv)
+        self.servers["charger"] = srv
         self.ports["charger"] = port
+        self._update_faults()
         return dict(self.ports)
 
     async def run(self, duration_s: float | None = None) -> None:
@@ -160,8 +266,14 @@ class Bench:
 
     async def stop(self) -> None:
         """Close every port this bench opened."""
-        for srv in self.servers:
-            await srv.shutdown()
+        for task in list(self._pending):
+            task.cancel()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        for srv in self.servers.values():
+            if isinstance(srv, P1):
+                await srv.stop()
+            else:
+                await srv.shutdown()
         self.servers.clear()
 
     async def __aenter__(self) -> Bench:

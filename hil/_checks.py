@@ -1,6 +1,7 @@
-"""The checks a HIL scenario may ask for, scored on the bench's timeline (0.25-s rows:
-time, phase powers, charger power, commanded power, SoC, flags) and the charger's write log.
-Every check is 'value <= limit'."""
+"""The checks a HIL scenario may ask for, scored on the bench's timeline (one row a plant
+sub-step, `Run.n_sub` a second: time, phase powers, charger power, commanded power, SoC,
+flags), the charger's write log and its control registers' history. Every check is
+'value <= limit'."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ from typing import Any
 
 from controller.config import Config
 
+from ._codec import from_i16
+
 T, G1, G2, G3, P, CMD, SOC, FL = range(8)
-METER_FAULTS = ("meter_silent", "meter_frozen", "meter_garbage", "meter_exception")
+METER_FAULTS = ("meter_silent", "meter_frozen", "meter_garbage", "meter_exception",
+                "meter_dark", "meter_refused")
+DARK_FAULTS = ("meter_dark", "meter_refused")  # a meter dead with the grid
+POWER_SP, ACTION = 260, 257  # the Quasar's registers the write log is read for
 
 
 @dataclass
@@ -31,6 +37,14 @@ class Run:
     end_s: float = math.inf  # the scenario's end: what follows is the stop, not regulation
     wall0: float = math.nan  # UTC (Unix s) at bench time 0
     stats: dict[str, list[float]] = field(default_factory=dict)  # the loop's timings (ms)
+    # the charger's (bench time, 81 control, 83 setpoint type, 88 watchdog) at each change
+    control_hist: list[tuple[float, int, int, int]] = field(default_factory=list)
+    n_sub: int = 4  # the plant's sub-steps a second: rows a second
+
+    @property
+    def h(self) -> float:
+        """One row's length (s)."""
+        return 1.0 / self.n_sub
 
 
 def _first(rows, t0: float, pred) -> float:
@@ -51,13 +65,25 @@ def grid_loss_stop_s(run: Run) -> float:
 
 
 def discharge_before_reconnect_s(run: Run) -> float:
-    """Seconds of discharge commanded within grid_reconnect_s after the grid returns."""
+    """Seconds of discharge commanded after the grid returns and before it has been seen
+    healthy for grid_reconnect_s: from the meter's return when the meter went dark with it
+    (a meter that boots 3 s after the grid shows the grid 3 s late)."""
     out = 0.0
     for e in _events(run, ("grid_loss",)):
         end = e.at_s + e.duration_s
-        out += sum(0.25 for r in run.rec
-                   if end <= r[T] < end + run.cfg.control.grid_reconnect_s and r[CMD] < 0.0)
+        seen = max([end] + [d.at_s + d.duration_s for d in _events(run, DARK_FAULTS)
+                            if d.at_s <= end and d.at_s + d.duration_s >= end])
+        out += sum(run.h for r in run.rec
+                   if end <= r[T] < seen + run.cfg.control.grid_reconnect_s and r[CMD] < 0.0)
     return out
+
+
+def grid_loss_zero_write_s(run: Run) -> float:
+    """After the grid goes: seconds until the controller writes 0 W to the charger's power
+    register (260), whatever its meter or the charger's replies do meanwhile."""
+    return max((next((w[0] - e.at_s for w in run.writes
+                      if w[0] >= e.at_s and w[1] == POWER_SP and w[2] == 0), math.inf)
+                for e in _events(run, ("grid_loss",))), default=0.0)
 
 
 def meter_stop_s(run: Run) -> float:
@@ -68,10 +94,108 @@ def meter_stop_s(run: Run) -> float:
 
 def resume_s(run: Run) -> float:
     """After a meter or charger fault ends: how long until power is commanded again (s)."""
-    return max((_first(run.rec, e.at_s + e.duration_s, lambda r: r[CMD] != 0.0)
-                for e in _events(run, METER_FAULTS + ("charger_lost", "charger_error",
-                                                      "car_unplug"))),
+    return max((_first(run.rec, _back_at(e), lambda r: r[CMD] != 0.0)
+                for e in _events(run, METER_FAULTS + CHARGER_BACK + ("charger_error",
+                                                                      "car_unplug"))),
                default=0.0)
+
+
+# charger faults after which it answers again: at the end, or (taken to app control) at once
+CHARGER_BACK = ("charger_lost", "charger_reboot", "charger_user_mode")
+
+
+def _back_at(e) -> float:
+    """When the device answers again after fault e (s, bench time)."""
+    return e.at_s if e.kind == "charger_user_mode" else e.at_s + e.duration_s
+
+
+def _control_at(run: Run, t0: float) -> float:
+    """The first bench time from t0 on at which 81, 83 and 88 read as v2h configures them
+    (remote control, power setpoints, charger.watchdog_s); inf if never."""
+    want = (1, 1, run.cfg.charger.watchdog_s)
+    state = next((row for row in reversed(run.control_hist) if row[0] <= t0), None)
+    if state is not None and state[1:] == want:
+        return t0
+    return next((row[0] for row in run.control_hist if row[0] > t0 and row[1:] == want),
+                math.inf)
+
+
+def control_taken_s(run: Run) -> float:
+    """After the charger answers again (it was lost, rebooted with factory registers, or
+    taken to app control): seconds until 81 = 1, 83 = 1 and 88 = charger.watchdog_s."""
+    return max((_control_at(run, _back_at(e)) - _back_at(e)
+                for e in _events(run, CHARGER_BACK)), default=0.0)
+
+
+def power_before_control(run: Run) -> float:
+    """Writes of a non-zero power (260) from the charger answering again until control is
+    taken (count): a setpoint must not reach a charger that is not under v2h's control."""
+    n = 0
+    for e in _events(run, CHARGER_BACK):
+        t0 = _back_at(e)
+        t1 = _control_at(run, t0)
+        n += sum(1 for w in run.writes if t0 <= w[0] < t1 and w[1] == POWER_SP and w[2] != 0)
+    return float(n)
+
+
+def fault_not_reported(run: Run) -> float:
+    """1 unless the controller's log has a line with FAULT (a fault it cannot clear)."""
+    return 0.0 if "FAULT" in run.log else 1.0
+
+
+STUCK_DETECT_S = 5.0  # a stuck charger is known by its power not following: a few cycles
+
+
+def stuck_stop_gap_s(run: Run) -> float:
+    """While a stuck charger still discharges (from STUCK_DETECT_S into the fault until its
+    power is back above -100 W): the longest stretch (s) without a stop (257 = 2) written."""
+    worst = 0.0
+    for e in _events(run, ("charger_stuck",)):
+        t0 = e.at_s + STUCK_DETECT_S
+        t1 = t0 + _first(run.rec, t0, lambda r: r[P] > -STOPPED_W)
+        t1 = min(t1, run.end_s)
+        if t1 <= t0:
+            continue
+        stops = [w[0] for w in run.writes if t0 <= w[0] < t1 and w[1] == ACTION and w[2] == 2]
+        marks = [t0, *stops, t1]
+        worst = max(worst, max(b - a for a, b in zip(marks, marks[1:])))
+    return worst
+
+
+def discharge_writes_after_stuck(run: Run) -> float:
+    """Discharge commands (260 < 0, or a start 257 = 1) written later than STUCK_DETECT_S
+    after a charger got stuck (count): once seen, it is not driven again."""
+    n = 0
+    for e in _events(run, ("charger_stuck",)):
+        t0 = e.at_s + STUCK_DETECT_S
+        n += sum(1 for w in run.writes if w[0] >= t0 and (
+            (w[1] == POWER_SP and from_i16(w[2]) < 0) or (w[1] == ACTION and w[2] == 1)))
+    return float(n)
+
+
+def sign_flips_per_min(run: Run) -> float:
+    """The most changes of the written setpoint's sign (260: -, 0, +) in any 60 s."""
+    sp = [(w[0], (from_i16(w[2]) > 0) - (from_i16(w[2]) < 0)) for w in run.writes
+          if w[1] == POWER_SP]
+    flips = [t for (t, s), (_, s0) in zip(sp[1:], sp) if s != s0]
+    return float(max((sum(1 for u in flips if t <= u < t + 60.0) for t in flips), default=0))
+
+
+IDLE_FROM_S = 10.0  # v2h's start: take control, first cycles, the charger's ramp
+
+
+def idle_above_reserve_s(run: Run) -> float:
+    """Seconds the car stood idle (not discharging) while the house imported over 500 W and
+    its true SoC was above the reserve plus hysteresis: an unread SoC taken for none."""
+    floor = run.cfg.limits.reserve_soc + run.cfg.limits.soc_hyst
+    return sum(run.h for r in run.rec if IDLE_FROM_S < r[T] <= run.end_s and r[FL] & 1
+               and r[SOC] > floor and r[G1] + r[G2] + r[G3] > 500.0 and r[P] > -STOPPED_W)
+
+
+def grid_mean_abs_w(run: Run) -> float:
+    """Mean |grid| (W) over the run's second half, of 1-s means: regulation in steady state."""
+    sec = _per_second(run)[len(_per_second(run)) // 2:]
+    return sum(abs(g) for g, _ in sec) / len(sec) if sec else math.inf
 
 
 STOPPED_W = 100.0  # the charger's own ramp-down (tau 0.7 s) takes the rest
@@ -100,17 +224,18 @@ def stop_not_first_after_loss(run: Run) -> float:
 def discharge_below_reserve_s(run: Run) -> float:
     """Seconds the car discharged below the reserve SoC."""
     res = run.cfg.limits.reserve_soc
-    return sum(0.25 for r in run.rec if r[P] < -1.0 and r[SOC] < res)
+    return sum(run.h for r in run.rec if r[P] < -1.0 and r[SOC] < res)
 
 
 def phase_over_fuse_a(run: Run) -> float:
     """Largest phase current above the fuse (A) over a 1-s mean, 0 when within it."""
     v = run.cfg.site.nominal_v
     worst = 0.0
-    for i in range(0, len(run.rec) - 3, 4):
-        rows = run.rec[i:i + 4]
+    n = run.n_sub
+    for i in range(0, len(run.rec) - n + 1, n):
+        rows = run.rec[i:i + n]
         for ph in (G1, G2, G3):
-            a = abs(sum(r[ph] for r in rows) / 4 / v)
+            a = abs(sum(r[ph] for r in rows) / n / v)
             worst = max(worst, a - run.cfg.limits.fuse_a)
     return worst
 
@@ -122,12 +247,13 @@ def phase_over_fuse_s(run: Run) -> float:
     v = run.cfg.site.nominal_v
     shares = _shares(run.cfg)
     longest = run_s = 0.0
-    for i in range(0, len(run.rec) - 3, 4):
-        rows = run.rec[i:i + 4]
-        pm = sum(r[P] for r in rows) / 4
+    n = run.n_sub
+    for i in range(0, len(run.rec) - n + 1, n):
+        rows = run.rec[i:i + n]
+        pm = sum(r[P] for r in rows) / n
         over = False
         for ph, share in zip((G1, G2, G3), shares):
-            a = sum(r[ph] for r in rows) / 4 / v
+            a = sum(r[ph] for r in rows) / n / v
             if share > 0 and abs(a) > run.cfg.limits.fuse_a and a * pm > 0:
                 over = True
         run_s = run_s + 1.0 if over else 0.0
@@ -165,10 +291,11 @@ def _per_second(run: Run) -> list[tuple[float, float]]:
     """(mean grid W, house demand estimate W = grid - charger) per second, to the end."""
     out = []
     rec = [r for r in run.rec if r[T] <= run.end_s]
-    for i in range(0, len(rec) - 3, 4):
-        rows = rec[i:i + 4]
-        g = sum(r[G1] + r[G2] + r[G3] for r in rows) / 4
-        out.append((g, g - sum(r[P] for r in rows) / 4))
+    n = run.n_sub
+    for i in range(0, len(rec) - n + 1, n):
+        rows = rec[i:i + n]
+        g = sum(r[G1] + r[G2] + r[G3] for r in rows) / n
+        out.append((g, g - sum(r[P] for r in rows) / n))
     return out
 
 
@@ -234,4 +361,6 @@ CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     stop_not_first_after_loss, discharge_below_reserve_s, phase_over_fuse_a,
     phase_over_fuse_s, charge_below_fuse_room_w, settle_s,
     overshoot_pct, exit_not_clean, kill_stop_s, restart_regulates_s,
-    charger_lost_not_reported)}
+    charger_lost_not_reported, grid_loss_zero_write_s, control_taken_s, power_before_control,
+    fault_not_reported, stuck_stop_gap_s, discharge_writes_after_stuck, sign_flips_per_min,
+    idle_above_reserve_s, grid_mean_abs_w)}

@@ -1,6 +1,7 @@
 """What every emulated grid meter shares: the plant seen through a meter (a sample one
 sub-step old, the meter's noise, 0 V and 0 Hz on a grid loss), and its faults (silent,
-frozen, garbage); each model encodes the words its own way."""
+dark, frozen, garbage; refused is the bench's, which closes the port); each model encodes the
+words its own way."""
 
 from __future__ import annotations
 
@@ -66,5 +67,8 @@ class MeterEmulator:
             regs[addr - start: addr - start + len(w)] = w
 
     def trace_packet(self, sending: bool, data: bytes) -> bytes:
-        """A silent meter sends nothing back."""
-        return b"" if sending and self.bench.faults.meter_silent else data
+        """A silent meter, or a dark one (unpowered behind a gateway that still accepts the
+        connection; on a serial line, refused is dark too), sends nothing back."""
+        f = self.bench.faults
+        dark = f.meter_silent or f.meter_dark or f.meter_refused
+        return b"" if sending and dark else data

@@ -38,6 +38,11 @@ STATES = {0: "no car", 1: "charging", 2: "waiting for car demand", 4: "paused", 
           11: "discharging"}
 NOMINAL_V = 230.0
 LIMIT_W = 7400
+# what it holds after a power-up: user control, autostart on, current setpoints, no watchdog
+FACTORY = {CONTROL: 0, AUTOSTART: 1, SETPOINT_TYPE: 0, WATCHDOG: 0, ACTION: 2, CURRENT_SP: 0,
+           POWER_SP: 0, MAX_POWER: LIMIT_W}
+SOC_JUMP = (0, -2, 0, 2)  # soc_jump: the reading's offset (points), each for SOC_JUMP_S
+SOC_JUMP_S = 5.0
 
 
 class Quasar:
@@ -46,11 +51,14 @@ class Quasar:
     def __init__(self, bench: Bench, unit_id: int = 1) -> None:
         self.bench = bench
         self.unit_id = unit_id
-        self.reg = {CONTROL: 0, AUTOSTART: 1, SETPOINT_TYPE: 0, WATCHDOG: 0, ACTION: 2,
-                    CURRENT_SP: 0, POWER_SP: 0, MAX_POWER: LIMIT_W}
+        self.reg = dict(FACTORY)
         self.started = False
         self._applied = 0.0
+        self._stuck_w: float | None = None  # the power a stuck charger keeps (W)
+        self._writes_seen = 0  # for charger_reply_lost: every other write's reply is lost
         self.writes: list[tuple[float, int, int]] = []  # (bench time, register, value)
+        # (bench time, 81, 83, 88) whenever one of them changes: when control was taken
+        self.control_hist: list[tuple[float, int, int, int]] = [(0.0, 0, 0, 0)]
 
     def device(self) -> SimDevice:
         hr = [SimData(a, values=self.reg[a], datatype=DataType.REGISTERS)
@@ -74,8 +82,9 @@ class Quasar:
         return max(-lim, min(lim, sp))
 
     def apply(self) -> None:
-        """Hand the command to the plant when it changed (it acts after its dead time)."""
-        sp = self.command_w()
+        """Hand the command to the plant when it changed (it acts after its dead time); a
+        stuck charger keeps the power it had."""
+        sp = self.command_w() if self._stuck_w is None else self._stuck_w
         if sp != self._applied:
             self._applied = sp
             self.bench.plant.write(sp, self.bench.now())
@@ -84,6 +93,8 @@ class Quasar:
         """No traffic for longer than the watchdog register: stop by itself."""
         wd = self.reg[WATCHDOG]
         pl = self.bench.plant
+        if self._stuck_w is not None:
+            return  # stuck: its own watchdog does not stop it either
         if wd and self.started and self.bench.now() - pl.last_comm_t > wd:
             self.started = False
             self.reg[ACTION] = 2
@@ -110,8 +121,46 @@ class Quasar:
         meas = pl.p * pl.meas_gain + (pl.noise(2.0) if pl.p else 0.0)
         err = 1 if self.bench.faults.charger_error else 0
         return {LOCK: 0, ACTUAL_POWER: i16(round(meas)), STATE: self.state(),
-                SOC: int(pl.soc_pct) if car else 0, ERROR_1: err, ERROR_1 + 1: 0,
+                SOC: self.soc_register() if car else 0, ERROR_1: err, ERROR_1 + 1: 0,
                 ERROR_1 + 2: 0, ERROR_1 + 3: 0}
+
+    def soc_register(self) -> int:
+        """Register 538 with a car present (whole %): the plant's SoC, unless a fault shows
+        0 while idle (as some Quasar firmware does) or jumps by 2 points."""
+        f = self.bench.faults
+        soc = int(self.bench.plant.soc_pct)
+        if f.soc_zero_idle and self.state() in (2, 4):
+            return 0
+        if f.soc_jump:
+            soc += SOC_JUMP[int(self.bench.now() / SOC_JUMP_S) % len(SOC_JUMP)]
+        return max(0, min(100, soc))
+
+    # -- faults that happen at an instant --------------------------------------------------
+    def on_fault(self, kind: str, on: bool) -> None:
+        """A fault starts (on) or ends: the charger reboots, is taken to app control, or
+        gets stuck at its power."""
+        if kind == "charger_reboot" and on:
+            # power gone: the output drops and the registers are the factory's on boot
+            self.reg = dict(FACTORY)
+            self.started = False
+            self.bench.plant.watchdog_s = 1e9
+            self.apply()
+        elif kind == "charger_user_mode" and on:
+            # the app takes control: the remote session ends as on a write of 81 = 0
+            self.reg.update({CONTROL: 0, ACTION: 2, AUTOSTART: 1})
+            self.started = False
+            self.apply()
+        elif kind == "charger_stuck":
+            self._stuck_w = self._applied if on else None
+            wd = self.reg[WATCHDOG]
+            self.bench.plant.watchdog_s = 1e9 if on or not wd else float(wd)
+            self.apply()
+        self._note()
+
+    def _note(self) -> None:
+        row = (self.bench.now(), self.reg[CONTROL], self.reg[SETPOINT_TYPE], self.reg[WATCHDOG])
+        if row[1:] != self.control_hist[-1][1:]:
+            self.control_hist.append(row)
 
     def energy_wh(self) -> tuple[float, float]:
         """Bench only: the charger's energy counters, charged and discharged (Wh). The Quasar
@@ -124,8 +173,19 @@ class Quasar:
 
     # -- Modbus --------------------------------------------------------------------------------
     def trace_packet(self, sending: bool, data: bytes) -> bytes:
-        """Unreachable: nothing comes back (and the action hears nothing)."""
-        return b"" if sending and self.bench.faults.charger_lost else data
+        """Unreachable (or rebooting): nothing comes back, and the action hears nothing.
+        Lost write replies: every other reply to a write (FC 6/16, byte 7 after the MBAP
+        header) is never sent, although the write was applied."""
+        f = self.bench.faults
+        if not sending:
+            return data
+        if f.charger_lost or f.charger_reboot:
+            return b""
+        if f.charger_reply_lost and len(data) > 7 and data[7] in (6, 16):
+            self._writes_seen += 1
+            if self._writes_seen % 2:
+                return b""
+        return data
 
     async def action(self, fc: int, start: int, address: int, count: int,
                      regs: list[int], values: list[int] | list[bool] | None
@@ -133,7 +193,7 @@ class Quasar:
         if fc in (1, 2, 5, 15):
             return ExcCodes.ILLEGAL_FUNCTION
         b = self.bench
-        if b.faults.charger_lost:
+        if b.faults.charger_lost or b.faults.charger_reboot:
             if values is not None:  # not heard: the registers keep their values
                 values[:] = [regs[address - start + i] for i in range(len(values))]
             return None
@@ -182,6 +242,9 @@ class Quasar:
             self.started = new[ACTION] == 1
         self.reg = new
         values[:] = [self.reg[address + i] for i in range(len(words))]
-        self.bench.plant.watchdog_s = float(self.reg[WATCHDOG]) if self.reg[WATCHDOG] else 1e9
+        if self._stuck_w is None:
+            wd = self.reg[WATCHDOG]
+            self.bench.plant.watchdog_s = float(wd) if wd else 1e9
         self.apply()
+        self._note()
         return None

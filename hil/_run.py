@@ -17,8 +17,10 @@ from typing import Any
 
 from controller import config, sim
 
-from ._bench import Bench
+from ._bench import Bench, Fault
 from ._checks import CHECKS, METER_FAULTS, Run
+from ._scenario import HilSpec
+from ._scenario import load as load_scenario
 
 TAIL_S = 3.0  # bench time kept running after SIGTERM, to see the stop arrive
 # the judge's fuse grace, as the simulator's (firmware_notes/simulator.md): the charger's dead
@@ -26,10 +28,30 @@ TAIL_S = 3.0  # bench time kept running after SIGTERM, to see the stop arrive
 FUSE_GRACE_S = 3.0
 
 
-def _config_text(sc: sim.Scenario, ports: dict[str, int], ledger: Path) -> str:
-    return (f'[meter]\ndriver = "{sc.hil.meter}"\nhost = "127.0.0.1"\nport = {ports["meter"]}\n'
+def _config_text(spec: HilSpec, bench: Bench, ledger: Path) -> str:
+    ports = bench.ports
+    if bench.meter_serial is not None:
+        where = f"serial_port = {json.dumps(bench.meter_serial)}\n"
+    else:
+        where = f'host = "127.0.0.1"\nport = {ports["meter"]}\n'
+    return (f'[meter]\ndriver = "{spec.meter}"\n{where}'
             f'[charger]\nhost = "127.0.0.1"\nport = {ports["charger"]}\n'
             f'[ledger]\npath = {json.dumps(str(ledger))}\n')
+
+
+def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = None,
+               unit_id: int = 1) -> tuple[sim.Scenario, HilSpec, config.Config, Bench]:
+    """The scenario at `path` (hil/_scenario.py), its config and its bench, not started;
+    `meter` overrides the scenario's meter model."""
+    sc, spec, extra = load_scenario(path)
+    cfg = config.defaults((*sc.set, *overrides))
+    faults = [Fault(e.kind, float(e.at_s), float(e.duration_s)) for e in extra]
+    bench = Bench(sc, cfg, meter_kind=meter or spec.meter, faults_schedule=faults,
+                  unit_id=unit_id,
+                  meter_link=spec.meter_link, meter_dies_with_grid=spec.meter_dies_with_grid,
+                  meter_dark_kind=spec.meter_dark_kind, meter_boot_s=spec.meter_boot_s,
+                  sync_faults=spec.sync_faults)
+    return sc, spec, cfg, bench
 
 
 async def _start_controller(cfg_path: Path, overrides: list[str], log: Any,
@@ -61,9 +83,9 @@ def _safety_seconds(run: Run) -> int:
             if not e.active(t):
                 continue
             if e.kind == "grid_loss" and t >= e.at_s + budget and r[5] < 0.0:
-                bad += 0.25
+                bad += run.h
             if e.kind in METER_FAULTS and t >= e.at_s + stale and r[5] != 0.0:
-                bad += 0.25
+                bad += run.h
     bad += CHECKS["discharge_below_reserve_s"](run)
     bad += max(0.0, CHECKS["phase_over_fuse_s"](run) - FUSE_GRACE_S)
     return math.ceil(bad)
@@ -91,16 +113,15 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
                     ) -> tuple[dict[str, Any], Bench, Run]:
     """Run one HIL scenario in real time: the result object, and the bench and the run it
     leaves behind. The controller's ledger goes to ledger_path (else a temporary file)."""
-    sc = sim.load(path)
+    sc, spec, cfg, bench = make_bench(path, overrides)
     overrides = [*sc.set, *overrides]
-    cfg = config.defaults(tuple(overrides))
-    bench = Bench(sc, cfg, meter_kind=sc.hil.meter)
-    ports = await bench.start()
-    run = Run([], [], list(bench.faults_schedule), cfg, end_s=float(sc.duration_s))
+    await bench.start()
+    run = Run([], [], list(bench.faults_schedule), cfg, end_s=float(sc.duration_s),
+              n_sub=bench.plant.n_sub)
     with tempfile.TemporaryDirectory(prefix="v2h-hil-") as tmp:
         cfg_path = Path(tmp) / "v2h.toml"
         ledger = Path(ledger_path or Path(tmp) / "ledger.db")
-        cfg_path.write_text(_config_text(sc, ports, ledger))
+        cfg_path.write_text(_config_text(spec, bench, ledger))
         logf = open(log_path or Path(tmp) / "controller.log", "w+b")  # noqa: SIM115
         try:
             bench.record = True
@@ -109,12 +130,12 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             acts = asyncio.create_task(_actions(bench, actions), name="hil.actions")
             stats = Path(tmp) / "stats.json"
             proc = await _start_controller(cfg_path, overrides, logf, stats)
-            if sc.hil.kill_at_s is not None:
-                await _wait_until(bench, sc.hil.kill_at_s)
+            if spec.kill_at_s is not None:
+                await _wait_until(bench, spec.kill_at_s)
                 run.kill_at = bench.now()
                 proc.kill()
                 await proc.wait()
-                await _wait_until(bench, sc.hil.kill_at_s + sc.hil.restart_after_s)
+                await _wait_until(bench, spec.kill_at_s + spec.restart_after_s)
                 run.restart_at = bench.now()
                 proc = await _start_controller(cfg_path, overrides, logf, stats)
             await _wait_until(bench, sc.duration_s)
@@ -139,6 +160,7 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
     run.rec = bench.rec
     run.writes = bench.charger.writes
     run.control_after = bench.charger.reg[81]
+    run.control_hist = bench.charger.control_hist
     checks = []
     for c in sc.checks:
         if c.name not in CHECKS:
@@ -170,6 +192,9 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "max_export_w": r(max((-(x[1] + x[2] + x[3]) for x in rec), default=0.0)),
         "safety_violations": _safety_seconds(run),
         "checks": checks,
+        # the faults as they ran (bench s; sync_faults moves a start to v2h's write)
+        "faults": [{"kind": e.kind, "at_s": e.at_s if math.isfinite(e.at_s) else None,
+                    "duration_s": e.duration_s} for e in run.events],
         "exit_codes": run.exit_codes,
         "loop": {k: _percentiles(v) for k, v in run.stats.items()},
     }

@@ -53,9 +53,10 @@ async def make_bench(scenario):
     """Build and start benches; all are stopped at the end of the test."""
     benches: list[Bench] = []
 
-    async def make(meter_kind: str = "sdm630", faults: list[Fault] | None = None) -> Bench:
+    async def make(meter_kind: str = "sdm630", faults: list[Fault] | None = None,
+                   **kw) -> Bench:
         b = Bench(scenario, meter_kind=meter_kind, faults_schedule=list(faults or []),
-                  clock=lambda: 0.0)
+                  clock=lambda: 0.0, **kw)
         await b.start()
         benches.append(b)
         return b

@@ -77,3 +77,23 @@ async def test_mbpoll_quasar_watchdog_stops_charger(make_bench):
     assert bench.plant.p == 0.0
     state = await mbpoll("-r", "537", "-c", "1", *q)
     assert state == [4.0]  # paused by its watchdog
+
+
+async def test_mbpoll_quasar_reboot_refused_then_factory(make_bench):
+    """A rebooting Quasar refuses mbpoll's connection; after it, the factory registers."""
+    from hil import Fault
+
+    bench = await make_bench(faults=[Fault("charger_reboot", 5, 5)])
+    q = ["-a", "1", "-t", "4", "-p", str(bench.ports["charger"]), "127.0.0.1"]
+    for reg, val in (("81", "1"), ("83", "1"), ("88", "10")):
+        await mbpoll("-r", reg, *q, val)
+    bench.advance(6)
+    proc = await asyncio.create_subprocess_exec(
+        mbpoll_path(), "-m", "tcp", "-0", "-1", "-o", "1", "-r", "81", "-c", "1", *q,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=10)
+    assert proc.returncode != 0 and b"refused" in out.lower()
+    bench.advance(5)
+    await bench.settle()
+    assert await mbpoll("-r", "81", "-c", "3", *q) == [0.0, 1.0, 0.0]
+    assert await mbpoll("-r", "88", "-c", "1", *q) == [0.0]

@@ -12,7 +12,7 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer
 
 from controller import config
-from controller.devices import Sdm630
+from controller.devices import DeviceError, Sdm630
 
 pytestmark = pytest.mark.hil
 
@@ -61,3 +61,24 @@ async def test_sdm630_over_rtu(make_bench):
         loop.remove_reader(m2)
         os.close(m1)
         os.close(m2)
+
+
+async def test_bench_rtu_line_serves_the_driver(make_bench):
+    """The bench's own RTU line (meter_link "rtu"): the driver on `meter_serial` reads the
+    plant; a silent meter on the line gives the driver a timeout, not a stale value."""
+    from hil import Fault
+
+    bench = await make_bench(meter_link="rtu", faults=[Fault("meter_silent", 10, 5)])
+    bench.advance(5)
+    assert bench.meter_serial is not None and "meter" not in bench.ports
+    meter = Sdm630(config.defaults((f"meter.serial_port={bench.meter_serial}",
+                                    "meter.timeout_s=1.0")).meter)
+    try:
+        r = await meter.read()
+        for got, want in zip((r.p1, r.p2, r.p3), bench.meter_phases()):
+            assert abs(got - want) <= bench.plant.meter_noise_w + 0.1
+        bench.advance(6)
+        with pytest.raises(DeviceError):
+            await meter.read()
+    finally:
+        await meter.close()

@@ -1,0 +1,144 @@
+"""The HIL checks of the faults real devices produce, scored on hand-made runs: timelines at
+the plant's resolution (n_sub rows a second), the charger's write log, its 81/83/88
+history."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from controller import config
+from hil import Fault
+from hil._checks import (
+    Run,
+    control_taken_s,
+    discharge_before_reconnect_s,
+    discharge_below_reserve_s,
+    discharge_writes_after_stuck,
+    fault_not_reported,
+    grid_loss_zero_write_s,
+    grid_mean_abs_w,
+    idle_above_reserve_s,
+    power_before_control,
+    sign_flips_per_min,
+    stuck_stop_gap_s,
+)
+
+CFG = config.defaults(("control.grid_reconnect_s=20",))
+
+
+def rows(n_sub: int, seconds: float, *, cmd=lambda t: -3000.0, p=None, g=lambda t: 0.0,
+         soc=lambda t: 60.0, car: bool = True) -> list[tuple]:
+    """A timeline: (t, g1, g2, g3, p, cmd, soc, flags), n_sub rows a second."""
+    p = p or cmd
+    return [(t, g(t) / 3, g(t) / 3, g(t) / 3, p(t), cmd(t), soc(t), int(car))
+            for t in (k / n_sub for k in range(1, int(seconds * n_sub) + 1))]
+
+
+def run(rec=(), writes=(), events=(), n_sub: int = 4, **kw) -> Run:
+    return Run(list(rec), list(writes), list(events), CFG, n_sub=n_sub, end_s=60.0, **kw)
+
+
+W = lambda t, reg, val: (t, reg, val & 0xFFFF)  # noqa: E731 - a write as the log holds it
+
+
+class TestGridLoss:
+    def test_zero_write_measured_from_the_loss(self):
+        """The first 260 = 0 after the loss, not a stop or a negative power."""
+        r = run(writes=[W(9.0, 260, 0), W(10.2, 260, -3000), W(10.4, 257, 2),
+                        W(10.9, 260, 0)], events=[Fault("grid_loss", 10, 5)])
+        assert grid_loss_zero_write_s(r) == pytest.approx(0.9)
+        assert grid_loss_zero_write_s(run(events=[Fault("grid_loss", 10, 5)])) == math.inf
+
+    @pytest.mark.parametrize("n_sub", [4, 10])
+    def test_reconnect_counts_from_the_meters_return(self, n_sub):
+        """A meter dark until 18 s: discharge at 36 s is before 18 + 20 s (n_sub rows)."""
+        rec = rows(n_sub, 40, cmd=lambda t: -3000.0 if t >= 36 else 0.0)
+        ev = [Fault("grid_loss", 5, 10)]
+        assert discharge_before_reconnect_s(run(rec, events=ev, n_sub=n_sub)) == 0.0
+        ev.append(Fault("meter_dark", 5, 13))
+        assert discharge_before_reconnect_s(run(rec, events=ev, n_sub=n_sub)) == \
+            pytest.approx(2.0)
+
+    def test_below_reserve_uses_row_length(self):
+        """2 s below the reserve is 2 s at 10 rows a second too."""
+        rec = rows(10, 10, soc=lambda t: 29.0 if t > 8 else 31.0)
+        assert discharge_below_reserve_s(run(rec, n_sub=10)) == pytest.approx(2.0)
+
+
+class TestControl:
+    HIST = [(0.0, 0, 0, 0), (1.0, 1, 1, 10), (20.0, 0, 0, 0), (27.5, 1, 0, 0),
+            (27.6, 1, 1, 0), (27.7, 1, 1, 10)]
+
+    def test_control_taken_after_reboot(self):
+        """Rebooted 20..26: control (1, 1, 10) back at 27.7 s, 1.7 s after it answers."""
+        r = run(events=[Fault("charger_reboot", 20, 6)], control_hist=self.HIST)
+        assert control_taken_s(r) == pytest.approx(1.7)
+
+    def test_control_never_taken_is_inf(self):
+        """Control never configured again after the reboot: inf."""
+        r = run(events=[Fault("charger_reboot", 20, 6)], control_hist=self.HIST[:3])
+        assert control_taken_s(r) == math.inf
+
+    def test_lost_charger_keeping_its_registers_is_zero(self):
+        """A charger lost (not rebooted) keeps 81/83/88: control is there when it answers."""
+        r = run(events=[Fault("charger_lost", 5, 6)], control_hist=self.HIST[:2])
+        assert control_taken_s(r) == 0.0
+
+    def test_power_before_control_counts_non_zero_writes(self):
+        """Writes of 260 != 0 between its answer (26 s) and control (27.7 s)."""
+        w = [W(25.0, 260, -3000), W(26.5, 260, -3000), W(27.0, 260, 0),
+             W(27.5, 81, 1), W(27.65, 260, -100), W(28.0, 260, -3000)]
+        r = run(writes=w, events=[Fault("charger_reboot", 20, 6)], control_hist=self.HIST)
+        assert power_before_control(r) == 2.0
+
+    def test_user_mode_measured_from_its_start(self):
+        """Taken to app control at 20 s (81 reads 0 at once): back at 21.5 s."""
+        hist = [(0.0, 0, 0, 0), (1.0, 1, 1, 10), (20.0, 0, 1, 10), (21.5, 1, 1, 10)]
+        r = run(events=[Fault("charger_user_mode", 20, 1)], control_hist=hist)
+        assert control_taken_s(r) == pytest.approx(1.5)
+
+
+class TestStuck:
+    EV = [Fault("charger_stuck", 30, 20)]
+
+    def test_stop_gap_while_it_discharges(self):
+        """Stops at 36 and 37 then none until the power is back at 52: a 15-s gap."""
+        rec = rows(4, 60, p=lambda t: -3000.0 if t < 52 else 0.0)
+        w = [W(36.0, 257, 2), W(37.0, 257, 2)]
+        assert stuck_stop_gap_s(run(rec, w, self.EV)) == pytest.approx(15.0)
+        w = [W(35.0 + k, 257, 2) for k in range(17)]
+        assert stuck_stop_gap_s(run(rec, w, self.EV)) == pytest.approx(1.0)
+
+    def test_discharge_after_stuck_counts(self):
+        """Discharge powers and starts from 5 s into the fault on count."""
+        w = [W(31.0, 260, -3000), W(36.0, 260, -500), W(40.0, 257, 1), W(41.0, 260, 0)]
+        assert discharge_writes_after_stuck(run(writes=w, events=self.EV)) == 2.0
+
+    def test_fault_reported_in_log(self):
+        """A FAULT anywhere in the controller's log."""
+        assert fault_not_reported(run(log="x state=FAULT reasons=charger")) == 0.0
+        assert fault_not_reported(run(log="state=REGULATING")) == 1.0
+
+
+class TestSoc:
+    def test_sign_flips_in_a_minute(self):
+        """-, 0, -, 0, + in 10 s: 4 flips; spread over 2 minutes no window holds them all."""
+        vals = [-3000, 0, -3000, 0, 200]
+        assert sign_flips_per_min(run(writes=[W(2.0 * k, 260, v)
+                                              for k, v in enumerate(vals)])) == 4.0
+        assert sign_flips_per_min(run(writes=[W(40.0 * k, 260, v)
+                                              for k, v in enumerate(vals)])) == 2.0
+
+    def test_idle_above_reserve(self):
+        """Idle with the house importing 3 kW and SoC 60 %: counted after the first 10 s."""
+        rec = rows(4, 30, cmd=lambda t: 0.0, g=lambda t: 3000.0)
+        assert idle_above_reserve_s(run(rec)) == pytest.approx(20.0)
+        low = rows(4, 30, cmd=lambda t: 0.0, g=lambda t: 3000.0, soc=lambda t: 31.0)
+        assert idle_above_reserve_s(run(low)) == 0.0
+
+    def test_grid_mean_abs_second_half(self):
+        """Mean |grid| of the 1-s means over the second half (the first half ignored)."""
+        rec = rows(10, 60, g=lambda t: 500.0 if t <= 30 else -30.0)
+        assert grid_mean_abs_w(run(rec, n_sub=10)) == pytest.approx(30.0)
