@@ -25,7 +25,8 @@ M_FAULT = cython.declare(cython.int, 7)
 
 # --- reasons: bit i names REASONS[i]; a bit is set when that clamp bit ----------------------
 REASONS = ("stale", "supervisor", "grid", "car", "plan", "reserve", "max_soc", "fuse",
-           "max_charge", "max_discharge", "min_power", "ramp", "deadband", "forced")
+           "max_charge", "max_discharge", "min_power", "ramp", "deadband", "forced",
+           "soc_probe")
 R_STALE = cython.declare(cython.int, 1 << 0)
 R_SUPERVISOR = cython.declare(cython.int, 1 << 1)
 R_GRID = cython.declare(cython.int, 1 << 2)
@@ -40,6 +41,7 @@ R_MIN_POWER = cython.declare(cython.int, 1 << 10)
 R_RAMP = cython.declare(cython.int, 1 << 11)
 R_DEADBAND = cython.declare(cython.int, 1 << 12)
 R_FORCED = cython.declare(cython.int, 1 << 13)
+R_SOC_PROBE = cython.declare(cython.int, 1 << 14)
 
 # A meter value beyond this is not physics but garbage (a house connection is < 100 kW).
 MAX_ABS_W = cython.declare(cython.double, 1.0e6)
@@ -244,6 +246,7 @@ class CtlState:
     meter_good = cython.declare(cython.bint, visibility="public")
     blind = cython.declare(cython.bint, visibility="public")
     grid_dis_ok = cython.declare(cython.bint, visibility="public")
+    probe_t = cython.declare(cython.double, visibility="public")
 
     def __init__(self, mode=0, grid_ok=False):
         self.mode = mode
@@ -277,6 +280,7 @@ class CtlState:
         self.meter_good = False
         self.blind = False  # the grid went unseen for longer than the loss budget
         self.grid_dis_ok = grid_ok  # the grid allows discharging (reconnect wait over)
+        self.probe_t = float("nan")  # when the last SoC probe began
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -318,6 +322,7 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.meter_good = a.meter_good
     b.blind = a.blind
     b.grid_dis_ok = a.grid_dis_ok
+    b.probe_t = a.probe_t
 
 
 # --- shared clamp pieces --------------------------------------------------------------------
@@ -807,6 +812,11 @@ def _charger_fault(st: CtlState, m: Measurement, lim: Limits, now: cython.double
     return now < st.fault_until
 
 
+SOC_RISE_PCT_S = cython.declare(cython.double, 1.0 / 60.0)  # 1 point a minute at most
+SOC_PROBE_S = cython.declare(cython.double, 10.0)
+SOC_PROBE_EVERY_S = cython.declare(cython.double, 900.0)
+
+
 @cython.cfunc
 @cython.exceptval(check=False)
 def _soc_track(st: CtlState, m: Measurement, lim: Limits, now: cython.double
@@ -822,9 +832,15 @@ def _soc_track(st: CtlState, m: Measurement, lim: Limits, now: cython.double
         st.soc_moved_wh = 0.0
         return m.soc
     if 0.0 < m.soc <= 100.0:
-        st.soc_held = m.soc
+        # a reading falls at once, and rises no faster than any charger fills a battery: a
+        # reading that jumps up (a BMS's step, a glitch) is followed over minutes, never
+        # taken at once above the reserve
+        if isnan(st.soc_held) or m.soc <= st.soc_held:
+            st.soc_held = m.soc
+        else:
+            st.soc_held = min(m.soc, st.soc_held + SOC_RISE_PCT_S * dt)
         st.soc_moved_wh = 0.0
-        return m.soc
+        return st.soc_held
     if isnan(st.soc_held):
         return NAN
     if fabs(m.ev_w) <= MAX_ABS_W:
@@ -852,7 +868,22 @@ def _decide(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.d
                m.car_present, plan.hold, fault, now)
     soc: cython.double = m.soc
     m.soc = _soc_track(st, m, lim, now)
+    # an unknown SoC (a charger that shows it only while power flows) is probed: the
+    # smallest charge for SOC_PROBE_S, at most every SOC_PROBE_EVERY_S, where charging is
+    # allowed anyway; discharge waits for the reading
+    probing: cython.bint = False
+    forced: cython.double = plan.forced_w
+    if isnan(m.soc) and st.mode == M_REGULATING and m.car_present and m.charger_ready \
+            and plan.allow_charge and isnan(forced):
+        if isnan(st.probe_t) or now - st.probe_t >= SOC_PROBE_EVERY_S:
+            st.probe_t = now
+        probing = now - st.probe_t < SOC_PROBE_S
+    if probing:  # above the minimum's hysteresis, so that it starts from off
+        plan.forced_w = lim.min_power_w + lim.min_power_hyst_w
     sp: cython.double = _step(m, st, lim, plan, now)
+    if probing:
+        plan.forced_w = forced
+        st.reasons = (st.reasons & ~R_FORCED) | R_SOC_PROBE
     m.soc = soc
     return sp
 

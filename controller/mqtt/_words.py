@@ -43,6 +43,7 @@ REASON_WORDS: dict[str, str] = {
     "ramp": "Changing power gradually",
     "deadband": "Balanced: the grid is within a few watts of its target",
     "forced": "Charging now, as asked",
+    "soc_probe": "Charging a little to read the car's state of charge",
 }
 NO_REASON = "Nothing limits the car"
 NOISE = ("deadband", "ramp")  # said only when nothing else is
