@@ -176,8 +176,21 @@ class Controller:
     # -- the grid watch ----------------------------------------------------------------------
     async def watch_once(self) -> None:
         """One look at the grid between cycles: a fresh meter read (or its silence), the
-        core's fast path, and 0 W at once when it says so; else the fuse guard."""
-        r = await self.meter.read()
+        core's fast path, and 0 W at once when it says so; else the fuse guard. A read that
+        hangs past the moment its last sample goes stale does not hold the check up: the
+        fast path runs then on the old sample (silence is not health), and again after."""
+        read = asyncio.ensure_future(self.meter.read())
+        s = self.meter.sample
+        if s is not None:
+            due = s.t + self.lim.grid_loss_stop_s + self.lim.meter_interval_s - self.clock()
+            if due > 0.0:
+                await asyncio.wait({read}, timeout=due + 0.01)
+        if not read.done():
+            await self._fast_check(None)
+        await self._fast_check(await read)
+
+    async def _fast_check(self, r: MeterReading | None) -> None:
+        """The fast path on the freshest sample (r: this tick's new reading, if any)."""
         s = self.meter.sample
         now = self.clock()
         m = self.m

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tty
 
 import pytest
 from pymodbus.framer import FramerType
@@ -13,27 +12,9 @@ from pymodbus.server import ModbusSerialServer
 
 from controller import config
 from controller.devices import DeviceError, Sdm630
+from hil._rtu import _pty, _relay
 
 pytestmark = pytest.mark.hil
-
-
-def _pty() -> tuple[int, str]:
-    """A raw pseudo-terminal: (non-blocking master fd, slave device path)."""
-    master, slave = os.openpty()
-    tty.setraw(master)
-    tty.setraw(slave)
-    name = os.ttyname(slave)
-    os.close(slave)
-    os.set_blocking(master, False)
-    return master, name
-
-
-def _relay(src: int, dst: int) -> None:
-    try:
-        data = os.read(src, 4096)
-    except OSError:  # nothing yet, or the far end not open yet
-        return
-    os.write(dst, data)
 
 
 async def test_sdm630_over_rtu(make_bench):
