@@ -151,6 +151,8 @@ class Bench:
         for sf in self.faults_schedule:
             if sf.active(t):
                 now[sf.kind] = True
+        if now["grid_loss_dark"]:  # the simulator's name for the two together
+            now["grid_loss"] = now["meter_dark"] = True
         for kind, on in now.items():
             if getattr(self.faults, kind) != on:
                 setattr(self.faults, kind, on)

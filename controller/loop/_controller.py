@@ -49,7 +49,9 @@ class Controller:
         self.charger = ChargerLink(charger, cfg.charger.watchdog_s, cfg.charger.timeout_s,
                                    clock, self._fault)
         self.st = fast.CtlState()
-        self.m = fast.Measurement(t=-1e9, ev_t=-1e9, ev_w=math.nan, soc=math.nan)
+        # nothing known until read: the first reading of a car pokes the plan
+        self.m = fast.Measurement(t=-1e9, ev_t=-1e9, ev_w=math.nan, soc=math.nan,
+                                  car_present=False)
         self.last_mode = -1
         self.last_reasons: tuple[str, ...] = ()
         self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
