@@ -227,7 +227,7 @@ class Machine(RuleBasedStateMachine):
         for t, kind in self.meter.reads[self.n_reads:]:
             self._meter_read(t, kind)
         self.n_reads = len(self.meter.reads)
-        for t, p, soc, ctl in self.charger.reads[self.n_creads:]:
+        for _t, p, soc, ctl in self.charger.reads[self.n_creads:]:
             self.known_w = p
             self.known_uncontrolled = not ctl
             if soc > 0.0:
