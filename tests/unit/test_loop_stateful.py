@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from controller import config
 from controller.devices import ChargerReading, DeviceError, MeterReading
@@ -48,8 +48,8 @@ class World:
 
     def __init__(self) -> None:
         self.grid_up = True
-        self.load_w = 2000.0
-        self.pv_w = 0.0
+        self.load_w = 800.0  # PV covers the house: the car idles until a load comes
+        self.pv_w = 800.0
 
 
 class FakeMeter:
@@ -101,7 +101,7 @@ class Call:
 class FakeCharger:
     """A Quasar's registers: control, running, power (follows a command at once unless
     stuck). Modes: ok, silent (every call raises, nothing applied), lost_reply (set_power,
-    stop and release act, then every other reply is lost), app (someone else has it: take_control
+    set_power acts, then its reply is lost), app (someone else has it: take_control
     is refused)."""
 
     def __init__(self, clock: Clock) -> None:
@@ -115,7 +115,6 @@ class FakeCharger:
         self.soc = 60.0
         self.soc_zero_idle = False
         self.lost_unread = False
-        self.n_io = 0
         self.calls: list[Call] = []
         self.reads: list[tuple[float, float, float, bool]] = []  # t, power, soc, controlled
 
@@ -128,8 +127,7 @@ class FakeCharger:
         return True
 
     def _reply(self) -> None:
-        self.n_io += 1
-        if self.mode == "lost_reply" and self.n_io % 2:  # every other reply is lost
+        if self.mode == "lost_reply":
             raise DeviceError("charger", "reply lost")
 
     def reboot(self) -> None:
@@ -161,7 +159,6 @@ class FakeCharger:
         self._call("stop", 0.0)
         if not self.stuck:
             self.power_w, self.running = 0.0, False
-        self._reply()
 
     async def set_power(self, watts: float) -> None:
         self._call("set_power", watts)
@@ -174,7 +171,6 @@ class FakeCharger:
         if not self.stuck:
             self.power_w, self.running = 0.0, False
         self.controlled = False
-        self._reply()
 
     async def close(self) -> None:
         pass
@@ -202,13 +198,20 @@ class Machine(RuleBasedStateMachine):
         self.last_up: float | None = None  # the meter's last healthy answer
         self.run_start: float | None = None  # first healthy answer after a loss
         self.after_loss = False  # a loss happened: discharge waits RECONNECT_S of health
-        self.down_in_gap = False  # the true grid went down since the last healthy answer
+        self.down_in_gap = False  # the meter failed while the grid was truly down
         self.last_cmd = 0.0  # the watts of the last command the charger was sent
         self.known_w = 0.0  # the charger's power as last read
         self.known_uncontrolled = False  # its last read showed it not under our control
         self.soc_seen = NAN  # the last SoC it reported that was a reading (not 0)
         self.pending: list[tuple[float, float]] = []  # (down shown at, stop due by)
         self.zero_at: list[float] = []  # when 0 W was sent
+
+    @initialize(charger=st.sampled_from(["ok", "lost_reply"]), warm_s=st.integers(0, 4))
+    def start(self, charger: str, warm_s: int) -> None:
+        """The charger as it starts (answering, or losing its replies), the loop run a while."""
+        self.charger.mode = charger
+        if warm_s:
+            self.run_for(warm_s, "none", 0)
 
     def teardown(self) -> None:
         try:
@@ -252,6 +255,8 @@ class Machine(RuleBasedStateMachine):
                 self.run_start = t
             self.last_up = t
             self.down_in_gap = not self.world.grid_up
+        elif not self.world.grid_up:  # silent, dark or garbage while the grid is down
+            self.down_in_gap = True
         self.last_kind = kind
 
     def _discharging(self) -> bool:
@@ -336,14 +341,14 @@ class Machine(RuleBasedStateMachine):
         self._drive(self.ctl.cycle())
 
     @precondition(lambda self: not self.shut)
-    @rule(seconds=st.integers(1, 12), event=st.sampled_from(EVENTS), at=st.integers(0, 8))
+    @rule(seconds=st.integers(1, 12), event=st.sampled_from(EVENTS), at=st.integers(0, 35))
     def run_for(self, seconds: int, event: str, at: int) -> None:
         """The loop running: a cycle and nine watch ticks each second; `event` strikes
-        before watch tick `at` of the first second (faults keep no schedule)."""
+        before watch tick number `at` (faults keep no schedule)."""
         for i in range(seconds):
             self.tick_cycle()
             for k in range(9):
-                if i == 0 and k == at:
+                if 9 * i + k == at:
                     self._event(event)
                 self.tick_watch()
 
@@ -358,6 +363,13 @@ class Machine(RuleBasedStateMachine):
             self.house(load=int(self.world.load_w) + 3000, pv=int(self.world.pv_w))
         elif event != "none":
             self.charger_mode(mode=event)
+
+    @precondition(lambda self: not self.shut)
+    @rule(at=st.integers(0, 8), load=st.integers(500, 6000))
+    def load_then_loss(self, at: int, load: int) -> None:
+        """A load switches on, the next cycle answers it, and the grid fails `at` ticks on."""
+        self.house(load=int(self.world.load_w) + load, pv=int(self.world.pv_w))
+        self.run_for(2, "grid_down", at)
 
     @precondition(lambda self: not self.shut)
     @rule(seconds=st.integers(1, 4))
@@ -395,7 +407,6 @@ class Machine(RuleBasedStateMachine):
     def grid(self, up: bool) -> None:
         """The grid is lost, or back."""
         self.world.grid_up = up
-        self.down_in_gap = self.down_in_gap or not up
 
     @rule(mode=st.sampled_from(["ok", "silent", "garbage", "dark"]))
     def meter_mode(self, mode: str) -> None:
