@@ -96,8 +96,32 @@ def plan_ms() -> dict[str, float]:
             "plan_slots": p.n}
 
 
+def sweep() -> dict[str, float]:
+    """The regulation sweep of issue #12 (24 points): v2h's worst figures over it, and on how
+    many points' pulsing evening v2h's mean |grid| is above the p-loop's."""
+    from controller import config
+    from controller.sim import _sweep
+
+    t = time.perf_counter()
+    rows = _sweep.sweep(config.defaults(), n=24)
+    v2h = [r for r in rows if r["policy"] == "v2h"]
+    p = {(json.dumps(r["point"]), r["scenario"]): r for r in rows if r["policy"] == "p-loop"}
+    worse = sum(1 for r in v2h if r["mean_abs_grid_w"]
+                > p[(json.dumps(r["point"]), r["scenario"])]["mean_abs_grid_w"])
+    steps = [r for r in v2h if r["scenario"] == "steps"]
+    return {"sweep_points": 24, "sweep_s": round(time.perf_counter() - t, 2),
+            "sweep_worst_overshoot_pct": max(r["overshoot_pct"] for r in steps),
+            "sweep_worst_tracking": min(r["tracking"] for r in steps),
+            "sweep_v2h_worse_than_p_loop": worse}
+
+
 def main() -> None:
     out: dict[str, float] = {}
+    out.update(sweep())
+    print(f"sweep: {out['sweep_points']} plants, worst overshoot "
+          f"{out['sweep_worst_overshoot_pct']} %, worst tracking {out['sweep_worst_tracking']}, "
+          f"v2h's mean |grid| above p-loop's on {out['sweep_v2h_worse_than_p_loop']} runs",
+          flush=True)
     out.update(plan_ms())
     print(f"plan: 48 h of 15-min slots in {out['plan_ms']} ms (worst {out['plan_ms_max']})",
           flush=True)

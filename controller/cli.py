@@ -31,6 +31,16 @@ def _check_config(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from controller import sim
 
+    if args.sweep:
+        from controller.sim import _sweep
+
+        rows = _sweep.sweep(_load_config(args), n=args.points, seed=args.seed)
+        if args.json:
+            for r in rows:
+                sys.stdout.write(msgspec.json.encode(r).decode() + "\n")
+        else:
+            print(_sweep.table(rows))
+        return 0
     sc = sim.load(args.scenario)
     cfg = _load_config(args, tuple(sc.set))  # the scenario's settings, then the user's
     policies = sim.POLICIES if args.policy == "all" else (args.policy,)
@@ -138,9 +148,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_demo)
     p = sub.add_parser("simulate", help="software-in-the-loop run in simulated time")
     p.add_argument("--scenario", default="standard-day", metavar="NAME_OR_FILE")
-    p.add_argument("--policy", default="v2h", choices=("v2h", "evcc-like", "none", "all"))
+    p.add_argument("--policy", default="v2h", choices=("v2h", "p-loop", "evcc-like", "none", "all"))
     p.add_argument("--json", action="store_true", help="print the result object (one a line)")
     p.add_argument("--chart", metavar="PNG", help="write a chart of the run")
+    p.add_argument("--sweep", action="store_true",
+                   help="a grid of plants (charger, meter, loads) with v2h, p-loop and the "
+                   "oracle: one table (or JSON rows)")
+    p.add_argument("--points", type=int, default=12, metavar="N", help="sweep points")
+    p.add_argument("--seed", type=int, default=12, help="the sweep's draw of points")
     _add_config(p)
     p.set_defaults(func=_simulate)
     return ap

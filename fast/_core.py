@@ -93,6 +93,7 @@ class Limits:
     charger_fault_hold_s = cython.declare(cython.double, visibility="public")
     capacity_wh = cython.declare(cython.double, visibility="public")
     soc_hold_wh = cython.declare(cython.double, visibility="public")
+    p_gain = cython.declare(cython.double, visibility="public")
 
     def __init__(self, **kw):
         self.max_charge_w = 7400.0
@@ -135,6 +136,7 @@ class Limits:
         self.charger_fault_hold_s = 60.0
         self.capacity_wh = 60000.0
         self.soc_hold_wh = 1200.0  # 2 % of 60 kWh moved since the last SoC read: unknown
+        self.p_gain = 0.0  # > 0: the plain proportional loop (the baseline), not the step's
         for k, v in kw.items():
             setattr(self, k, float(v))
 
@@ -150,7 +152,7 @@ LIMIT_FIELDS = (
     "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",
     "grid_overvoltage_v", "grid_freq_min_hz", "grid_freq_max_hz", "grid_reconnect_s",
     "grid_startup_s", "grid_loss_stop_s", "meter_interval_s", "phases", "charger_disobey_s",
-    "charger_ignore_s", "charger_fault_hold_s", "capacity_wh", "soc_hold_wh",
+    "charger_ignore_s", "charger_fault_hold_s", "capacity_wh", "soc_hold_wh", "p_gain",
 )
 
 
@@ -247,6 +249,10 @@ class CtlState:
     blind = cython.declare(cython.bint, visibility="public")
     grid_dis_ok = cython.declare(cython.bint, visibility="public")
     probe_t = cython.declare(cython.double, visibility="public")
+    net_avg = cython.declare(cython.double, visibility="public")
+    chase = cython.declare(cython.double, visibility="public")
+    big_dn = cython.declare(cython.double, visibility="public")
+    big_t = cython.declare(cython.double, visibility="public")
 
     def __init__(self, mode=0, grid_ok=False):
         self.mode = mode
@@ -281,6 +287,10 @@ class CtlState:
         self.blind = False  # the grid went unseen for longer than the loss budget
         self.grid_dis_ok = grid_ok  # the grid allows discharging (reconnect wait over)
         self.probe_t = float("nan")  # when the last SoC probe began
+        self.net_avg = float("nan")  # the house's demand on the car, running mean (W)
+        self.chase = 1.0  # how far the feed-forward follows the last sample (0..1)
+        self.big_dn = 0.0  # the demand's last large change (W), and when
+        self.big_t = -1.0e18
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -323,6 +333,10 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.blind = a.blind
     b.grid_dis_ok = a.grid_dis_ok
     b.probe_t = a.probe_t
+    b.net_avg = a.net_avg
+    b.chase = a.chase
+    b.big_dn = a.big_dn
+    b.big_t = a.big_t
 
 
 # --- shared clamp pieces --------------------------------------------------------------------
@@ -448,6 +462,13 @@ def _valid(m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
     return True
 
 
+CHASE_MIN_W = cython.declare(cython.double, 300.0)  # a reversal this large (W) counts
+CHASE_DOWN = cython.declare(cython.double, 0.34)  # three reversals in a row: hold the mean
+CHASE_UP = cython.declare(cython.double, 0.1)  # ten quiet periods: follow the sample again
+CHASE_AVG = cython.declare(cython.double, 0.2)  # the running mean's weight per period
+CHASE_WINDOW_S = cython.declare(cython.double, 3.0)  # reversals closer than this (s) count
+
+
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
@@ -455,6 +476,7 @@ def _stop(st: CtlState, reasons: cython.int) -> cython.double:
     st.prev_ev = NAN
     st.prev_net = NAN
     st.prev_dn = 0.0
+    st.net_avg = NAN
     st.integ = 0.0
     st.last_sp = 0.0
     st.on = False
@@ -500,6 +522,10 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
     if forced:
         want = plan.forced_w
         reasons |= R_FORCED
+    elif lim.p_gain > 0.0:
+        # the baseline every regulation figure is compared with: measured charger power
+        # less a share of the error, nothing else (the same clamps follow)
+        want = m.ev_w - lim.p_gain * e
     else:
         # the meter's sample is older than the charger's reading by lag_frac of a period:
         # take the charger's power at that instant, between its last two readings
@@ -511,7 +537,23 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
         # what it reports is scaled back by the gain learnt from settled stretches, so a
         # step's feed-forward lands on the true power, not 2 % of the step beside it
         net: cython.double = ev_s / st.gain - e  # what the house asks of the car now (W)
-        want = net - lim.kp * e - st.integ
+        # a load that switches faster than the loop can follow (a hob pulsing every few
+        # seconds) shows as the house's demand reversing period after period: chasing the
+        # last sample then lands each correction on the next half-period, out of phase. The
+        # feed-forward then moves from the last sample toward the demand's running mean,
+        # as far as the reversals say (st.chase: 1 follow the sample, 0 hold the mean)
+        dn0: cython.double = net - st.prev_net
+        if isnan(st.net_avg):
+            st.net_avg = net
+        if not isnan(dn0) and fabs(dn0) >= CHASE_MIN_W:
+            if dn0 * st.big_dn < 0.0 and now - st.big_t <= CHASE_WINDOW_S:
+                st.chase = max(0.0, st.chase - CHASE_DOWN)
+            st.big_dn = dn0
+            st.big_t = now
+        else:
+            st.chase = min(1.0, st.chase + CHASE_UP)
+        st.net_avg += CHASE_AVG * (net - st.net_avg)
+        want = st.net_avg + st.chase * (net - st.net_avg) - lim.kp * e - st.integ
         # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
         # carried on for part of a period, since the write acts a period late
         dn: cython.double = net - st.prev_net
@@ -984,6 +1026,8 @@ class Plant:
     cap_wh = cython.declare(cython.double, visibility="public")
     car_min_soc = cython.declare(cython.double, visibility="public")
     soc_zero_idle = cython.declare(cython.bint, visibility="public")
+    dead_jitter_s = cython.declare(cython.double, visibility="public")
+    meter_avg = cython.declare(cython.bint, visibility="public")
     pv_share1 = cython.declare(cython.double, visibility="public")
     pv_share2 = cython.declare(cython.double, visibility="public")
     pv_share3 = cython.declare(cython.double, visibility="public")
@@ -996,6 +1040,20 @@ class Plant:
     cmd_act = cython.declare(cython.double, visibility="public")
     cmd_pend = cython.declare(cython.double, visibility="public")
     pend_t = cython.declare(cython.double, visibility="public")
+    # a second command in flight (a dead time longer than the write period): first in,
+    # first acted on
+    pend_wt = cython.declare(cython.double, visibility="public")
+    cmd_pend2 = cython.declare(cython.double, visibility="public")
+    pend_wt2 = cython.declare(cython.double, visibility="public")
+    pend_t2 = cython.declare(cython.double, visibility="public")
+    # the averaging meter: the phase powers summed over this second's sub-steps up to its
+    # sample (W x sub-steps), and the tail of the last second after it
+    acc1 = cython.declare(cython.double, visibility="public")
+    acc2 = cython.declare(cython.double, visibility="public")
+    acc3 = cython.declare(cython.double, visibility="public")
+    tail1 = cython.declare(cython.double, visibility="public")
+    tail2 = cython.declare(cython.double, visibility="public")
+    tail3 = cython.declare(cython.double, visibility="public")
     last_comm_t = cython.declare(cython.double, visibility="public")
     rng = cython.declare(cython.ulonglong, visibility="public")
     # the meter's last sample (what a read returns) and its time
@@ -1041,6 +1099,8 @@ class Plant:
         self.cap_wh = 60000.0
         self.car_min_soc = 5.0
         self.soc_zero_idle = False  # a charger that reports SoC 0 while no power flows
+        self.dead_jitter_s = 0.0  # each write's dead time: dead_s + uniform [0, jitter)
+        self.meter_avg = False  # the meter reports the mean of the second before its sample
         self.pv_share1 = 1.0 / 3.0
         self.pv_share2 = 1.0 / 3.0
         self.pv_share3 = 1.0 / 3.0
@@ -1054,6 +1114,16 @@ class Plant:
         self.cmd_act = 0.0
         self.cmd_pend = 0.0
         self.pend_t = float("nan")
+        self.pend_wt = float("nan")
+        self.cmd_pend2 = 0.0
+        self.pend_wt2 = float("nan")
+        self.pend_t2 = float("nan")
+        self.acc1 = 0.0
+        self.acc2 = 0.0
+        self.acc3 = 0.0
+        self.tail1 = float("nan")
+        self.tail2 = 0.0
+        self.tail3 = 0.0
         self.last_comm_t = 0.0
         self.rng = (seed * 2654435761 + 12345) & 0xFFFFFFFFFFFFFFFF
         self.s_t = -1.0e9
@@ -1151,9 +1221,21 @@ def _noise(pl: Plant, a: cython.double) -> cython.double:
 @cython.exceptval(check=False)
 def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
     """A setpoint reaches the charger at time t; it acts after the dead time."""
-    pl.cmd_pend = sp
-    pl.pend_t = t + pl.dead_s
+    d: cython.double = pl.dead_s
+    if pl.dead_jitter_s > 0.0:
+        d += _rand(pl) * pl.dead_jitter_s
     pl.last_comm_t = t
+    # a command written a period or more ago and still in flight (a dead time longer than
+    # the period) acts first and this one queues behind it; one written within the period
+    # (the grid watch's stop after the cycle's write) is superseded
+    if not isnan(pl.pend_t2) or (not isnan(pl.pend_t) and t - pl.pend_wt >= 0.9):
+        pl.cmd_pend2 = sp
+        pl.pend_t2 = max(t + d, pl.pend_t)
+        pl.pend_wt2 = t
+        return
+    pl.cmd_pend = sp
+    pl.pend_t = t + d
+    pl.pend_wt = t
 
 
 @cython.cfunc
@@ -1161,6 +1243,8 @@ def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
 @cython.exceptval(check=False)
 def _last_cmd(pl: Plant) -> cython.double:
     """The setpoint most recently written to the charger (W), acting or still pending."""
+    if not isnan(pl.pend_t2):
+        return pl.cmd_pend2
     return pl.cmd_act if isnan(pl.pend_t) else pl.cmd_pend
 
 
@@ -1173,13 +1257,23 @@ def _charger_retarget(pl: Plant, t: cython.double, flags: cython.int) -> cython.
     if pl.pend_t <= t + 1e-9:  # False while nothing is pending (NaN)
         pl.cmd_act = pl.cmd_pend
         pl.pend_t = NAN
+        if not isnan(pl.pend_t2):  # the queued one is next
+            pl.cmd_pend = pl.cmd_pend2
+            pl.pend_t = pl.pend_t2
+            pl.pend_wt = pl.pend_wt2
+            pl.pend_t2 = NAN
+            if pl.pend_t <= t + 1e-9:
+                pl.cmd_act = pl.cmd_pend
+                pl.pend_t = NAN
     if t - pl.last_comm_t > pl.watchdog_s:  # its own watchdog: no traffic, no power
         pl.cmd_act = 0.0
         pl.pend_t = NAN
+        pl.pend_t2 = NAN
     if not (flags & F_CAR):
         pl.p = 0.0
         pl.cmd_act = 0.0
         pl.pend_t = NAN
+        pl.pend_t2 = NAN
         pl.tgt = 0.0
         return
     tgt: cython.double = _clip(pl.cmd_act, -pl.max_dis_w, pl.max_chg_w)
@@ -1483,6 +1577,24 @@ def _fill_measurement(m: Measurement, pl: Plant, t: cython.double, flags: cython
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
+def _avg_tick(pl: Plant, a1: cython.double, a2: cython.double, a3: cython.double,
+              n: cython.int, ns: cython.int) -> cython.void:
+    """The averaging meter's sample into acc1..3 (W): the second before its instant, from
+    n sub-steps of this second (sums a1..a3) and the last second's tail after its sample
+    (before the first sample: these n alone)."""
+    if isnan(pl.tail1):
+        pl.acc1 = a1 / n
+        pl.acc2 = a2 / n
+        pl.acc3 = a3 / n
+    else:
+        pl.acc1 = (a1 + pl.tail1) / ns
+        pl.acc2 = (a2 + pl.tail2) / ns
+        pl.acc3 = (a3 + pl.tail3) / ns
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
 def _watch_sample(mf: Measurement, m: Measurement, pl: Plant, ts: cython.double,
                   flags: cython.int) -> cython.void:
     """What the grid watch reads at sub-step ts: the meter's voltage and frequency now (0 V,
@@ -1538,6 +1650,7 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     m: Measurement = Measurement()
     mf: Measurement = Measurement()  # what the grid watch sees at a sub-step
     cmd: cython.double = _last_cmd(pl)  # the last command sent (W)
+    avg: cython.bint = pl.meter_avg
     do_trace: cython.bint = len(trace) >= 6 * n
     fuse: cython.double = tot.fuse_a
     v: cython.double = tot.nominal_v
@@ -1623,7 +1736,7 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         # the grid watch runs on the sub-steps of a second where it may act (grid down, meter
         # faulted), as the live loop's watch does between its cycles
         watch: cython.bint = policy == P_V2H and (grid_dn or (fl & METER_BAD) != 0)
-        if not grid_dn and not watch and pl.p == pl.tgt and (
+        if not grid_dn and not watch and pl.p == pl.tgt and isnan(pl.pend_t2) and (
                 not (pl.pend_t <= last_ts) or pl.cmd_pend == pl.cmd_act):
             # a settled charger and nothing new to act on: every sub-step is the same, so the
             # second is summed at once (most of a night, and every deadband hold)
@@ -1642,8 +1755,21 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
             pl.soc_wh += pp * (pl.k_chg if pp > 0.0 else pl.k_dis) * ns
             if pp < 0.0 and pl.soc_wh < reserve_wh:
                 viol_res = True
-            _meter_tick(pl, tot, b1 + pp * pl.ev_share1, b2 + pp * pl.ev_share2,
-                        b3 + pp * pl.ev_share3, t + (ns - lat) * h, fl)
+            if avg:
+                # the same phase powers on every sub-step: ns - lat of them up to the sample
+                _avg_tick(pl, (b1 + pp * pl.ev_share1) * (ns - lat),
+                          (b2 + pp * pl.ev_share2) * (ns - lat),
+                          (b3 + pp * pl.ev_share3) * (ns - lat), ns - lat, ns)
+                _meter_tick(pl, tot, pl.acc1, pl.acc2, pl.acc3, t + (ns - lat) * h, fl)
+                pl.tail1 = (b1 + pp * pl.ev_share1) * lat
+                pl.tail2 = (b2 + pp * pl.ev_share2) * lat
+                pl.tail3 = (b3 + pp * pl.ev_share3) * lat
+                pl.acc1 = 0.0
+                pl.acc2 = 0.0
+                pl.acc3 = 0.0
+            else:
+                _meter_tick(pl, tot, b1 + pp * pl.ev_share1, b2 + pp * pl.ev_share2,
+                            b3 + pp * pl.ev_share3, t + (ns - lat) * h, fl)
         else:
             for j in range(ns):
                 ts: cython.double = t + j * h
@@ -1676,9 +1802,26 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
                 if pp < 0.0 and pl.soc_wh < reserve_wh:
                     viol_res = True
                 psum += pp
-                if j == ns - 1 - lat:
+                if avg:
+                    pl.acc1 += b1 + pp * pl.ev_share1
+                    pl.acc2 += b2 + pp * pl.ev_share2
+                    pl.acc3 += b3 + pp * pl.ev_share3
+                    if j == ns - 1 - lat:
+                        _avg_tick(pl, pl.acc1, pl.acc2, pl.acc3, j + 1, ns)
+                        _meter_tick(pl, tot, pl.acc1, pl.acc2, pl.acc3, ts + h, fl)
+                        pl.acc1 = 0.0
+                        pl.acc2 = 0.0
+                        pl.acc3 = 0.0
+                elif j == ns - 1 - lat:
                     _meter_tick(pl, tot, b1 + pp * pl.ev_share1, b2 + pp * pl.ev_share2,
                                 b3 + pp * pl.ev_share3, ts + h, fl)
+            if avg:  # what the next sample's window takes from this second
+                pl.tail1 = pl.acc1
+                pl.tail2 = pl.acc2
+                pl.tail3 = pl.acc3
+                pl.acc1 = 0.0
+                pl.acc2 = 0.0
+                pl.acc3 = 0.0
         # the fuse judge: mean phase current over the second (a fuse is thermal), and only on
         # phases the charger is on (elsewhere it adds nothing)
         pm: cython.double = psum * inv_ns

@@ -119,12 +119,20 @@ class Bench:
         return min(int(self.t_bench), len(self.inputs) - 1)
 
     def meter_phases(self) -> tuple[float, float, float]:
-        """Phase powers (W) as the meter shows them: meter_lat_n sub-steps old (DESIGN §7)."""
-        lat = self.plant.meter_lat_n
-        if lat == 0 or len(self.g_hist) < lat:
-            pl = self.plant
-            return (pl.g1, pl.g2, pl.g3)
-        return self.g_hist[-lat]
+        """Phase powers (W) as the meter shows them: meter_lat_n sub-steps old; with
+        `plant.meter_avg` the mean of the second (n_sub sub-steps) that ends there, as an
+        averaging meter publishes it (the batch runner's meter, issue #12)."""
+        pl = self.plant
+        lat = pl.meter_lat_n
+        if not pl.meter_avg:
+            if lat == 0 or len(self.g_hist) < lat:
+                return (pl.g1, pl.g2, pl.g3)
+            return self.g_hist[-lat]
+        hist = [*self.g_hist, (pl.g1, pl.g2, pl.g3)]
+        end = max(0, len(hist) - 1 - lat)
+        win = hist[max(0, end - pl.n_sub + 1): end + 1]
+        return (sum(g[0] for g in win) / len(win), sum(g[1] for g in win) / len(win),
+                sum(g[2] for g in win) / len(win))
 
     def car_home(self) -> bool:
         return bool(self.inputs.flags[self.second()] & F_CAR)
@@ -216,7 +224,7 @@ class Bench:
         fl = self.flags()
         pl = self.plant
         self.g_hist.append((pl.g1, pl.g2, pl.g3))
-        del self.g_hist[:-4]
+        del self.g_hist[:-(self.plant.n_sub + self.plant.meter_lat_n + 2)]
         pl.tick(self.t_bench, fl, inp.l1[k], inp.l2[k], inp.l3[k], inp.pv[k])
         if isinstance(self.meter, P1):
             self.meter.on_tick()

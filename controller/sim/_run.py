@@ -14,7 +14,10 @@ from ._inputs import Inputs, build
 from ._plan import SLOT_S, SimPrices, make_planner, scenario_prices
 from ._scenario import Scenario
 
-POLICIES = ("v2h", "evcc-like", "none")
+POLICIES = ("v2h", "p-loop", "evcc-like", "none")
+# the baseline (#12): setpoint = measured charger power - 0.6 x grid error, the same clamps
+# and the same supervisor as v2h (it runs v2h's decision with the step's tracking replaced)
+P_LOOP_GAIN = 0.6
 TRACE_FIELDS = ("grid_w", "setpoint_w", "ev_w", "soc_pct", "mode", "reasons")
 
 
@@ -52,7 +55,7 @@ def make_plant(sc: Scenario, cfg: Config, core: Any) -> Any:
         min_w=p.min_w, max_chg_w=p.max_chg_w, max_dis_w=p.max_dis_w, eff=cfg.car.efficiency,
         meas_gain=p.meas_gain, anti_islanding=p.anti_islanding, watchdog_s=p.watchdog_s,
         cap_wh=cfg.car.capacity_kwh * 1000.0, car_min_soc=p.car_min_soc,
-        soc_zero_idle=p.soc_zero_idle,
+        soc_zero_idle=p.soc_zero_idle, dead_jitter_s=p.dead_jitter_s, meter_avg=p.meter_avg,
         pv_share1=pvs[0], pv_share2=pvs[1], pv_share3=pvs[2],
         ev_share1=ev[0], ev_share2=ev[1], ev_share3=ev[2],
     )
@@ -61,7 +64,7 @@ def make_plant(sc: Scenario, cfg: Config, core: Any) -> Any:
 def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = None,
                core: Any = None, trace: bool = False, prices: SimPrices | None = None,
                slots: list[Any] | None = None) -> Run:
-    """Drive the plant with `policy` ("v2h", "evcc-like", "none" or "oracle").
+    """Drive the plant with `policy` ("v2h", "p-loop", "evcc-like", "none" or "oracle").
 
     With `prices` the run is cut at every 15-minute slot: the bill is summed per slot, and
     v2h (when the config plans by price) asks the planner at each slot start what the step
@@ -80,7 +83,9 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
                       stale_budget_s=cfg.control.meter_stale_s + 1.0,
                       nominal_v=cfg.site.nominal_v)
     tr = array("d", bytes(8 * 6 * n)) if trace else array("d")
-    pid = core.POLICIES.index(policy)
+    pid = core.POLICIES.index("v2h" if policy == "p-loop" else policy)
+    if policy == "p-loop":
+        lim.p_gain = P_LOOP_GAIN
     views = [memoryview(a) for a in (inp.l1, inp.l2, inp.l3, inp.pv, inp.flags)]
     trv = memoryview(tr)
     planner = make_planner(sc, cfg, prices) if policy == "v2h" and slots is None else None

@@ -73,7 +73,8 @@ class Plant(Base):
     n_sub: Annotated[int, Meta(ge=2, le=20)] = 4
     meter_lat_n: Annotated[int, Meta(ge=0, le=10)] = 1
     meter_noise_w: Annotated[float, Meta(ge=0.0)] = 4.0
-    dead_s: Annotated[float, Meta(ge=0.0, lt=1.0)] = 0.5
+    dead_s: Annotated[float, Meta(ge=0.0, lt=2.0)] = 0.5  # with its jitter, under 2 s
+    dead_jitter_s: Annotated[float, Meta(ge=0.0, lt=1.0)] = 0.0  # per write, uniform
     tau_s: Annotated[float, Meta(gt=0.0, le=60.0)] = 0.7
     ramp_w_s: Annotated[float, Meta(gt=0.0)] = 5000.0
     min_w: Annotated[float, Meta(ge=0.0)] = 150.0
@@ -84,6 +85,7 @@ class Plant(Base):
     watchdog_s: Annotated[float, Meta(gt=0.0)] = 10.0
     car_min_soc: Annotated[float, Meta(ge=0.0, le=100.0)] = 5.0
     soc_zero_idle: bool = False  # the charger reports SoC 0 while no power flows
+    meter_avg: bool = False  # the meter reports the mean of the second before its sample
 
 
 # grid_loss_dark: the grid fails and the meter, powered by it, goes silent with it;
@@ -160,17 +162,21 @@ def load(name_or_file: str) -> Scenario:
     if not path.exists():
         raise ConfigError([Problem(str(path), 0, "scenario",
                                    f"no such file or built-in ({', '.join(builtin_names())})")])
-    text = path.read_text(encoding="utf-8")
+    sc = parse(path.read_text(encoding="utf-8"), str(path))
+    return msgspec.structs.replace(sc, base_dir=str(path.parent))
+
+
+def parse(text: str, where: str) -> Scenario:
+    """A scenario from its TOML text; `where` names it in errors (ConfigError)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([Problem(str(path), 0, "(toml)", str(exc))]) from None
+        raise ConfigError([Problem(where, 0, "(toml)", str(exc))]) from None
     raw.pop("base_dir", None)
     try:
-        sc = msgspec.convert(raw, Scenario)
+        return msgspec.convert(raw, Scenario)
     except msgspec.ValidationError as exc:
-        msg, _, where = str(exc).partition(" - at `$")
-        key = where.rstrip("`").lstrip(".")
-        raise ConfigError([Problem(str(path), find_line(text, key), key or "scenario",
+        msg, _, at = str(exc).partition(" - at `$")
+        key = at.rstrip("`").lstrip(".")
+        raise ConfigError([Problem(where, find_line(text, key), key or "scenario",
                                    msg)]) from None
-    return msgspec.structs.replace(sc, base_dir=str(path.parent))

@@ -230,3 +230,49 @@ class TestClamps:
         """Bits map to names in DESIGN order."""
         assert core.reason_names(0) == ()
         assert core.reason_names(0b11) == ("stale", "supervisor")
+
+
+def _drive(core, loads, lim=None):
+    """The step against a house whose own load is loads[k] (W) at second k, the charger at
+    what it was told the second before: the setpoints and the final state."""
+    st = regulating(core)
+    lim = lim or core.Limits()
+    ev, out = 0.0, []
+    for k, load in enumerate(loads):
+        t = 100.0 + k
+        sp, st, _ = core.step(reading(core, t=t, grid_w=load + ev, ev_w=ev), st, lim,
+                              core.Plan(), t)
+        out.append(sp)
+        ev = sp
+    return out, st
+
+
+class TestChase:
+    def test_step_pulsing_load_is_not_chased(self, core):
+        """A hob pulsing 2 kW every 2 s: after a few reversals the feed-forward holds the
+        demand's mean instead of chasing the last sample (issue #12: a load faster than
+        the loop), so the car's swing shrinks to a fraction of the pulse."""
+        loads = [1000.0 + (2000.0 if (k // 2) % 2 else 0.0) for k in range(40)]
+        sps, st = _drive(core, loads)
+        early = max(sps[2:8]) - min(sps[2:8])
+        late = max(sps[30:]) - min(sps[30:])
+        assert early > 1500.0 and late < 0.5 * early and st.chase < 0.3
+
+    def test_step_steps_seconds_apart_are_chased(self, core):
+        """A kettle on, and off 10 s later: two steps, not a pulse; the car follows each in
+        full (chase stays at 1)."""
+        loads = [1000.0] * 5 + [3000.0] * 10 + [1000.0] * 10
+        sps, st = _drive(core, loads)
+        assert st.chase == 1.0 and sps[5] < -2900.0 and sps[15] > -1100.0
+
+    def test_step_p_gain_is_the_plain_proportional_loop(self, core):
+        """lim.p_gain > 0: setpoint = measured charger power - p_gain x error, nothing else
+        (the baseline `p-loop` of the sweep), under the same clamps."""
+        st = regulating(core)
+        lim = core.Limits(p_gain=0.6, deadband_w=0.0)
+        sp, _, _ = core.step(reading(core, grid_w=1000.0, ev_w=-500.0), st, lim, core.Plan(),
+                             100.0)
+        assert sp == -500.0 - 0.6 * 1000.0
+        sp, _, why = core.step(reading(core, grid_w=20000.0, ev_w=-7000.0), st, lim,
+                               core.Plan(), 100.0)
+        assert sp == -lim.max_discharge_w and "max_discharge" in why

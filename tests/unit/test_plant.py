@@ -187,3 +187,57 @@ class TestJudge:
         pl.last_comm_t = 0.0
         run(core, "v2h", n, load=3000.0, flags=flags, plant=pl, tot=tot)
         assert tot.v_grid >= 4
+
+
+class TestPlantIssue12:
+    def test_plant_long_dead_time_acts_each_command_in_order(self, core):
+        """A dead time of 1.5 s, a write a second: every command acts, in order, 1.5 s
+        after its write (none is lost behind the next one in flight)."""
+        pl = core.Plant(seed=1, dead_s=1.5, ramp_w_s=1e9, tau_s=0.01)
+        seen: list[tuple[float, int]] = []
+        for i in range(0, 40):
+            t = i * 0.25
+            if i % 4 == 0 and i < 12:
+                pl.write(1000.0 * (i // 4 + 1), t)
+            pl.tick(t, 1, 0.0, 0.0, 0.0, 0.0)
+            if round(pl.p) and (not seen or seen[-1][1] != round(pl.p)):
+                seen.append((t, round(pl.p)))
+        assert seen == [(1.5, 1000), (2.5, 2000), (3.5, 3000)]
+
+    def test_plant_dead_time_jitter_is_seeded_and_bounded(self, core):
+        """Jitter draws from the plant's own generator: the same seed, the same dead times;
+        each within [dead_s, dead_s + jitter)."""
+        for seed in (1, 2):
+            a = core.Plant(seed=seed, dead_s=0.2, dead_jitter_s=0.5)
+            b = core.Plant(seed=seed, dead_s=0.2, dead_jitter_s=0.5)
+            dead = []
+            for k in range(20):
+                a.write(100.0 * k, float(k))
+                b.write(100.0 * k, float(k))
+                assert a.pend_t == b.pend_t
+                dead.append(a.pend_t - k)
+                a.tick(k + 0.9, 1, 0.0, 0.0, 0.0, 0.0)
+                b.tick(k + 0.9, 1, 0.0, 0.0, 0.0, 0.0)
+            assert all(0.2 <= d < 0.7 for d in dead) and len(set(dead)) > 10
+
+    def test_batch_averaging_meter_reports_the_mean_of_its_second(self, core):
+        """While the charger ramps up through a second, an averaging meter reports the mean
+        of that second, an instantaneous one the value at its sample: less import shown as
+        gone by the averaging one (and the same once all is steady)."""
+        seen = {}
+        for avg in (True, False):
+            pl = core.Plant(seed=1, meter_avg=avg, meter_noise_w=0.0, ramp_w_s=2000.0)
+            st = core.CtlState()
+            samples = []
+            for k in range(12):
+                # an uncontrolled car: full power from plug-in (the "none" policy)
+                core.run_batch(core.POLICIES.index("none"), array("d", [500.0]),
+                               array("d", [0.0]), array("d", [0.0]), array("d", [0.0]),
+                               array("B", [F_CAR]), pl, core.Limits(fuse_a=200.0),
+                               core.Plan(), st, core.EvccState(), core.Totals(), float(k),
+                               array("d"))
+                samples.append(pl.s_p1)
+            seen[avg] = samples
+        ramping = [k for k in range(12) if seen[False][k] != seen[False][k - 1]]
+        assert any(seen[True][k] < seen[False][k] - 100.0 for k in ramping)
+        assert abs(seen[True][-1] - seen[False][-1]) < 1e-6

@@ -1,0 +1,42 @@
+"""`v2h simulate --sweep` (issue #12): a grid of plants with v2h, the p-loop baseline and the
+oracle, each point's figures from the same batch runner and step."""
+
+from __future__ import annotations
+
+import json
+
+from controller import config
+from controller.cli import main
+from controller.sim import _sweep
+
+
+def test_sweep_points_cover_the_ranges_and_are_seeded():
+    """The three fixed corners, then seeded draws within the ranges of issue #12."""
+    a, b = _sweep.points(30, seed=3), _sweep.points(30, seed=3)
+    assert a == b and len(a) == 30
+    assert all(0.1 <= p.dead_s <= 1.5 and 0.2 <= p.tau_s <= 3.0 and 1000 <= p.ramp_w_s
+               <= 20_000 and 0.97 <= p.meas_gain <= 1.03 and 0.0 <= p.delay_s <= 0.6
+               and p.dead_s + p.jitter_s < 2.0 for p in a)
+    assert any(p.meter_avg for p in a) and any(not p.meter_avg for p in a)
+
+
+def test_sweep_rows_for_every_policy_and_scenario():
+    """Each point: steps and pulsing, each with v2h, p-loop and the oracle; the oracle's
+    mean |grid| is the smallest on the steps (it knows the load)."""
+    rows = _sweep.run_point(_sweep.points(2)[1], config.defaults())
+    assert {(r["scenario"], r["policy"]) for r in rows} == {
+        (s, p) for s in ("steps", "pulsing") for p in ("v2h", "p-loop", "oracle")}
+    steps = {r["policy"]: r for r in rows if r["scenario"] == "steps"}
+    assert steps["oracle"]["mean_abs_grid_w"] <= min(steps["v2h"]["mean_abs_grid_w"],
+                                                     steps["p-loop"]["mean_abs_grid_w"])
+    assert steps["v2h"]["overshoot_pct"] is not None and steps["v2h"]["settle_s"] >= 0
+
+
+def test_cli_sweep_prints_a_table_and_json(capsys):
+    """The table has a row a point and scenario; --json one object a row."""
+    assert main(["simulate", "--sweep", "--points", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 + 3 * 2 and "p" in out[0]
+    assert main(["simulate", "--sweep", "--points", "2", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2 * 2 * 3
