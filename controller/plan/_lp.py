@@ -49,7 +49,7 @@ def solve_lp(p: Problem) -> LpResult:
     n, dt, eta = p.n, p.dt_h, p.car.efficiency
     k = len(p.targets)
     nv = 5 * n + k
-    C, D, GI, GE, S, SL = 0, n, 2 * n, 3 * n, 4 * n, 5 * n
+    C, D, GI, GE, S, SL = 0, n, 2 * n, 3 * n, 4 * n, 5 * n  # noqa: N806 - the LP's variable blocks
     imp = np.asarray(p.import_eur_kwh, dtype=float)
     exp_ = np.asarray(p.export_eur_kwh, dtype=float)
     cost = np.zeros(nv)
