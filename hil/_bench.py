@@ -178,7 +178,7 @@ class Bench:
                 del self.servers[name]
                 srv.close()  # what shutdown() does, without waiting for a loop turn
             return
-        is_open = self.meter.server is not None if isinstance(srv, P1) else srv is not None
+        is_open = srv.server is not None if isinstance(srv, P1) else srv is not None
         if is_open or name not in self.ports:
             return  # open already, or never started (a test without ports)
         task = asyncio.get_running_loop().create_task(self._reopen(name), name=f"hil.{name}.up")

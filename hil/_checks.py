@@ -276,7 +276,8 @@ def charge_below_fuse_room_w(run: Run) -> float:
 def _shares(cfg: Config) -> tuple[float, float, float]:
     if cfg.charger.phases == 3:
         return (1 / 3, 1 / 3, 1 / 3)
-    return tuple(1.0 if cfg.charger.phase == i else 0.0 for i in (1, 2, 3))  # type: ignore
+    ph = cfg.charger.phase
+    return (float(ph == 1), float(ph == 2), float(ph == 3))
 
 
 def _steps(run: Run) -> list[int]:
@@ -335,7 +336,7 @@ def charger_lost_not_reported(run: Run) -> float:
 def exit_not_clean(run: Run) -> float:
     """1 unless every controller exited 0 on SIGTERM and handed control back (81 = 0)."""
     ok = all(c == 0 for c in run.exit_codes) and run.control_after == 0
-    ok = ok and run.rec and run.rec[-1][CMD] == 0.0
+    ok = ok and bool(run.rec) and run.rec[-1][CMD] == 0.0
     return 0.0 if ok else 1.0
 
 

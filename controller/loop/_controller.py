@@ -247,7 +247,7 @@ class Controller:
         """The (import, export) price (EUR/kWh) of the slot holding t_utc, if known."""
         p = self.feed.current(t_utc) if self.feed is not None else None
         i = p.index(t_utc) if p is not None else None
-        return None if i is None else (p.import_eur_kwh[i], p.export_eur_kwh[i])
+        return None if p is None or i is None else (p.import_eur_kwh[i], p.export_eur_kwh[i])
 
     def _poke_plan(self) -> None:
         if self.planner is not None:

@@ -38,7 +38,8 @@ class Run:
 def _shares(cfg: Config) -> tuple[float, float, float]:
     if cfg.charger.phases == 3:
         return (1 / 3, 1 / 3, 1 / 3)
-    return tuple(1.0 if cfg.charger.phase == i else 0.0 for i in (1, 2, 3))  # type: ignore
+    ph = cfg.charger.phase
+    return (float(ph == 1), float(ph == 2), float(ph == 3))
 
 
 def make_plant(sc: Scenario, cfg: Config, core: Any) -> Any:
