@@ -119,7 +119,8 @@ class Bench:
         return min(int(self.t_bench), len(self.inputs) - 1)
 
     def meter_phases(self) -> tuple[float, float, float]:
-        """Phase powers (W) as the meter shows them: meter_lat_n sub-steps old (DESIGN §7)."""
+        """Phase powers (W) as the meter shows them: meter_lat_n sub-steps old
+        (firmware_notes/design.md "The plant")."""
         lat = self.plant.meter_lat_n
         if lat == 0 or len(self.g_hist) < lat:
             pl = self.plant

@@ -243,7 +243,8 @@ def phase_over_fuse_a(run: Run) -> float:
 def phase_over_fuse_s(run: Run) -> float:
     """Longest stretch (s) of 1-s means with a phase above the fuse while the charger adds
     to that phase's current (a fuse is thermal: a brief step of the house's own is not the
-    controller's overload; DESIGN's judge allows 2 s for the loop and the charger)."""
+    controller's overload; the judge allows 3 s for the loop and the charger:
+    FUSE_GRACE_S, firmware_notes/design.md "Result object")."""
     v = run.cfg.site.nominal_v
     shares = _shares(run.cfg)
     longest = run_s = 0.0

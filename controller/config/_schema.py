@@ -61,7 +61,8 @@ class Car(Base, frozen=True):
 
 
 class Limits(Base, frozen=True):
-    """Safety and hardware limits; the fixed key paths of DESIGN.md §5 live here."""
+    """Safety and hardware limits; the fixed key paths (firmware_notes/design.md "Command
+    line") live here."""
 
     fuse_a: Amps = 25.0
     fuse_margin_a: Annotated[float, Meta(ge=0.0, le=20.0)] = 1.0

@@ -239,9 +239,10 @@ class Ledger:
     def add(self, t_utc: float, dt_s: float, grid_w: float, ev_w: float,
             prices: tuple[float, float] | None = None,
             counters: tuple[float, float] | None = None) -> None:
-        """One sample at UTC time t_utc (Unix s): grid and car power (W, DESIGN §1 signs),
-        covering the dt_s seconds before it; the prices (€/kWh import, export) in force, and
-        the charger's energy counters (Wh charged, discharged) when it has them."""
+        """One sample at UTC time t_utc (Unix s): grid and car power (W, signed as
+        firmware_notes/design.md "Signs and units" says), covering the dt_s seconds before
+        it; the prices (€/kWh import, export) in force, and the charger's energy counters (Wh
+        charged, discharged) when it has them."""
         if self._closed:
             return
         if not (math.isfinite(t_utc) and math.isfinite(dt_s) and 0.0 <= dt_s <= 3600.0

@@ -68,7 +68,8 @@ class Car(Base, frozen=True):
 
 
 class Plant(Base, frozen=True):
-    """Charger and meter physics (DESIGN.md §7); the defaults are fixed so figures compare."""
+    """Charger and meter physics (firmware_notes/design.md "The plant"); the defaults are
+    fixed so figures compare."""
 
     n_sub: Annotated[int, Meta(ge=2, le=20)] = 4
     meter_lat_n: Annotated[int, Meta(ge=0, le=10)] = 1
