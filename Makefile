@@ -54,7 +54,8 @@ sysdeps:
 	  fi; \
 	fi
 
-test: sysdeps test-compiled test-pure
+# lint first: ruff and mypy take about 6 s cold, under 1 s with their caches
+test: sysdeps lint test-compiled test-pure
 
 test-compiled: $(BUILT)
 	$(PY) -m pytest -q tests -m "not slow"
@@ -111,5 +112,6 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info fast/*.c fast/*.so fast/*.html $(OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info fast/*.c fast/*.so fast/*.html $(OUT) .pytest_cache .hypothesis \
+	  .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
