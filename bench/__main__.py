@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
 import fast
 from controller import config, sim
@@ -45,7 +46,7 @@ def year() -> dict[str, float]:
     return best
 
 
-def _year_once() -> dict[str, float]:
+def _year_once() -> dict[str, Any]:
     core = fast.implementations()["compiled"]
     cfg = config.defaults()
     base = sim.load("standard-day")

@@ -3,6 +3,7 @@ cycle, STOPPING=1 at the end. A datagram to $NOTIFY_SOCKET; nothing without it."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
@@ -23,10 +24,8 @@ class Notifier:
     def send(self, state: str) -> None:
         if self.sock is None:
             return
-        try:
+        with contextlib.suppress(OSError):  # systemd gone or busy: its watchdog will say so
             self.sock.sendto(state.encode(), self.addr)
-        except OSError:
-            pass  # systemd gone or busy: the watchdog will say so, not us
 
     def close(self) -> None:
         if self.sock is not None:

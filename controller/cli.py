@@ -1,4 +1,4 @@
-"""The `v2h` command line (DESIGN.md §5)."""
+"""The `v2h` command line (firmware_notes/design.md "Command line")."""
 
 from __future__ import annotations
 

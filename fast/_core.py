@@ -1,8 +1,9 @@
 """The v2h control core: one source, compiled by Cython (pure-Python mode), run as is otherwise.
 
-Signs and units follow DESIGN.md §1: powers in W (grid + import, ev + charging the car), SoC in
-%, time in s. Everything here is a pure function of its arguments except for the explicit
-in-place `_...` helpers, which the batch runner uses to avoid an allocation per second.
+Signs and units follow firmware_notes/design.md "Signs and units": powers in W (grid
++ import, ev + charging the car), SoC in %, time in s. Everything here is a pure function
+of its arguments except for the explicit in-place `_...` helpers, which the batch runner
+uses to avoid an allocation per second.
 
 Why one file: Cython inlines calls only within a module, and the batch runner needs the step,
 the policies and the plant in one C unit to run a year of seconds in a few seconds.
@@ -11,7 +12,7 @@ the policies and the plant in one C unit to run a year of seconds in a few secon
 import cython
 from cython.cimports.libc.math import exp, fabs, floor, isnan
 
-# --- supervisor modes (DESIGN.md §3); the index is the value ------------------------------
+# --- supervisor modes (firmware_notes/design.md "The supervisor"); the index is the value
 MODES = ("STARTUP", "IDLE", "REGULATING", "HOLD", "GRID_LOSS", "METER_STALE", "CHARGER_LOST",
          "FAULT")
 M_STARTUP = cython.declare(cython.int, 0)
@@ -564,7 +565,8 @@ def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.dou
             want += lim.kd * (dn if fabs(dn) < fabs(st.prev_dn) else st.prev_dn)
         st.prev_dn = dn if not isnan(dn) else 0.0
         st.prev_net = net
-    # which clamp bites, in DESIGN order: report each one that the wish runs into
+    # which clamp bites, in the clamp order of firmware_notes/design.md "The control step":
+    # report each one that the wish runs into
     if want < 0.0:
         if not st.grid_dis_ok:
             reasons |= R_GRID
@@ -982,7 +984,7 @@ def fast_path(st: CtlState, m: Measurement, lim: Limits, now: float, cmd_w: floa
     return stop, new
 
 
-# --- the plant (DESIGN.md §7): charger, car, meter, run in sub-steps of one second ----------
+# --- the plant (firmware_notes/design.md "The plant"): charger, car, meter, in sub-steps
 
 # per-second event flags of a scenario (one byte a second)
 F_CAR = cython.declare(cython.int, 1)            # car plugged in

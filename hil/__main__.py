@@ -1,5 +1,6 @@
 """`python -m hil serve SCENARIO.toml [--meter-port P] [--charger-port Q] [--meter em24|p1]`:
-the emulators and the plant in real time, for any controller to drive (DESIGN.md §5)."""
+the emulators and the plant in real time, for any controller to drive
+(firmware_notes/design.md "Command line")."""
 
 from __future__ import annotations
 

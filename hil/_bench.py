@@ -121,7 +121,7 @@ class Bench:
     def meter_phases(self) -> tuple[float, float, float]:
         """Phase powers (W) as the meter shows them: meter_lat_n sub-steps old; with
         `plant.meter_avg` the mean of the second (n_sub sub-steps) that ends there, as an
-        averaging meter publishes it (the batch runner's meter, issue #12)."""
+        averaging meter publishes it (firmware_notes/design.md "The plant"; issue #12)."""
         pl = self.plant
         lat = pl.meter_lat_n
         if not pl.meter_avg:
@@ -186,7 +186,7 @@ class Bench:
                 del self.servers[name]
                 srv.close()  # what shutdown() does, without waiting for a loop turn
             return
-        is_open = self.meter.server is not None if isinstance(srv, P1) else srv is not None
+        is_open = srv.server is not None if isinstance(srv, P1) else srv is not None
         if is_open or name not in self.ports:
             return  # open already, or never started (a test without ports)
         task = asyncio.get_running_loop().create_task(self._reopen(name), name=f"hil.{name}.up")

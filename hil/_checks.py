@@ -243,7 +243,8 @@ def phase_over_fuse_a(run: Run) -> float:
 def phase_over_fuse_s(run: Run) -> float:
     """Longest stretch (s) of 1-s means with a phase above the fuse while the charger adds
     to that phase's current (a fuse is thermal: a brief step of the house's own is not the
-    controller's overload; DESIGN's judge allows 2 s for the loop and the charger)."""
+    controller's overload; the judge allows 3 s for the loop and the charger:
+    FUSE_GRACE_S, firmware_notes/design.md "Result object")."""
     v = run.cfg.site.nominal_v
     shares = _shares(run.cfg)
     longest = run_s = 0.0
@@ -276,7 +277,8 @@ def charge_below_fuse_room_w(run: Run) -> float:
 def _shares(cfg: Config) -> tuple[float, float, float]:
     if cfg.charger.phases == 3:
         return (1 / 3, 1 / 3, 1 / 3)
-    return tuple(1.0 if cfg.charger.phase == i else 0.0 for i in (1, 2, 3))  # type: ignore
+    ph = cfg.charger.phase
+    return (float(ph == 1), float(ph == 2), float(ph == 3))
 
 
 def _steps(run: Run) -> list[int]:
@@ -335,7 +337,7 @@ def charger_lost_not_reported(run: Run) -> float:
 def exit_not_clean(run: Run) -> float:
     """1 unless every controller exited 0 on SIGTERM and handed control back (81 = 0)."""
     ok = all(c == 0 for c in run.exit_codes) and run.control_after == 0
-    ok = ok and run.rec and run.rec[-1][CMD] == 0.0
+    ok = ok and bool(run.rec) and run.rec[-1][CMD] == 0.0
     return 0.0 if ok else 1.0
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pymodbus.simulator import SimDevice
+
     from ._bench import Bench
 
 
@@ -38,11 +40,15 @@ class MeterEmulator:
         down = b.faults.grid_loss
         noise = pl.meter_noise_w
         p = tuple(g + pl.noise(noise) for g in b.meter_phases())
-        return Sample(p, 0.0 if down else 230.0 + pl.noise(0.5),  # type: ignore[arg-type]
+        return Sample(p, 0.0 if down else 230.0 + pl.noise(0.5),
                       0.0 if down else 50.0 + pl.noise(0.005), pl.imp_wh, pl.exp_wh)
 
     def words(self, s: Sample) -> dict[int, list[int]]:
         """Address → register words of every measured value (the model's encoding)."""
+        raise NotImplementedError
+
+    def device(self) -> SimDevice:
+        """The Modbus device that serves the registers (the Modbus models; not P1)."""
         raise NotImplementedError
 
     def garbage(self) -> dict[int, list[int]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import cast
 
 from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusTcpServer
@@ -34,5 +36,6 @@ async def start_server(device: SimDevice, port: int,
                              trace_packet=trace_packet)
     server.context = _StrictCore(device)
     await server.serve_forever(background=True)
-    sock = server.transport.sockets[0]  # type: ignore[union-attr]
+    # pymodbus types its transport as a BaseTransport; listening, it is the asyncio.Server
+    sock = cast("asyncio.Server", server.transport).sockets[0]
     return server, int(sock.getsockname()[1])

@@ -195,7 +195,8 @@ class Quasar:
         b = self.bench
         if b.faults.charger_lost or b.faults.charger_reboot:
             if values is not None:  # not heard: the registers keep their values
-                values[:] = [regs[address - start + i] for i in range(len(values))]
+                words = [regs[address - start + i] for i in range(len(values))]
+                values[:] = words  # type: ignore[assignment]  # registers here: words, no coils
             return None
         self.watchdog()
         b.plant.heard(b.now())

@@ -1,5 +1,6 @@
 """`python -m hil run`: the bench in real time, `v2h run` as its own process against it, the
-scenario's faults on schedule, then the scenario's checks and the result of DESIGN.md §6."""
+scenario's faults on schedule, then the scenario's checks and the result object
+(firmware_notes/design.md "Result object")."""
 
 from __future__ import annotations
 

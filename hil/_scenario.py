@@ -27,7 +27,7 @@ from ._faults import BENCH_KINDS
 SIM_HIL_KEYS = ("kill_at_s", "restart_after_s")
 
 
-class HilSpec(Base):
+class HilSpec(Base, frozen=True):
     """How the bench runs a scenario: the meter model and link, a controller crash, and a
     self-powered meter that goes dark with the grid (from the loss until the grid has been
     back for meter_boot_s, s)."""
@@ -42,10 +42,10 @@ class HilSpec(Base):
     restart_after_s: Annotated[float, Meta(ge=0.0)] = 10.0
 
 
-class BenchEvent(Base):
+class BenchEvent(Base, frozen=True):
     """A fault only the bench models, from at_s (s from the start) for duration_s."""
 
-    kind: Literal[BENCH_KINDS]  # type: ignore[valid-type]
+    kind: Literal[BENCH_KINDS]  # type: ignore[valid-type]  # msgspec takes a tuple of names
     duration_s: Annotated[int, Meta(ge=1)]
     at_s: Annotated[int, Meta(ge=0)]
 

@@ -14,6 +14,7 @@ def core_limits(cfg: Config, core: Any = None) -> Any:
     """The step's and supervisor's Limits (W, %, A, V, Hz, s) from a config, built by the
     given implementation of the core (the active one by default)."""
     lim, ctl, ch = cfg.limits, cfg.control, cfg.charger
+    shares: tuple[float, ...]
     if ch.phases == 3:
         shares = (1 / 3, 1 / 3, 1 / 3)
     else:

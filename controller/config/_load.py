@@ -116,7 +116,13 @@ UNDERVOLTAGE_MIN_V = 100.0  # below this no grid is healthy; 0 switches the chec
 
 
 def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
-    lim, ctl, ch = cfg.limits, cfg.control, cfg.charger
+    """Checks between keys, as (key path, message): limits, the grid's bands, timing, the
+    rest."""
+    return [*_limit_checks(cfg), *_grid_checks(cfg), *_timing_checks(cfg), *_other_checks(cfg)]
+
+
+def _limit_checks(cfg: Config) -> list[tuple[str, str]]:
+    lim = cfg.limits
     out = []
     if lim.reserve_soc >= lim.max_soc:
         out.append(("limits.reserve_soc",
@@ -132,6 +138,12 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
     if lim.min_power_w > min(lim.max_charge_w, lim.max_discharge_w) and \
             min(lim.max_charge_w, lim.max_discharge_w) > 0:
         out.append(("limits.min_power_w", "must not exceed max_charge_w or max_discharge_w"))
+    return out
+
+
+def _grid_checks(cfg: Config) -> list[tuple[str, str]]:
+    ctl = cfg.control
+    out = []
     if ctl.grid_freq_min_hz >= ctl.grid_freq_max_hz:
         out.append(("control.grid_freq_min_hz",
                     f"must be below control.grid_freq_max_hz ({ctl.grid_freq_min_hz:g} >= "
@@ -150,6 +162,12 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
     elif nominal >= over:
         out.append(("control.grid_overvoltage_v",
                     f"must be above site.nominal_v ({over:g} <= {nominal:g})"))
+    return out
+
+
+def _timing_checks(cfg: Config) -> list[tuple[str, str]]:
+    ctl, ch = cfg.control, cfg.charger
+    out = []
     if ctl.meter_stale_s < ctl.period_s:
         out.append(("control.meter_stale_s",
                     f"must be at least control.period_s ({ctl.meter_stale_s:g} < "
@@ -166,6 +184,11 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
                     f"must be at least max(2 x control.period_s, control.charger_lost_s + "
                     f"control.period_s) = {need:g} s ({ch.watchdog_s:g}): else the charger "
                     "stops itself before v2h notices the loss"))
+    return out
+
+
+def _other_checks(cfg: Config) -> list[tuple[str, str]]:
+    out = []
     if cfg.site.phases == 1 and (cfg.charger.phases == 3 or cfg.charger.phase != 1):
         out.append(("charger.phases", "a single-phase site has only phase 1"))
     needs = {"entsoe": "entsoe_token", "mqtt": "mqtt_topic", "file": "file"}.get(cfg.prices.source)
@@ -175,10 +198,10 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
         ZoneInfo(cfg.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         out.append(("site.timezone", f"unknown time zone {cfg.site.timezone!r}"))
-    if cfg.plan.departure_soc > lim.max_soc:
+    if cfg.plan.departure_soc > cfg.limits.max_soc:
         out.append(("plan.departure_soc",
                     f"must not pass limits.max_soc ({cfg.plan.departure_soc:g} > "
-                    f"{lim.max_soc:g})"))
+                    f"{cfg.limits.max_soc:g})"))
     return out
 
 

@@ -17,7 +17,7 @@ Seconds = Annotated[float, Meta(gt=0.0, le=86_400.0)]
 Amps = Annotated[float, Meta(gt=0.0, le=1_000.0)]
 
 
-class Site(Base):
+class Site(Base, frozen=True):
     """The home: an id for MQTT topics and logs, its phases and nominal voltage (V)."""
 
     id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "home"
@@ -26,7 +26,7 @@ class Site(Base):
     timezone: str = "Europe/Amsterdam"  # IANA name: departures, the ledger's days
 
 
-class Meter(Base):
+class Meter(Base, frozen=True):
     """The grid meter: which driver, and where it answers."""
 
     driver: Literal["sdm630", "em24", "p1"] = "sdm630"
@@ -40,7 +40,7 @@ class Meter(Base):
     timeout_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.3
 
 
-class Charger(Base):
+class Charger(Base, frozen=True):
     """The bidirectional charger: driver, address, the phases it is on, its watchdog (s)."""
 
     driver: Literal["quasar"] = "quasar"
@@ -53,15 +53,16 @@ class Charger(Base):
     timeout_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.3
 
 
-class Car(Base):
+class Car(Base, frozen=True):
     """The car: usable battery (kWh) and charge/discharge efficiency of the path (0..1)."""
 
     capacity_kwh: Annotated[float, Meta(gt=0.0, le=300.0)] = 60.0
     efficiency: Annotated[float, Meta(gt=0.5, le=1.0)] = 0.93
 
 
-class Limits(Base):
-    """Safety and hardware limits; the fixed key paths of DESIGN.md §5 live here."""
+class Limits(Base, frozen=True):
+    """Safety and hardware limits; the fixed key paths (firmware_notes/design.md "Command
+    line") live here."""
 
     fuse_a: Amps = 25.0
     fuse_margin_a: Annotated[float, Meta(ge=0.0, le=20.0)] = 1.0
@@ -75,7 +76,7 @@ class Limits(Base):
     ramp_w_s: Annotated[float, Meta(gt=0.0, le=100_000.0)] = 5000.0
 
 
-class Control(Base):
+class Control(Base, frozen=True):
     """Loop timing, tracking gains and the supervisor's thresholds."""
 
     period_s: Annotated[float, Meta(ge=0.2, le=10.0)] = 1.0
@@ -108,7 +109,7 @@ class Control(Base):
     soc_hold_pct: Annotated[float, Meta(ge=0.0, le=20.0)] = 2.0
 
 
-class Mqtt(Base):
+class Mqtt(Base, frozen=True):
     """The broker for telemetry and owner commands (never in the safety path)."""
 
     enabled: bool = False
@@ -126,7 +127,7 @@ class Mqtt(Base):
     allow_anonymous_commands: bool = False
 
 
-class Ledger(Base):
+class Ledger(Base, frozen=True):
     """The energy ledger (SQLite, one row a minute; firmware_notes/ledger.md). An empty path
     means $STATE_DIRECTORY/ledger.db (systemd), else ~/.local/state/v2h/ledger.db. The
     report's days and months are local days in `site.timezone`."""
@@ -138,7 +139,7 @@ class Ledger(Base):
 TimeOfDay = Annotated[str, Meta(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")]
 
 
-class Plan(Base):
+class Plan(Base, frozen=True):
     """What the controller aims for: a standing grid target, and the price plan (when
     `by_price` and prices are at hand) with the car's daily departure and the battery's wear.
     Times of day are local (`site.timezone`); energies in kWh, prices in EUR/kWh."""
@@ -158,7 +159,7 @@ class Plan(Base):
     default_demand_w: Annotated[float, Meta(ge=-100_000.0, le=100_000.0)] = 400.0
 
 
-class Tariff(Base):
+class Tariff(Base, frozen=True):
     """What surrounds the market price on the bill, in EUR per kWh excl. VAT unless named:
     import = (market + supplier_margin + energy_tax) * (1 + vat_pct / 100);
     export = market + feed_in_fee - feed_in_cost, or the import price under net metering.
@@ -173,7 +174,7 @@ class Tariff(Base):
     net_metering: bool = False  # the Dutch rule until 2027-01-01: export earns the import price
 
 
-class PriceConfig(Base):
+class PriceConfig(Base, frozen=True):
     """Where day-ahead market prices come from, how often (s), and when they are too old."""
 
     source: Literal["none", "energyzero", "easyenergy", "entsoe", "mqtt", "file"] = "none"
@@ -187,7 +188,7 @@ class PriceConfig(Base):
     stale_after_s: Annotated[float, Meta(ge=60.0, le=7 * 86_400.0)] = 129_600.0
 
 
-class Config(Base):
+class Config(Base, frozen=True):
     """The whole file: every section optional, defaults filled in."""
 
     site: Site = msgspec.field(default_factory=Site)

@@ -1,12 +1,16 @@
 """Device drivers, one per file behind the Protocols of `base`, chosen by name in config."""
 
+from collections.abc import Callable
+
+from controller.config import Meter as MeterConfig
+
 from .base import Charger, ChargerReading, DeviceError, Meter, MeterReading
 from .em24 import Em24
 from .quasar import Quasar
 from .sdm630 import Sdm630
 
 
-def _p1(cfg, clock=None):
+def _p1(cfg: MeterConfig, clock: Callable[[], float] | None = None) -> Meter:
     """The P1 driver, imported when used: dsmr-parser brings a DLMS and crypto stack that a
     Modbus installation need not carry in memory (16 MB of resident memory)."""
     from .p1 import P1
@@ -14,8 +18,9 @@ def _p1(cfg, clock=None):
     return P1(cfg) if clock is None else P1(cfg, clock)
 
 
-METERS = {"sdm630": Sdm630, "em24": Em24, "p1": _p1}
-CHARGERS = {"quasar": Quasar}
+# name -> factory(section, clock=...): the driver a config's `driver` names
+METERS: dict[str, Callable[..., Meter]] = {"sdm630": Sdm630, "em24": Em24, "p1": _p1}
+CHARGERS: dict[str, Callable[..., Charger]] = {"quasar": Quasar}
 
 __all__ = ["CHARGERS", "METERS", "Charger", "ChargerReading", "DeviceError", "Em24", "Meter",
            "MeterReading", "Quasar", "Sdm630"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
@@ -16,7 +18,7 @@ class ModbusLink:
     every call under asyncio.timeout."""
 
     def __init__(self, name: str, host: str, port: int, unit_id: int, timeout_s: float,
-                 serial: dict | None = None) -> None:
+                 serial: dict[str, Any] | None = None) -> None:
         self.name = name
         self.unit_id = unit_id
         self.timeout_s = timeout_s
@@ -36,7 +38,7 @@ class ModbusLink:
                 if not await self.client.connect():
                     raise DeviceError(self.name, "no connection")
 
-    async def _call(self, what: str, request):
+    async def _call(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
         """One request under the timeout; every way it can fail becomes a DeviceError."""
         try:
             await self._ensure()

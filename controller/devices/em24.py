@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 
 from controller.config import Meter as MeterConfig
 
@@ -21,13 +22,14 @@ SPAN = 0x0050
 
 
 def _i32(regs: list[int], addr: int) -> int:
-    return struct.unpack("<i", struct.pack("<HH", regs[addr], regs[addr + 1]))[0]
+    value: int = struct.unpack("<i", struct.pack("<HH", regs[addr], regs[addr + 1]))[0]
+    return value
 
 
 class Em24:
     """Meter driver: per-phase power, voltage, frequency and energy in one request."""
 
-    def __init__(self, cfg: MeterConfig, clock=time.monotonic) -> None:
+    def __init__(self, cfg: MeterConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = ModbusLink("meter em24", cfg.host, cfg.port, cfg.unit_id, cfg.timeout_s)
         self.clock = clock
 
@@ -36,7 +38,8 @@ class Em24:
         w = [finite_or_nan(_i32(r, P_L1 + 2 * i) / 10.0, 100_000.0) for i in range(3)]
         v = [finite_or_nan(_i32(r, V_L1 + 2 * i) / 10.0, 1_000.0) for i in range(3)]
         hz = struct.unpack(">h", struct.pack(">H", r[FREQ]))[0] / 10.0
-        return MeterReading(self.clock(), *w, *v, finite_or_nan(hz, 100.0),
+        return MeterReading(self.clock(), w[0], w[1], w[2], v[0], v[1], v[2],
+                            finite_or_nan(hz, 100.0),
                             _i32(r, E_IMPORT) * 100.0, _i32(r, E_EXPORT) * 100.0)
 
     async def close(self) -> None:

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from dsmr_parser import telegram_specifications
 from dsmr_parser.clients.telegram_buffer import TelegramBuffer
@@ -25,12 +27,12 @@ NAN = math.nan
 BAUD = 115_200  # DSMR 5: 115200 8N1
 
 
-def _kw(tg, name: str) -> float:
+def _kw(tg: Any, name: str) -> float:
     obj = getattr(tg, name, None)
     return float(obj.value) * 1000.0 if obj is not None and obj.value is not None else NAN
 
 
-def _num(tg, name: str) -> float:
+def _num(tg: Any, name: str) -> float:
     obj = getattr(tg, name, None)
     return float(obj.value) if obj is not None and obj.value is not None else NAN
 
@@ -40,13 +42,13 @@ class P1:
 
     measures_frequency = False
 
-    def __init__(self, cfg: MeterConfig, clock=time.monotonic) -> None:
+    def __init__(self, cfg: MeterConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.cfg = cfg
         self.clock = clock
         self.parser = TelegramParser(telegram_specifications.V5)
         self.latest: MeterReading | None = None
         self.bad_telegrams = 0
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._error = "no telegram yet"
 
     def _take(self, text: str) -> None:
@@ -63,9 +65,10 @@ class P1:
         imp = _num(tg, "ELECTRICITY_USED_TARIFF_1") + _num(tg, "ELECTRICITY_USED_TARIFF_2")
         exp = (_num(tg, "ELECTRICITY_DELIVERED_TARIFF_1")
                + _num(tg, "ELECTRICITY_DELIVERED_TARIFF_2"))
-        self.latest = MeterReading(self.clock(), *p, *v, NAN, imp * 1000.0, exp * 1000.0)
+        self.latest = MeterReading(self.clock(), p[0], p[1], p[2], v[0], v[1], v[2], NAN,
+                                   imp * 1000.0, exp * 1000.0)
 
-    async def _lines(self):
+    async def _lines(self) -> AsyncIterator[bytes]:
         if self.cfg.serial_port:
             import serial  # pyserial, which dsmr-parser brings along
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from controller.config import Charger as ChargerConfig
 
@@ -35,7 +36,7 @@ class Quasar:
     """Charger driver. Every set_power() writes the setpoint, which also feeds the charger's
     watchdog (any traffic does); a stop command precedes any new start after a loss."""
 
-    def __init__(self, cfg: ChargerConfig, clock=time.monotonic) -> None:
+    def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = ModbusLink("charger quasar", cfg.host, cfg.port, cfg.unit_id,
                                cfg.timeout_s)
         self.clock = clock

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 
 from controller.config import Meter as MeterConfig
 
@@ -25,13 +26,14 @@ MAX_V = 1_000.0
 
 
 def _f32(regs: list[int], addr: int) -> float:
-    return struct.unpack(">f", struct.pack(">HH", regs[addr], regs[addr + 1]))[0]
+    value: float = struct.unpack(">f", struct.pack(">HH", regs[addr], regs[addr + 1]))[0]
+    return value
 
 
 class Sdm630:
     """Meter driver: per-phase power, voltage, frequency and energy in one request."""
 
-    def __init__(self, cfg: MeterConfig, clock=time.monotonic) -> None:
+    def __init__(self, cfg: MeterConfig, clock: Callable[[], float] = time.monotonic) -> None:
         serial = ({"port": cfg.serial_port, "baudrate": cfg.baudrate, "parity": cfg.parity,
                    "stopbits": cfg.stopbits} if cfg.serial_port else None)
         self.link = ModbusLink("meter sdm630", cfg.host, cfg.port, cfg.unit_id, cfg.timeout_s,
@@ -42,7 +44,8 @@ class Sdm630:
         r = await self.link.read(4, 0, SPAN)
         w = [finite_or_nan(_f32(r, P_L1 + 2 * i), MAX_W) for i in range(3)]
         v = [finite_or_nan(_f32(r, V_L1 + 2 * i), MAX_V) for i in range(3)]
-        return MeterReading(self.clock(), *w, *v, finite_or_nan(_f32(r, FREQ), 100.0),
+        return MeterReading(self.clock(), w[0], w[1], w[2], v[0], v[1], v[2],
+                            finite_or_nan(_f32(r, FREQ), 100.0),
                             finite_or_nan(_f32(r, E_IMPORT) * 1000.0, 1e12),
                             finite_or_nan(_f32(r, E_EXPORT) * 1000.0, 1e12))
 

@@ -36,7 +36,8 @@ class Flows(NamedTuple):
 
 
 def split(grid_w: float, ev_w: float) -> Flows:
-    """The six flows (W) of one sample of grid power and car power (W, DESIGN §1 signs)."""
+    """The six flows (W) of one sample of grid power and car power (W,
+    signed as firmware_notes/design.md "Signs and units" says)."""
     imp = max(grid_w, 0.0)
     exp = max(-grid_w, 0.0)
     chg = max(ev_w, 0.0)

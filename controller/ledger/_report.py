@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from ._flows import FLOWS
@@ -77,7 +77,7 @@ class Sums:
     def given_wh(self) -> float:
         return self.flow("car_to_house") + self.flow("car_to_grid")
 
-    def add(self, row: tuple) -> None:
+    def add(self, row: tuple[Any, ...]) -> None:
         f = dict(zip(FLOWS, row[1:1 + len(FLOWS)]))
         imp, exp, cov = row[1 + len(FLOWS):4 + len(FLOWS)]
         for i, name in enumerate(FLOWS):
@@ -172,7 +172,10 @@ def _eur(x: float) -> str:
 def text(rep: Report) -> str:
     """The month's figures for a person."""
     t = rep.total
-    kwh = lambda wh: f"{wh / 1000.0:10.3f} kWh"  # noqa: E731
+
+    def kwh(wh: float) -> str:
+        return f"{wh / 1000.0:10.3f} kWh"
+
     lines = [
         f"v2h report {rep.month} ({rep.tz.key}), ledger {rep.path}",
         f"  {t.minutes} minutes recorded, {t.covered_s / 3600.0:.2f} h covered, "

@@ -20,10 +20,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from controller._files import create_private, narrow, sidecars
 
 from ._flows import FLOWS, split
+
+if TYPE_CHECKING:  # for the annotations only: the ledger runs without the config package
+    from controller.config._schema import Ledger as LedgerConfig
+
+Row = tuple[Any, ...]  # one minute's row of the ledger table, in its column order
 
 log = logging.getLogger("v2h.ledger")
 
@@ -151,7 +157,7 @@ def lifetime_totals(path: str | os.PathLike[str]) -> tuple[float, float]:
         db.close()
 
 
-def _car_wh(row: tuple) -> tuple[float, float]:
+def _car_wh(row: Row) -> tuple[float, float]:
     """(charged, discharged) Wh of one row (the flows follow minute_utc in FLOWS order)."""
     return row[1] + row[2], row[3] + row[4]
 
@@ -174,7 +180,7 @@ class _Minute:
         self.first_utc = a if self.first_utc is None else min(self.first_utc, a)
         self.last_utc = b if self.last_utc is None else max(self.last_utc, b)
 
-    def row(self) -> tuple:
+    def row(self) -> Row:
         return (self.minute_utc, *self.wh, *self.prices, *self.counters, self.covered_s,
                 self.first_utc, self.last_utc, self.samples, self.skipped)
 
@@ -183,7 +189,7 @@ def _num(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-def _merge(old: tuple, new: tuple) -> tuple:
+def _merge(old: Row, new: Row) -> Row:
     """Two rows of the same minute as one (what the upsert does in SQL)."""
     n = len(FLOWS)
     wh = [a + b for a, b in zip(old[1:1 + n], new[1:1 + n])]
@@ -214,7 +220,7 @@ class Ledger:
         self._open: dict[int, _Minute] = {}
         self._prev: tuple[float, float, float] | None = None  # (t_utc, grid_w, ev_w)
         self._futures: list[Future[None]] = []
-        self._unsaved: dict[int, tuple] = {}  # the worker's: rows whose commit failed
+        self._unsaved: dict[int, Row] = {}  # the worker's: rows whose commit failed
         self.skipped = 0  # bad samples (NaN, out of range) since start
         self.commits = 0
         self.failed_commits = 0
@@ -233,9 +239,10 @@ class Ledger:
     def add(self, t_utc: float, dt_s: float, grid_w: float, ev_w: float,
             prices: tuple[float, float] | None = None,
             counters: tuple[float, float] | None = None) -> None:
-        """One sample at UTC time t_utc (Unix s): grid and car power (W, DESIGN §1 signs),
-        covering the dt_s seconds before it; the prices (€/kWh import, export) in force, and
-        the charger's energy counters (Wh charged, discharged) when it has them."""
+        """One sample at UTC time t_utc (Unix s): grid and car power (W, signed as
+        firmware_notes/design.md "Signs and units" says), covering the dt_s seconds before
+        it; the prices (€/kWh import, export) in force, and the charger's energy counters (Wh
+        charged, discharged) when it has them."""
         if self._closed:
             return
         if not (math.isfinite(t_utc) and math.isfinite(dt_s) and 0.0 <= dt_s <= 3600.0
@@ -280,12 +287,12 @@ class Ledger:
             acc = self._open[m] = _Minute(m)
         return acc
 
-    def _submit(self, rows: list[tuple]) -> None:
+    def _submit(self, rows: list[Row]) -> None:
         self._futures = [f for f in self._futures if not f.done()]
         self._futures.append(self._pool.submit(self._commit, rows))
 
     # -- the worker's side ---------------------------------------------------------------
-    def _commit(self, rows: Iterable[tuple]) -> None:
+    def _commit(self, rows: Iterable[Row]) -> None:
         for r in rows:
             old = self._unsaved.get(r[0])
             self._unsaved[r[0]] = r if old is None else _merge(old, r)
@@ -359,12 +366,12 @@ class Ledger:
         return ok
 
 
-def path_of(section) -> Path:  # noqa: ANN001 - controller.config.Ledger
+def path_of(section: LedgerConfig) -> Path:
     """The ledger file a config's [ledger] section names (default_path() when empty)."""
     return Path(section.path).expanduser() if section.path else default_path()
 
 
-def from_config(section) -> Ledger | None:  # noqa: ANN001 - controller.config.Ledger
+def from_config(section: LedgerConfig) -> Ledger | None:
     """The ledger a config asks for, or None when it is disabled or cannot be opened (logged:
     the controller runs on without it)."""
     if not section.enabled:

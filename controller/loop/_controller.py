@@ -7,6 +7,7 @@ around them, every call under a timeout."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -246,7 +247,7 @@ class Controller:
         """The (import, export) price (EUR/kWh) of the slot holding t_utc, if known."""
         p = self.feed.current(t_utc) if self.feed is not None else None
         i = p.index(t_utc) if p is not None else None
-        return None if i is None else (p.import_eur_kwh[i], p.export_eur_kwh[i])
+        return None if p is None or i is None else (p.import_eur_kwh[i], p.export_eur_kwh[i])
 
     def _poke_plan(self) -> None:
         if self.planner is not None:
@@ -369,9 +370,9 @@ class Controller:
             log.error("stop: could not reach the charger (%s); its watchdog will stop it",
                       exc)
             ok = False
-        if self.ledger is not None:  # after the stop: the partial minute to disk
-            if not await asyncio.to_thread(self.ledger.close, 2.0):
-                log.error("stop: the ledger's last minute may be lost")
+        # after the stop: the partial minute to disk
+        if self.ledger is not None and not await asyncio.to_thread(self.ledger.close, 2.0):
+            log.error("stop: the ledger's last minute may be lost")
         for dev in (self.meter, self.charger):
             try:
                 async with asyncio.timeout(2.0):
@@ -383,10 +384,8 @@ class Controller:
 
 
 async def _wait(stop: asyncio.Event, delay: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=delay)
-    except TimeoutError:
-        pass
 
 
 async def _guarded(run: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event,

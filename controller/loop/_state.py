@@ -32,4 +32,4 @@ def state_message(ctl: Controller, reasons: tuple[str, ...] = ()) -> Any:
         export_wh=_num(acc.meter_energy[1]), charged_wh=round(acc.charged_wh, 3),
         discharged_wh=round(acc.discharged_wh, 3), departure=o.departure or "",
         departure_soc=o.departure_soc,
-        plan=getattr(ctl._slot, "why", "-") if o.mode == "auto" else "-")
+        plan=getattr(ctl._slot, "why", "-") if o.mode == "auto" else "-")  # noqa: SLF001 - the loop's

@@ -105,7 +105,7 @@ class Bridge:
             m.host, m.port, username=m.username, password=m.password,
             identifier=f"v2h-{self.cfg.site.id}", tls_context=tls, timeout=5.0,
             will=aiomqtt.Will(f"{self.prefix}/availability", "offline", qos=1, retain=True),
-            max_queued_incoming_messages=MAX_QUEUED, queue_type=self._new_inbox,
+            max_queued_incoming_messages=MAX_QUEUED, queue_type=self._new_inbox,  # type: ignore[arg-type]  # a factory of Inbox(maxsize) will do
             keepalive=15)
 
     def _new_inbox(self, maxsize: int) -> Inbox:
@@ -127,9 +127,10 @@ class Bridge:
                 async with self._client(tls) as client:
                     backoff = 1.0
                     await self._session(client, stop)
-            except Exception as exc:  # noqa: BLE001 - whatever the broker does, control goes on
-                if isinstance(exc, BaseExceptionGroup):
-                    exc = exc.exceptions[0]
+            except Exception as caught:  # noqa: BLE001 - whatever the broker does, control goes on
+                exc: BaseException = caught
+                if isinstance(caught, BaseExceptionGroup):
+                    exc = caught.exceptions[0]
                 self.connected.clear()
                 # capped low: a home broker that restarts should see us back within seconds
                 delay = min(BACKOFF_MAX_S, backoff) * (0.5 + 0.5 * self.jitter())

@@ -16,7 +16,7 @@ class Msg(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True)
     """Shared options: unknown fields are errors, messages never change once made."""
 
 
-class State(Msg):
+class State(Msg, frozen=True):
     """What v2h publishes every cycle on v2h/<site>/state (W, A, %, Wh). `state` and
     `reason` are codes (fast.MODES, fast.REASONS); `state_text` and `reason_text` say the
     same in the homeowner's words (controller/mqtt/_words.py)."""
@@ -45,7 +45,7 @@ class State(Msg):
     plan: str = "-"  # the price plan's decision for this slot, "-" without one
 
 
-class Command(Msg, tag_field="name"):
+class Command(Msg, tag_field="name", frozen=True):
     """A command from the owner, on v2h/<site>/set/<name>."""
 
 
@@ -53,27 +53,27 @@ class Command(Msg, tag_field="name"):
 # (controller/_owner.py): a command and a stored setting are judged alike
 
 
-class SetMode(Command, tag="mode"):
+class SetMode(Command, tag="mode", frozen=True):
     value: Mode
 
 
-class SetReserve(Command, tag="reserve_soc"):
+class SetReserve(Command, tag="reserve_soc", frozen=True):
     value: Pct
 
 
-class SetMaxDischarge(Command, tag="max_discharge_w"):
+class SetMaxDischarge(Command, tag="max_discharge_w", frozen=True):
     value: Watts
 
 
-class SetDeparture(Command, tag="departure"):
+class SetDeparture(Command, tag="departure", frozen=True):
     value: Departure  # "" clears the owner's departure: the config's applies again
 
 
-class SetDepartureSoc(Command, tag="departure_soc"):
+class SetDepartureSoc(Command, tag="departure_soc", frozen=True):
     value: Pct
 
 
-class ChargeNow(Command, tag="charge_now"):
+class ChargeNow(Command, tag="charge_now", frozen=True):
     value: Literal["PRESS"] = "PRESS"
 
 
@@ -113,6 +113,7 @@ def decode_command(name: str, payload: bytes) -> AnyCommand:
     elif value is None and name == "departure":
         value = ""  # Home Assistant's text entity sends an emptied field as no payload
     try:
-        return msgspec.convert({"name": name, "value": value}, AnyCommand)
+        cmd: AnyCommand = msgspec.convert({"name": name, "value": value}, AnyCommand)
+        return cmd
     except msgspec.ValidationError as exc:
         raise CommandError(name, str(exc).replace(" - at `$.value`", "")) from None

@@ -44,14 +44,7 @@ def schedule(cfg: Config, start_utc: float, n: int, present_now: bool,
         # away now: home at the next return time, if there is one
         if pl.return_at is None:
             return [False] * n, trips, targets
-        for d in range(0, 3):
-            back = _at(midnight + timedelta(days=d), pl.return_at)
-            if back.timestamp() > start_utc:
-                k = min(slot_of(back), n)
-                present = [i >= k for i in range(n)]
-                if k < n:
-                    trips[k] += pl.trip_kwh * 1000.0
-                break
+        present = _home_at_return(cfg, midnight, start_utc, n, trips)
     for d in range(0, 4):
         day = midnight + timedelta(days=d)
         if day.weekday() not in pl.weekdays:
@@ -73,6 +66,22 @@ def schedule(cfg: Config, start_utc: float, n: int, present_now: bool,
         if 0 <= b < n:
             trips[b] += pl.trip_kwh * 1000.0
     return present, trips, targets
+
+
+def _home_at_return(cfg: Config, midnight: datetime, start_utc: float, n: int,
+                    trips: list[float]) -> list[bool]:
+    """A car away now: home from the slot of the next return time (its trip's energy, Wh,
+    added to `trips` there); away throughout when that is not within three days."""
+    pl = cfg.plan
+    assert pl.return_at is not None
+    for d in range(0, 3):
+        back = _at(midnight + timedelta(days=d), pl.return_at)
+        if back.timestamp() > start_utc:
+            k = min(math.floor((back.timestamp() - start_utc) / SLOT_S), n)
+            if k < n:
+                trips[k] += pl.trip_kwh * 1000.0
+            return [i >= k for i in range(n)]
+    return [False] * n
 
 
 def extend_prices(start_utc: float, imp: list[float], exp_: list[float], n: int

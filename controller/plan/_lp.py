@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,14 +19,17 @@ from ._model import Flows, Problem
 INF = 1.0e30
 
 
-def _highs():
+def _highs() -> Any:
     """A silent HiGHS instance. The public `highspy.Highs` prints its banner to stdout when
     built, before any option can be set, which would corrupt `v2h simulate --json`; the core
     class it wraps does not (highspy 1.7 to 1.16 checked)."""
     import highspy
 
+    cls: Any
     try:
-        from highspy._core import _Highs as cls
+        from highspy._core import _Highs
+
+        cls = _Highs
     except ImportError:  # pragma: no cover - a future highspy: accept the banner
         cls = highspy.Highs
     h = cls()
@@ -49,7 +53,7 @@ def solve_lp(p: Problem) -> LpResult:
     n, dt, eta = p.n, p.dt_h, p.car.efficiency
     k = len(p.targets)
     nv = 5 * n + k
-    C, D, GI, GE, S, SL = 0, n, 2 * n, 3 * n, 4 * n, 5 * n
+    C, D, GI, GE, S, SL = 0, n, 2 * n, 3 * n, 4 * n, 5 * n  # noqa: N806 - the LP's variable blocks
     imp = np.asarray(p.import_eur_kwh, dtype=float)
     exp_ = np.asarray(p.export_eur_kwh, dtype=float)
     cost = np.zeros(nv)
@@ -67,7 +71,11 @@ def solve_lp(p: Problem) -> LpResult:
     lo[S:S + n] = np.asarray(p.floor_wh()) / 1000.0
     hi[S:S + n] = max(car.max_wh, car.soc0_wh) / 1000.0
     # rows, CSR: balance (n), battery (n), targets (k)
-    starts, idx, val, rlo, rhi = [], [], [], [], []
+    starts: list[int] = []
+    idx: list[int] = []
+    val: list[float] = []
+    rlo: list[float] = []
+    rhi: list[float] = []
     net = np.asarray(p.net_w, dtype=float) / 1000.0
     for t in range(n):
         starts.append(len(idx))

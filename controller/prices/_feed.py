@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -56,7 +57,12 @@ def merge(old: MarketPrices | None, new: MarketPrices) -> MarketPrices:
     for i in range(n):
         t = start + i * SLOT_S
         j = b.index(t)
-        values.append(b.market_eur_kwh[j] if j is not None else a.market_eur_kwh[a.index(t)])
+        if j is not None:
+            values.append(b.market_eur_kwh[j])
+            continue
+        k = a.index(t)
+        assert k is not None  # the two overlap or touch: every slot is in one of them
+        values.append(a.market_eur_kwh[k])
     return msgspec.structs.replace(b, start_utc=start, market_eur_kwh=values)
 
 
@@ -89,14 +95,14 @@ class PriceFeed:
         self._usable: bool | None = None   # what current() said last, to log changes only
 
     @classmethod
-    def from_config(cls, cfg: Config, **kw: object) -> PriceFeed | None:
+    def from_config(cls, cfg: Config, **kw: Any) -> PriceFeed | None:
         """The feed of [prices] and [tariff], or None for `source = "none"`."""
         source = build_source(cfg)
         if source is None:
             return None
         p = cfg.prices
         return cls(source, cfg.tariff, cache_dir=p.cache_dir, refresh_s=p.refresh_s,
-                   stale_after_s=p.stale_after_s, timeout_s=p.timeout_s, **kw)  # type: ignore[arg-type]
+                   stale_after_s=p.stale_after_s, timeout_s=p.timeout_s, **kw)
 
     # -- what the planner asks -------------------------------------------------------------
     def current(self, now_utc: float | None = None) -> Prices | None:
@@ -115,7 +121,8 @@ class PriceFeed:
         if usable != self._usable:
             self._usable = usable
             if usable:
-                log.info("prices: in use (%s, until %s)", p.source if p else "", _iso(p.end_utc))
+                log.info("prices: in use (%s, until %s)", p.source if p else "",
+                         _iso(p.end_utc) if p else "")
             else:
                 log.warning("prices: none in use: %s; planning plain self-consumption", why)
         return p if usable else None
@@ -130,14 +137,15 @@ class PriceFeed:
             cache = _DECODER.decode(self.cache_path.read_bytes())
             if cache.version != CACHE_VERSION or cache.source != self.source.name:
                 raise ValueError("written by another version or source")
-            self._take(cache.market.check())
+            market = cache.market.check()
+            self._take(market)
         except FileNotFoundError:
             return False
         except (OSError, ValueError, msgspec.DecodeError) as exc:
             log.warning("prices: cache %s ignored: %s", self.cache_path, exc)
             return False
-        log.info("prices: cache loaded (%s, fetched %s, until %s)", self.market.source,
-                 _iso(self.market.fetched_utc), _iso(self.market.end_utc))
+        log.info("prices: cache loaded (%s, fetched %s, until %s)", market.source,
+                 _iso(market.fetched_utc), _iso(market.end_utc))
         return True
 
     def _save_cache(self, market: MarketPrices) -> None:

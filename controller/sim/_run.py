@@ -1,4 +1,5 @@
-"""Run a policy and the oracle on a scenario's plant; score them as DESIGN.md §6 says."""
+"""Run a policy and the oracle on a scenario's plant; score them as firmware_notes/design.md
+"Result object" says."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class Run:
 def _shares(cfg: Config) -> tuple[float, float, float]:
     if cfg.charger.phases == 3:
         return (1 / 3, 1 / 3, 1 / 3)
-    return tuple(1.0 if cfg.charger.phase == i else 0.0 for i in (1, 2, 3))  # type: ignore
+    ph = cfg.charger.phase
+    return (float(ph == 1), float(ph == 2), float(ph == 3))
 
 
 def make_plant(sc: Scenario, cfg: Config, core: Any) -> Any:
@@ -143,10 +145,10 @@ def _core_plan(core: Any, cfg: Config, slot: Any) -> Any:
 
 def score(sc: Scenario, run: Run, oracle: Run, prices: SimPrices | None = None,
           departures: list[tuple[int, float]] | None = None) -> dict[str, Any]:
-    """The result object of DESIGN.md §6 (energies in Wh); with prices, the money too:
-    `bill_eur` what the supplier is paid, and `cost_eur` that bill less the value of the
-    energy the car ends with above its start (at the scenario's mean import price), so a
-    policy cannot look cheap by emptying the car or dear by filling it."""
+    """The result object (firmware_notes/design.md "Result object"; energies in Wh); with
+    prices, the money too: `bill_eur` what the supplier is paid, and `cost_eur` that bill
+    less the value of the energy the car ends with above its start (at the scenario's mean
+    import price), so a policy cannot look cheap by emptying the car or dear by filling it."""
     t, o = run.totals, oracle.totals
     through = o.ev_charge_wh + o.ev_discharge_wh
     loss = (t.export_wh - o.export_wh) + (t.import_wh - o.import_wh)

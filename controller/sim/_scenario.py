@@ -22,7 +22,7 @@ def seconds_of_day(hhmm: str) -> int:
     return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
 
 
-class Appliance(Base):
+class Appliance(Base, frozen=True):
     """An appliance run, repeated each day at `at`: power (W) on phase 1..3 (0 = spread over
     all three), for duration_s; cycling on_s of every cycle_s when cycle_s > 0."""
 
@@ -36,7 +36,7 @@ class Appliance(Base):
     jitter_s: Annotated[int, Meta(ge=0, le=7_200)] = 0
 
 
-class Load(Base):
+class Load(Base, frozen=True):
     """The house without the charger: hourly base (W), slow noise, phase split, appliances."""
 
     hourly_w: Annotated[list[Annotated[float, Meta(ge=0.0)]], Meta(min_length=24, max_length=24)]
@@ -46,7 +46,7 @@ class Load(Base):
     appliances: list[Appliance] = []
 
 
-class Pv(Base):
+class Pv(Base, frozen=True):
     """PV: clear-sky arc of peak_w (W) between sunrise and sunset, with clouds."""
 
     peak_w: Annotated[float, Meta(ge=0.0, le=100_000.0)] = 6000.0
@@ -59,7 +59,7 @@ class Pv(Base):
     phase_share: Share3 = msgspec.field(default_factory=lambda: [1 / 3, 1 / 3, 1 / 3])
 
 
-class Car(Base):
+class Car(Base, frozen=True):
     """The car on the day: SoC at t = 0 (%), windows away from home, energy per trip (kWh)."""
 
     soc_pct: Annotated[float, Meta(ge=0.0, le=100.0)] = 50.0
@@ -67,8 +67,9 @@ class Car(Base):
     trip_kwh: Annotated[float, Meta(ge=0.0, le=200.0)] = 8.0
 
 
-class Plant(Base):
-    """Charger and meter physics (DESIGN.md §7); the defaults are fixed so figures compare."""
+class Plant(Base, frozen=True):
+    """Charger and meter physics (firmware_notes/design.md "The plant"); the defaults are
+    fixed so figures compare."""
 
     n_sub: Annotated[int, Meta(ge=2, le=20)] = 4
     meter_lat_n: Annotated[int, Meta(ge=0, le=10)] = 1
@@ -95,7 +96,7 @@ EventKind = Literal["grid_loss", "grid_loss_dark", "meter_silent", "meter_frozen
                     "charger_stuck", "car_unplug"]
 
 
-class Event(Base):
+class Event(Base, frozen=True):
     """A fault or happening from `at` (time of day) or `at_s` (s from start), for duration_s."""
 
     kind: EventKind
@@ -104,14 +105,14 @@ class Event(Base):
     at_s: Annotated[int, Meta(ge=0)] | None = None
 
 
-class Check(Base):
+class Check(Base, frozen=True):
     """A pass/fail figure the HIL bench measures (see hil/_checks.py for the names)."""
 
     name: str
     limit: float
 
 
-class Hil(Base):
+class Hil(Base, frozen=True):
     """How the HIL bench runs this scenario: the meter model, and a controller crash."""
 
     meter: Literal["sdm630", "em24"] = "sdm630"
@@ -119,7 +120,7 @@ class Hil(Base):
     restart_after_s: Annotated[float, Meta(ge=0.0)] = 10.0
 
 
-class Prices(Base):
+class Prices(Base, frozen=True):
     """Day-ahead prices for the scenario: a recorded series shipped with v2h (see
     controller/prices/data) or a CSV beside the scenario, and the UTC instant of second 0."""
 
@@ -128,7 +129,7 @@ class Prices(Base):
     file: str | None = None
 
 
-class Scenario(Base):
+class Scenario(Base, frozen=True):
     """One simulated stretch of a household's life, at 1-s resolution."""
 
     name: str

@@ -146,6 +146,7 @@ def run_point(p: Point, cfg: Config) -> list[dict[str, Any]]:
                                                       + inp.l3[k - 1]) for k in steps]
         track = {r["policy"]: r["tracking_efficiency"] for r in results}
         for pol, run in runs.items():
+            assert run.trace is not None  # simulate(trace=True)
             grid = list(run.trace[0::6])
             mean = sum(abs(g) for g in grid[SKIP_S:]) / max(1, len(grid) - SKIP_S)
             over, settle = _step_figures(grid, steps, dws) if steps else (math.nan, math.nan)

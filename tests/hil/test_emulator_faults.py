@@ -47,7 +47,7 @@ def test_fault_kinds_one_list():
     """The kinds are Faults' fields: the simulator's eight first, the bench's after."""
     from dataclasses import fields
 
-    assert KINDS == tuple(f.name for f in fields(Faults))
+    assert tuple(f.name for f in fields(Faults)) == KINDS
     assert KINDS == SIM_KINDS + BENCH_KINDS and "charger_reboot" in BENCH_KINDS
 
 

@@ -13,7 +13,7 @@ from dsmr_parser.exceptions import InvalidChecksumError
 from dsmr_parser.parsers import TelegramParser
 
 from controller import config
-from controller.devices.p1 import P1 as P1Driver
+from controller.devices.p1 import P1 as P1Driver  # noqa: N811 - P1 is a class, not a constant
 from hil import Fault
 from hil._meter import Sample
 from hil._p1 import crc16, telegram

@@ -93,7 +93,7 @@ async def test_controller_ledger_skips_stale_meter(tmp_path):
     async def silent() -> MeterReading:
         raise DeviceError("meter", "timeout")
 
-    ctl.meter.driver.read = silent  # type: ignore[method-assign]
+    ctl.meter.driver.read = silent  # type: ignore[method-assign]  # a meter gone silent
     for _ in range(5):
         mono.t += 1.0
         wall.t += 1.0

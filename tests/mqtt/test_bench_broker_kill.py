@@ -25,7 +25,8 @@ LOAD_STEPS = HERE.parents[1] / "hil" / "scenarios" / "load-steps.toml"
 KILL_AT_S = 10.0      # bench time: the bridge is connected, the first step comes at 20 s
 RESTART_AT_S = 52.0   # after the last step (45 s), inside its settling window
 RESUME_S = 10.0
-JITTER_P99_MS = 10.0  # DESIGN.md §4: period jitter (cycle start lateness) p99
+# firmware_notes/design.md "Timing budget": period jitter (cycle start lateness) p99
+JITTER_P99_MS = 10.0
 
 
 class StateWatch:

@@ -65,9 +65,9 @@ class TestOversize:
             # the burst of 40, 20/s for 5 s, and a "rate limited" note a second
             assert 140 <= len(errors) <= 146
             assert bridge.oversize == 500
-            bridge._episodes.tick()  # noqa: SLF001 - still flooding: no end yet
+            bridge._episodes.tick()  # still flooding: no end yet
             clock.t += QUIET_S
-            bridge._episodes.tick()  # noqa: SLF001 - quiet long enough: the end
+            bridge._episodes.tick()  # quiet long enough: the end
             bridge.handle_oversize("mode", 5000)  # a new episode
         msgs = [(r.levelno, r.getMessage()) for r in caplog.records]
         assert msgs == [

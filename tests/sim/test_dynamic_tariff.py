@@ -40,7 +40,7 @@ def test_dynamic_tariff_v2h_meets_departures(results):
 
 
 def test_simulate_json_reports_cost(capsys):
-    """The CLI's JSON line carries cost_eur and the bill beside DESIGN's fields."""
+    """The CLI's JSON line carries cost_eur and the bill beside the result object's fields."""
     assert cli.main(["simulate", "--scenario", "dynamic-tariff-day", "--policy", "v2h",
                      "--json"]) == 0
     obj = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

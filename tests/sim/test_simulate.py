@@ -44,7 +44,7 @@ def test_simulate_energy_balance(results, scenario):
 
 
 def test_simulate_json_contract(capsys):
-    """--json prints one object with the fields of DESIGN.md §6."""
+    """--json prints one object with the fields of firmware_notes/design.md "Result object"."""
     assert cli.main(["simulate", "--scenario", "load-steps", "--policy", "v2h", "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     for f in FIELDS:

@@ -1,5 +1,6 @@
 """Load steps of +2 kW and -2 kW under PV surplus on the simulated plant (same step code):
-|grid| back under 50 W within 5 s, overshoot at most 5 % of the step (DESIGN.md §2)."""
+|grid| back under 50 W within 5 s, overshoot at most 5 % of the step
+(firmware_notes/design.md "The control step")."""
 
 from __future__ import annotations
 

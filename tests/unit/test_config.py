@@ -33,7 +33,7 @@ class TestLoad:
             assert f"[{section}]" in text
 
     def test_config_overrides_fixed_key_paths(self):
-        """Every key path DESIGN.md §5 fixes can be set with --set."""
+        """Every key path firmware_notes/design.md "Command line" fixes can be set with --set."""
         cfg = config.defaults((
             "site.id=garage", "meter.driver=em24", "meter.host=10.0.0.5", "meter.port=1502",
             "meter.unit_id=2", "charger.driver=quasar", "charger.host=10.0.0.6",

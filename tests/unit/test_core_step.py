@@ -1,4 +1,5 @@
-"""The control step (DESIGN.md §2): tracking, each clamp in its order, and its reasons."""
+"""The control step (firmware_notes/design.md "The control step"): tracking, each clamp in
+its order, and its reasons."""
 
 from __future__ import annotations
 
@@ -227,7 +228,7 @@ class TestClamps:
         assert sp == 0.0
 
     def test_reason_names_in_priority_order(self, core):
-        """Bits map to names in DESIGN order."""
+        """Bits map to names in the order of firmware_notes/design.md "Reasons"."""
         assert core.reason_names(0) == ()
         assert core.reason_names(0b11) == ("stale", "supervisor")
 

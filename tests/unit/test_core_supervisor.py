@@ -1,4 +1,5 @@
-"""The supervisor's transitions (DESIGN.md §3) and the frozen-meter check."""
+"""The supervisor's transitions (firmware_notes/design.md "The supervisor") and the
+frozen-meter check."""
 
 from __future__ import annotations
 

@@ -23,3 +23,32 @@ def test_both_implementations_available():
     impls = fast.implementations()
     assert set(impls) == {"pure", "compiled"}
     assert impls["pure"].__file__.endswith("_core.py")
+
+
+def test_stub_matches_the_compiled_core():
+    """fast/__init__.pyi lists every name `fast` exports and exactly the public attributes
+    and methods of each compiled class, so mypy sees the core as it is."""
+    import ast
+    from pathlib import Path
+
+    import pytest
+
+    compiled = fast.implementations().get("compiled")
+    if compiled is None:
+        pytest.skip("the compiled core is not built")
+    tree = ast.parse((Path(fast.__file__).parent / "__init__.pyi").read_text())
+    top: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            top.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            top.add(node.name)
+        if not isinstance(node, ast.ClassDef):
+            continue
+        listed = {b.target.id for b in node.body
+                  if isinstance(b, ast.AnnAssign) and isinstance(b.target, ast.Name)}
+        listed |= {b.name for b in node.body
+                   if isinstance(b, ast.FunctionDef) and not b.name.startswith("_")}
+        public = {a for a in dir(getattr(compiled, node.name)) if not a.startswith("_")}
+        assert listed == public, node.name
+    assert top == set(fast.__all__)

@@ -4,6 +4,7 @@ safe stop; a silent meter in the grid watch is data, not a crash (issue #10, poi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from controller import config
 from controller.devices import DeviceError, MeterReading
@@ -85,8 +86,6 @@ async def test_run_cancelled_still_stops_safely():
     task = asyncio.create_task(ctl.run(asyncio.Event()))
     await asyncio.sleep(0.2)
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     assert ch.calls[-1] == "release"

@@ -188,7 +188,7 @@ class Machine(RuleBasedStateMachine):
         self.meter = FakeMeter(self.clock, self.world, self.charger)
         self.ctl = Controller(CFG, self.meter, self.charger, clock=self.clock,
                               wall=Clock(1_795_000_000.0))
-        self.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]
+        self.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]  # no disk
         self.shut = False
         # the model, fed by what the meter showed and what the charger got
         self.n_reads = 0

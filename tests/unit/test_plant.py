@@ -1,5 +1,5 @@
-"""The plant (DESIGN.md §7): charger dead time, lag and ramp, minimum power, its watchdog,
-the car's energy, and the judge's safety counts."""
+"""The plant (firmware_notes/design.md "The plant"): charger dead time, lag and ramp, minimum
+power, its watchdog, the car's energy, and the judge's safety counts."""
 
 from __future__ import annotations
 
