@@ -180,17 +180,13 @@ class Controller:
     async def watch_once(self) -> None:
         """One look at the grid between cycles: a fresh meter read (or its silence), the
         core's fast path, and 0 W at once when it says so; else the fuse guard. A read that
-        hangs past the moment its last sample goes stale does not hold the check up: the
-        fast path runs then on the old sample (silence is not health), and again after."""
-        read = asyncio.ensure_future(self.meter.read())
+        hangs is given up when the last sample goes stale, so the check is never held up
+        past that moment (silence is not health)."""
         s = self.meter.sample
-        if s is not None:
+        due = None
+        if s is not None:  # the moment the last sample goes stale, with a tick to spare
             due = s.t + self.lim.grid_loss_stop_s + self.lim.meter_interval_s - self.clock()
-            if due > 0.0:
-                await asyncio.wait({read}, timeout=due + 0.01)
-        if not read.done():
-            await self._fast_check(None)
-        await self._fast_check(await read)
+        await self._fast_check(await self.meter.read(None if due is None else due + 0.01))
 
     async def _fast_check(self, r: MeterReading | None) -> None:
         """The fast path on the freshest sample (r: this tick's new reading, if any)."""

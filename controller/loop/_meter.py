@@ -26,12 +26,16 @@ class MeterLink:
         # how often the meter itself publishes (s): 0 for a polled Modbus meter, 1 for P1
         self.interval_s = float(getattr(driver, "publish_interval_s", 0.0))
 
-    async def read(self) -> MeterReading | None:
-        """One read (bounded by the driver's timeout and ours); the new sample, or None with
-        `error` saying why. A failed read leaves the last sample, which ages."""
+    async def read(self, within_s: float | None = None) -> MeterReading | None:
+        """One read (bounded by the driver's timeout and ours, and by `within_s` when given:
+        the grid watch's deadline); the new sample, or None with `error` saying why. A
+        failed read leaves the last sample, which ages."""
+        limit = self.timeout_s + 0.2
+        if within_s is not None:
+            limit = max(0.02, min(limit, within_s))
         async with self.io:
             try:
-                async with asyncio.timeout(self.timeout_s + 0.2):
+                async with asyncio.timeout(limit):
                     r = await self.driver.read()
             except (DeviceError, TimeoutError) as exc:
                 self.error = str(exc) or "timeout"
