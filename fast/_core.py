@@ -835,10 +835,16 @@ def _charger_fault(st: CtlState, m: Measurement, lim: Limits, now: cython.double
         st.ignore_since = NAN
         return now < st.fault_until
     ev: cython.double = m.ev_w
+    tol: cython.double = max(DISOBEY_W, 0.1 * fabs(cmd_w))
+    if fabs(ev - cmd_w) <= tol:
+        # doing as told (most seconds): neither beyond it nor ignoring it
+        st.chk_ev = ev
+        st.disobey_since = NAN
+        st.ignore_since = NAN
+        return now < st.fault_until
     moved: cython.double = 0.0 if isnan(st.chk_ev) else ev - st.chk_ev
     st.chk_ev = ev
     toward: cython.bint = (cmd_w - ev) * moved > 0.0 and fabs(moved) >= OBEY_STEP_W
-    tol: cython.double = max(DISOBEY_W, 0.1 * fabs(cmd_w))
     unsafe: cython.bint = ev < min(cmd_w, 0.0) - tol or ev > max(cmd_w, 0.0) + tol
     if unsafe and not toward:
         if isnan(st.disobey_since):

@@ -30,14 +30,20 @@ def test_quick_set_is_small():
     assert all(sim.load(str(p)).duration_s <= 60 for p in QUICK)
 
 
-async def test_quick_scenarios_pass():
-    """All three run side by side (about a minute) and every check passes."""
-    results = await asyncio.gather(*(run_scenario(str(p)) for p in QUICK))
+async def _all_pass(paths: list[Path]) -> None:
+    """Run the scenarios side by side: each has checks, every check passes, nothing
+    unsafe."""
+    results = await asyncio.gather(*(run_scenario(str(p)) for p in paths))
     for res in results:
         assert res["checks"], res["scenario"]
         failed = [c for c in res["checks"] if not c["passed"]]
         assert not failed, (res["scenario"], failed)
         assert res["safety_violations"] == 0, res["scenario"]
+
+
+async def test_quick_scenarios_pass():
+    """All three run side by side (about a minute) and every check passes."""
+    await _all_pass(QUICK)
 
 
 async def test_field_fault_scenarios_pass():
@@ -45,9 +51,4 @@ async def test_field_fault_scenarios_pass():
     from hil._scenario import load
 
     assert all(load(str(p))[0].duration_s <= 60 for p in FIELD)
-    results = await asyncio.gather(*(run_scenario(str(p)) for p in FIELD))
-    for res in results:
-        assert res["checks"], res["scenario"]
-        failed = [c for c in res["checks"] if not c["passed"]]
-        assert not failed, (res["scenario"], failed)
-        assert res["safety_violations"] == 0, res["scenario"]
+    await _all_pass(FIELD)
