@@ -63,3 +63,20 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
+
+
+async def loop_turns(n: int = 20) -> None:
+    """Let the event loop run n turns (accepts, closes, callbacks already due) without
+    waiting on the wall clock: what a fake-clock test needs after it moves the bench."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def turns_until(cond: Any, n: int = 5000) -> bool:
+    """Run loop turns until cond() holds (at most n): for I/O between tasks of this loop
+    (a connect and its accept, a write and its read) with no wall-clock wait."""
+    for _ in range(n):
+        if cond():
+            return True
+        await asyncio.sleep(0)
+    return bool(cond())

@@ -6,7 +6,6 @@ over Modbus TCP with pymodbus clients."""
 
 from __future__ import annotations
 
-import asyncio
 import struct
 
 import pytest
@@ -15,6 +14,7 @@ from pymodbus.exceptions import ModbusException, ModbusIOException
 
 from hil import KINDS, Fault, Faults
 from hil._faults import BENCH_KINDS, SIM_KINDS
+from tests.helpers import loop_turns
 
 pytestmark = pytest.mark.hil
 
@@ -77,7 +77,7 @@ class TestMeterDark:
         c = await client_for(port, timeout=0.3)
         assert not (await c.read_input_registers(0, count=2, device_id=1)).isError()
         bench.advance(11)
-        await asyncio.sleep(0.05)
+        await loop_turns()
         assert not await connects(port)
         with pytest.raises(ModbusException):  # closed under it: not connected
             await c.read_input_registers(0, count=2, device_id=1)
@@ -100,7 +100,7 @@ class TestQuasarFaults:
         bench.advance(9)
         assert bench.plant.p < -2900.0
         bench.advance(4)
-        await asyncio.sleep(0.05)
+        await loop_turns()
         assert not await connects(port)
         assert abs(bench.plant.p) < 100.0
         bench.advance(2.5)

@@ -17,6 +17,7 @@ from controller.devices.p1 import P1 as P1Driver  # noqa: N811 - P1 is a class, 
 from hil import Fault
 from hil._meter import Sample
 from hil._p1 import crc16, telegram
+from tests.helpers import loop_turns, turns_until
 
 pytestmark = pytest.mark.hil
 PARSER = TelegramParser(telegram_specifications.V5)
@@ -66,7 +67,7 @@ async def test_p1_one_telegram_a_second(make_bench):
     bench = await make_bench("p1")
     reader, writer = await asyncio.open_connection("127.0.0.1", bench.ports["meter"])
     try:
-        await asyncio.sleep(0.05)  # the bridge has taken the connection
+        await loop_turns()  # the bridge has taken the connection
         bench.advance(3)
         got = await telegrams(reader, 3)
         assert len(got) == 3
@@ -84,7 +85,7 @@ async def test_p1_dark_with_grid_loss(make_bench):
     bench = await make_bench("p1", faults=[Fault("grid_loss", 5, 5)], meter_dies_with_grid=True)
     reader, writer = await asyncio.open_connection("127.0.0.1", bench.ports["meter"])
     try:
-        await asyncio.sleep(0.05)
+        await loop_turns()
         bench.advance(4.5)
         assert len(await telegrams(reader, 10, timeout=0.2)) == 4
         bench.advance(8)  # 4.5 .. 12.5: dark (the grid back at 10, booted at 13)
@@ -101,7 +102,7 @@ async def test_p1_refused_closes_bridge(make_bench):
                              meter_dark_kind="meter_refused")
     port = bench.ports["meter"]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    await asyncio.sleep(0.05)
+    await loop_turns()
     bench.advance(6)
     assert len(await telegrams(reader, 10, timeout=0.2)) == 4  # then the port closed
     with pytest.raises(ConnectionRefusedError):
@@ -110,7 +111,7 @@ async def test_p1_refused_closes_bridge(make_bench):
     bench.advance(8)
     await bench.settle()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    await asyncio.sleep(0.05)
+    await loop_turns()
     bench.advance(1)
     assert len(await telegrams(reader, 1)) == 1
     await shut(writer)
@@ -124,12 +125,9 @@ async def test_p1_controller_driver_reads_bench(make_bench):
     try:
         with contextlib.suppress(Exception):
             await drv.read()  # starts its reader task
-        await asyncio.sleep(0.1)
+        assert await turns_until(lambda: bool(bench.meter.writers))  # connected
         bench.advance(2)
-        for _ in range(50):
-            await asyncio.sleep(0.02)
-            if drv.latest is not None:
-                break
+        assert await turns_until(lambda: drv.latest is not None)
         r = await drv.read()
         for got, want in zip((r.p1, r.p2, r.p3), bench.meter_phases()):
             assert abs(got - want) <= bench.plant.meter_noise_w + 0.6
