@@ -53,6 +53,7 @@ class Controller:
         # nothing known until read: the first reading of a car pokes the plan
         self.m = fast.Measurement(t=-1e9, ev_t=-1e9, ev_w=math.nan, soc=math.nan,
                                   car_present=False)
+        self._mf = fast.Measurement()  # what the grid watch looks at, refilled each tick
         self.last_mode = -1
         self.last_reasons: tuple[str, ...] = ()
         self.cycles: list[tuple[float, float]] = []  # (meter read done, setpoint written)
@@ -174,8 +175,6 @@ class Controller:
         if self.bridge is not None:
             self.bridge.offer(self.state_message(reasons))
 
-    _cycle = cycle  # the name the ledger tests drive
-
     # -- the grid watch ----------------------------------------------------------------------
     async def watch_once(self) -> None:
         """One look at the grid between cycles: a fresh meter read (or its silence), the
@@ -192,9 +191,9 @@ class Controller:
         """The fast path on the freshest sample (r: this tick's new reading, if any)."""
         s = self.meter.sample
         now = self.clock()
-        m = self.m
-        mf = fast.Measurement(t=-1e9 if s is None else s.t, ev_t=m.ev_t, ev_w=m.ev_w,
-                              car_present=m.car_present)
+        m, mf = self.m, self._mf
+        mf.t = -1e9 if s is None else s.t
+        mf.ev_t, mf.ev_w, mf.car_present = m.ev_t, m.ev_w, m.car_present
         if s is not None:
             mf.v1, mf.v2, mf.v3, mf.freq = s.v1, s.v2, s.v3, self.meter.freq(s)
         stop, self.st = fast.fast_path(self.st, mf, self.lim, now, self.charger.command_w())

@@ -7,7 +7,6 @@ be opened once only, and a Modbus TCP meter gets half the traffic this way."""
 from __future__ import annotations
 
 import asyncio
-import math
 
 from controller.devices import DeviceError, Meter, MeterReading
 
@@ -46,9 +45,6 @@ class MeterLink:
 
     def freq(self, r: MeterReading) -> float:
         return r.freq if self.nominal_hz is None else self.nominal_hz
-
-    def age_s(self, now: float) -> float:
-        return now - self.sample.t if self.sample is not None else math.inf
 
     async def close(self) -> None:
         await self.driver.close()

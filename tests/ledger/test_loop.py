@@ -68,7 +68,7 @@ async def test_controller_ledger_books_each_cycle_and_flushes_on_shutdown(tmp_pa
     ctl, mono, wall = controller(tmp_path)
     ctl.price_at = lambda t: (0.31, 0.07)
     for _ in range(130):
-        await ctl._cycle()
+        await ctl.cycle()
         mono.t += 1.0
         wall.t += 1.0
     assert ctl.ledger.drain()
@@ -88,7 +88,7 @@ async def test_controller_ledger_books_each_cycle_and_flushes_on_shutdown(tmp_pa
 async def test_controller_ledger_skips_stale_meter(tmp_path):
     """A meter reading older than meter_stale_s: the cycle's sample is skipped, counted."""
     ctl, mono, wall = controller(tmp_path)
-    await ctl._cycle()
+    await ctl.cycle()
 
     async def silent() -> MeterReading:
         raise DeviceError("meter", "timeout")
@@ -97,7 +97,7 @@ async def test_controller_ledger_skips_stale_meter(tmp_path):
     for _ in range(5):
         mono.t += 1.0
         wall.t += 1.0
-        await ctl._cycle()
+        await ctl.cycle()
     assert ctl.ledger.skipped == 3  # stale after 2.5 s
     await ctl.shutdown()
 
@@ -110,11 +110,11 @@ async def test_controller_ledger_price_at_failure_does_not_stop_the_loop(tmp_pat
         raise RuntimeError("no prices")
 
     ctl.price_at = broken
-    await ctl._cycle()
+    await ctl.cycle()
     assert "ledger" in ctl.faults
     ctl.price_at = lambda t: None
     mono.t += 1.0
-    await ctl._cycle()
+    await ctl.cycle()
     assert "ledger" not in ctl.faults  # and the fault's end is logged once
     await ctl.shutdown()
 

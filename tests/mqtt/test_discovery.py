@@ -146,11 +146,11 @@ async def test_counters_continue_from_the_ledger(tmp_path):
     first = ctl.state_message()
     assert (first.charged_wh, first.discharged_wh) == pytest.approx(base, abs=1e-3)
     for _ in range(130):  # the fake charger charges 2 kW
-        await ctl._cycle()
+        await ctl.cycle()
         mono.t += 1.0
         ctl.wall.t += 1.0
     assert ctl.ledger.drain()
-    await ctl._cycle()
+    await ctl.cycle()
     last = ctl.state_message().charged_wh
     assert last > base[0] + 60.0  # two committed minutes at 2 kW: 66.7 Wh
     await ctl.shutdown()
