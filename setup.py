@@ -19,6 +19,6 @@ if os.environ.get("V2H_NO_EXTENSIONS") != "1":
     )
     # Compiled and pure paths must give the same doubles: no fused multiply-add contraction.
     for ext in ext_modules:
-        ext.extra_compile_args = ["-O2", "-ffp-contract=off"]
+        ext.extra_compile_args = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]
 
 setup(ext_modules=ext_modules)

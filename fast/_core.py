@@ -490,10 +490,19 @@ def _stop(st: CtlState, reasons: cython.int) -> cython.double:
 def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.double
           ) -> cython.double:
     """One control step in place: returns the setpoint (W) and leaves reasons in st.reasons."""
-    win: cython.double[2] = [0.0, 0.0]
-    fw: cython.double[2] = [0.0, 0.0]
     if not _valid(m, now, lim):
         return _stop(st, R_STALE)
+    return _track(m, st, lim, plan, now)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.double
+           ) -> cython.double:
+    """The step on a reading known valid (`_valid`): the supervisor's word, then tracking
+    and the clamps."""
+    win: cython.double[2] = [0.0, 0.0]
+    fw: cython.double[2] = [0.0, 0.0]
     if st.mode != M_REGULATING:
         return _stop(st, R_SUPERVISOR)
     if not (m.car_present and m.charger_ready):
@@ -744,8 +753,15 @@ def _meter_fresh(m: Measurement, now: cython.double, lim: Limits) -> cython.bint
 @cython.exceptval(check=False)
 def _meter_ok(st: CtlState, m: Measurement, now: cython.double, lim: Limits) -> cython.bint:
     """Meter data usable: fresh, physical, and not frozen (identical values for too long)."""
-    if not _meter_fresh(m, now, lim):
-        return False
+    return _meter_fresh(m, now, lim) and _meter_moving(st, m, now, lim)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _meter_moving(st: CtlState, m: Measurement, now: cython.double, lim: Limits
+                  ) -> cython.bint:
+    """Not frozen: the meter's values have changed within `meter_frozen_s`."""
     if (m.grid_w == st.fz_grid and m.p1 == st.fz_p1 and m.v1 == st.fz_v1
             and m.freq == st.fz_freq):
         return now - st.fz_since < lim.meter_frozen_s
@@ -910,7 +926,8 @@ def _decide(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.d
     meter usable, what is the grid, does the charger answer, is it under our control and
     doing as told, then the supervisor and the step. cmd_w is the last command sent (W);
     returns the setpoint (W), reasons in st.reasons."""
-    mok: cython.bint = _meter_ok(st, m, now, lim)
+    mfresh: cython.bint = _meter_fresh(m, now, lim)
+    mok: cython.bint = mfresh and _meter_moving(st, m, now, lim)
     st.meter_good = mok
     fresh_ev: cython.bint = now - m.ev_t <= lim.charger_lost_s
     fault: cython.bint = _charger_fault(st, m, lim, now, cmd_w, fresh_ev and charger_ctl)
@@ -930,7 +947,12 @@ def _decide(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.d
         probing = now - st.probe_t < SOC_PROBE_S
     if probing:  # above the minimum's hysteresis, so that it starts from off
         plan.forced_w = lim.min_power_w + lim.min_power_hyst_w
-    sp: cython.double = _step(m, st, lim, plan, now)
+    # the step's own check (_valid) on what is known by now: the meter's part is mfresh
+    sp: cython.double
+    if mfresh and fresh_ev and fabs(m.ev_w) <= MAX_ABS_W:
+        sp = _track(m, st, lim, plan, now)
+    else:
+        sp = _stop(st, R_STALE)
     if probing:
         plan.forced_w = forced
         st.reasons = (st.reasons & ~R_FORCED) | R_SOC_PROBE
