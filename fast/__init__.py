@@ -85,9 +85,10 @@ meter_ok = core.meter_ok
 grid_state = core.grid_state
 reason_names = core.reason_names
 run_batch = core.run_batch
+Ident = core.Ident
 
 __all__ = [
-    "COMPILED", "CtlState", "EvccState", "FLAGS", "LIMIT_FIELDS", "Limits", "MODES",
+    "COMPILED", "CtlState", "EvccState", "FLAGS", "Ident", "LIMIT_FIELDS", "Limits", "MODES",
     "Measurement", "NO_EXTENSIONS", "POLICIES", "Plan", "Plant", "REASONS", "Totals", "core",
     "decide", "fast_path", "grid_state", "implementations", "meter_ok", "profile",
     "profile_implementations", "reason_names", "run_batch", "step", "supervise",

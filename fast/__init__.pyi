@@ -40,8 +40,11 @@ class Limits:
     nominal_v: float
     ramp_w_s: float
     deadband_w: float
-    lag_frac: float
-    lag_decay: float
+    charger_dead_s: float
+    charger_tau_s: float
+    charger_ramp_w_s: float
+    meter_delay_s: float
+    meter_window_s: float
     kd: float
     kp: float
     ki: float
@@ -136,6 +139,19 @@ class CtlState:
     chase: float
     big_dn: float
     big_t: float
+    prev2_dn: float
+    prev_ev_t: float
+    prev2_ev: float
+    prev2_t: float
+    dec_t: float
+    c1_w: float
+    c1_t: float
+    c2_w: float
+    c2_t: float
+    c3_w: float
+    c3_t: float
+    c4_w: float
+    c4_t: float
     def __init__(self, mode: int = 0, grid_ok: bool = False) -> None: ...
     def copy(self) -> CtlState: ...
 
@@ -256,4 +272,30 @@ def fast_path(st: CtlState, m: Measurement, lim: Limits, now: float, cmd_w: floa
               ) -> tuple[bool, CtlState]: ...
 def run_batch(policy: int, l1: _Doubles, l2: _Doubles, l3: _Doubles, pv: _Doubles,
               flags: _Bytes, pl: Plant, lim: Limits, plan: Plan, st: CtlState, ev: EvccState,
-              tot: Totals, t0: float, trace: _Doubles) -> None: ...
+              tot: Totals, t0: float, trace: _Doubles, facts: _Doubles | None = None
+              ) -> None: ...
+
+class Ident:
+    """The charger's response and the meter's lag, identified from each cycle's facts."""
+
+    n: int
+    ok: bool
+    dead_s: float
+    tau_s: float
+    ramp_w_s: float
+    gain: float
+    meter_delay_s: float
+    meter_window_s: float
+    cost_w: float
+    meter_cost_w: float
+    intervals: int
+    fresh: int
+    fit_t: float
+    start_delay_s: float
+    start_window_s: float
+    def __init__(self, start_delay_s: float = 0.25, start_window_s: float = 0.0) -> None: ...
+    def record(self, t_read: float, ev_w: float, t_write: float, sp_w: float,
+               regulating: bool, t_meter: float, grid_w: float) -> None: ...
+    def due(self, now: float) -> bool: ...
+    def fit(self) -> bool: ...
+    def apply(self, lim: Limits) -> None: ...

@@ -10,7 +10,7 @@ the policies and the plant in one C unit to run a year of seconds in a few secon
 """
 
 import cython
-from cython.cimports.libc.math import exp, fabs, floor, isnan
+from cython.cimports.libc.math import exp, fabs, floor, isnan, pow
 
 # --- supervisor modes (firmware_notes/design.md "The supervisor"); the index is the value
 MODES = ("STARTUP", "IDLE", "REGULATING", "HOLD", "GRID_LOSS", "METER_STALE", "CHARGER_LOST",
@@ -69,8 +69,15 @@ class Limits:
     nominal_v = cython.declare(cython.double, visibility="public")
     ramp_w_s = cython.declare(cython.double, visibility="public")
     deadband_w = cython.declare(cython.double, visibility="public")
-    lag_frac = cython.declare(cython.double, visibility="public")
-    lag_decay = cython.declare(cython.double, visibility="public")
+    # the model the step traces the charger's power back to the meter's sample with (issue
+    # #12): dead time (s), time constant (s) and ramp (W/s) of the charger; the meter's
+    # delay (s, from its read back to its sample) and averaging window (s, 0: an instant).
+    # Starting values from the config; the identification (Ident) replaces them
+    charger_dead_s = cython.declare(cython.double, visibility="public")
+    charger_tau_s = cython.declare(cython.double, visibility="public")
+    charger_ramp_w_s = cython.declare(cython.double, visibility="public")
+    meter_delay_s = cython.declare(cython.double, visibility="public")
+    meter_window_s = cython.declare(cython.double, visibility="public")
     kd = cython.declare(cython.double, visibility="public")
     kp = cython.declare(cython.double, visibility="public")
     ki = cython.declare(cython.double, visibility="public")
@@ -112,9 +119,12 @@ class Limits:
         self.nominal_v = 230.0
         self.ramp_w_s = 5000.0
         self.deadband_w = 10.0
-        self.lag_frac = 0.25
-        self.lag_decay = 1.4290  # exp(meter lag 0.25 s / charger tau 0.7 s)
-        self.kd = 0.5
+        self.charger_dead_s = 0.0
+        self.charger_tau_s = 0.7
+        self.charger_ramp_w_s = INF
+        self.meter_delay_s = 0.25
+        self.meter_window_s = 0.0
+        self.kd = 1.0
         self.kp = 0.0
         self.ki = 0.1
         self.integ_band_w = 150.0
@@ -148,7 +158,8 @@ class Limits:
 LIMIT_FIELDS = (
     "max_charge_w", "max_discharge_w", "min_power_w", "min_power_hyst_w", "reserve_soc",
     "max_soc", "soc_hyst", "fuse_a", "fuse_margin_a", "share1", "share2", "share3", "nominal_v",
-    "ramp_w_s", "deadband_w", "lag_frac", "lag_decay", "kd", "kp", "ki", "integ_band_w",
+    "ramp_w_s", "deadband_w", "charger_dead_s", "charger_tau_s",
+    "charger_ramp_w_s", "meter_delay_s", "meter_window_s", "kd", "kp", "ki", "integ_band_w",
     "integ_max_w", "period_s",
     "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",
     "grid_overvoltage_v", "grid_freq_min_hz", "grid_freq_max_hz", "grid_reconnect_s",
@@ -254,6 +265,21 @@ class CtlState:
     chase = cython.declare(cython.double, visibility="public")
     big_dn = cython.declare(cython.double, visibility="public")
     big_t = cython.declare(cython.double, visibility="public")
+    # what the model traces back from: the last two readings of the charger (W) and when
+    # (s), and the last four commands sent (W) with the time of the decision each followed
+    prev2_dn = cython.declare(cython.double, visibility="public")  # the change before prev_dn
+    prev_ev_t = cython.declare(cython.double, visibility="public")
+    prev2_ev = cython.declare(cython.double, visibility="public")
+    prev2_t = cython.declare(cython.double, visibility="public")
+    dec_t = cython.declare(cython.double, visibility="public")
+    c1_w = cython.declare(cython.double, visibility="public")
+    c1_t = cython.declare(cython.double, visibility="public")
+    c2_w = cython.declare(cython.double, visibility="public")
+    c2_t = cython.declare(cython.double, visibility="public")
+    c3_w = cython.declare(cython.double, visibility="public")
+    c3_t = cython.declare(cython.double, visibility="public")
+    c4_w = cython.declare(cython.double, visibility="public")
+    c4_t = cython.declare(cython.double, visibility="public")
 
     def __init__(self, mode=0, grid_ok=False):
         self.mode = mode
@@ -292,6 +318,19 @@ class CtlState:
         self.chase = 1.0  # how far the feed-forward follows the last sample (0..1)
         self.big_dn = 0.0  # the demand's last large change (W), and when
         self.big_t = -1.0e18
+        self.prev2_dn = 0.0
+        self.prev_ev_t = float("nan")
+        self.prev2_ev = float("nan")
+        self.prev2_t = float("nan")
+        self.dec_t = float("nan")
+        self.c1_w = float("nan")
+        self.c1_t = float("nan")
+        self.c2_w = float("nan")
+        self.c2_t = float("nan")
+        self.c3_w = float("nan")
+        self.c3_t = float("nan")
+        self.c4_w = float("nan")
+        self.c4_t = float("nan")
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -338,6 +377,19 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.chase = a.chase
     b.big_dn = a.big_dn
     b.big_t = a.big_t
+    b.prev2_dn = a.prev2_dn
+    b.prev_ev_t = a.prev_ev_t
+    b.prev2_ev = a.prev2_ev
+    b.prev2_t = a.prev2_t
+    b.dec_t = a.dec_t
+    b.c1_w = a.c1_w
+    b.c1_t = a.c1_t
+    b.c2_w = a.c2_w
+    b.c2_t = a.c2_t
+    b.c3_w = a.c3_w
+    b.c3_t = a.c3_t
+    b.c4_w = a.c4_w
+    b.c4_t = a.c4_t
 
 
 # --- shared clamp pieces --------------------------------------------------------------------
@@ -475,8 +527,11 @@ CHASE_WINDOW_S = cython.declare(cython.double, 3.0)  # reversals closer than thi
 @cython.exceptval(check=False)
 def _stop(st: CtlState, reasons: cython.int) -> cython.double:
     st.prev_ev = NAN
+    st.prev_ev_t = NAN
+    st.prev2_ev = NAN
     st.prev_net = NAN
     st.prev_dn = 0.0
+    st.prev2_dn = 0.0
     st.net_avg = NAN
     st.integ = 0.0
     st.last_sp = 0.0
@@ -490,6 +545,7 @@ def _stop(st: CtlState, reasons: cython.int) -> cython.double:
 def _step(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.double
           ) -> cython.double:
     """One control step in place: returns the setpoint (W) and leaves reasons in st.reasons."""
+    _note_command(st, now)
     if not _valid(m, now, lim):
         return _stop(st, R_STALE)
     return _track(m, st, lim, plan, now)
@@ -541,7 +597,7 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
         # take the charger's power at that instant, between its last two readings
         ev_s: cython.double = m.ev_w
         if not isnan(st.prev_ev):
-            ev_s = _ev_at_sample(m.ev_w, st, lim)
+            ev_s = _ev_at_sample(m.ev_w, st, lim, now)
             _learn_gain(st, m.ev_w, lim)
         # the charger's own meter reads its power a few % off (the plant's default: +2 %);
         # what it reports is scaled back by the gain learnt from settled stretches, so a
@@ -565,13 +621,20 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
         st.net_avg += CHASE_AVG * (net - st.net_avg)
         want = st.net_avg + st.chase * (net - st.net_avg) - lim.kp * e - st.integ
         # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
-        # carried on for part of a period, since the write acts a period late
+        # carried on, since what is written now shows at the meter a loop's lag later
         dn: cython.double = net - st.prev_net
-        if not isnan(dn) and dn * st.prev_dn > 0.0 and 0.5 * fabs(st.prev_dn) <= fabs(dn) \
-                <= 2.0 * fabs(st.prev_dn):
+        if not isnan(dn) and _like(dn, st.prev_dn) and (
+                lim.meter_window_s <= 0.0 or _like(st.prev_dn, st.prev2_dn)):
             # only a ramp (changes of a like size): a step's echo, the smaller change the
-            # next period as the charger's reading catches up, is not carried on
-            want += lim.kd * (dn if fabs(dn) < fabs(st.prev_dn) else st.prev_dn)
+            # next period as the charger's reading catches up, is not carried on; behind an
+            # averaging meter a step shows as two changes (the sample that straddles it,
+            # then the rest), so a ramp there takes three. It is carried on over the loop's
+            # whole lag by the model (the charger's dead time and time constant, the meter's
+            # delay and half its window), in periods, x kd
+            lag: cython.double = (lim.charger_dead_s + lim.charger_tau_s + lim.meter_delay_s
+                                  + 0.5 * lim.meter_window_s) / lim.period_s
+            want += lim.kd * lag * (dn if fabs(dn) < fabs(st.prev_dn) else st.prev_dn)
+        st.prev2_dn = st.prev_dn
         st.prev_dn = dn if not isnan(dn) else 0.0
         st.prev_net = net
     # which clamp bites, in the clamp order of firmware_notes/design.md "The control step":
@@ -609,7 +672,10 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
         sp = st.last_sp - step_max
         reasons |= R_RAMP
     prev: cython.double = m.ev_w if isnan(st.prev_ev) else st.prev_ev
+    st.prev2_ev = st.prev_ev
+    st.prev2_t = st.prev_ev_t
     st.prev_ev = m.ev_w
+    st.prev_ev_t = now
     _fuse_window(m, lim, m.ev_w, prev, fw)
     if sp < fw[0] or sp > fw[1]:
         reasons |= R_FUSE
@@ -638,19 +704,116 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits) -> cython.double:
-    """The charger's reported power at the meter's sample instant, lag_frac of a period
-    before its own reading. Approaching its setpoint the charger moves as a first-order lag,
-    so the distance left was exp(lag / tau) times larger then (a straight line between the
-    two readings would put a step's catch-up a quarter late); otherwise, the straight line."""
-    prev: cython.double = st.prev_ev
-    target: cython.double = st.last_sp * st.gain
-    left: cython.double = target - ev_w
-    moved: cython.double = ev_w - prev
-    if lim.lag_decay > 1.0 and left * moved > 0.0:
-        back: cython.double = target - left * lim.lag_decay
-        return _clip(back, min(prev, ev_w), max(prev, ev_w))
-    return ev_w - lim.lag_frac * moved
+def _like(a: cython.double, b: cython.double) -> cython.bint:
+    """Two changes of one sign and a like size (within a factor of two)."""
+    return a * b > 0.0 and 0.5 * fabs(b) <= fabs(a) <= 2.0 * fabs(b)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _note_command(st: CtlState, now: cython.double) -> cython.void:
+    """The step's last setpoint into the command history, at the time of the decision that
+    made it (the write follows within milliseconds)."""
+    if not isnan(st.dec_t):
+        st.c4_w = st.c3_w
+        st.c4_t = st.c3_t
+        st.c3_w = st.c2_w
+        st.c3_t = st.c2_t
+        st.c2_w = st.c1_w
+        st.c2_t = st.c1_t
+        st.c1_w = st.last_sp
+        st.c1_t = st.dec_t
+    st.dec_t = now
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.double
+                  ) -> cython.double:
+    """The charger's power (W, as it reports it) at the meter's sample: `meter_delay_s`
+    before now, or its mean over the `meter_window_s` before that. The model (dead time,
+    tau, ramp) runs forward from the last reading through the commands in force; what it
+    missed at this reading is spread over the period in proportion to the time elapsed."""
+    if isnan(st.prev_ev_t) or not (now - st.prev_ev_t > 0.0):
+        return ev_w
+    g: cython.double = st.gain
+    miss: cython.double = ev_w / g - _model_power(st, lim, now)
+    if isnan(miss):
+        return ev_w
+    s: cython.double = now - lim.meter_delay_s
+    if lim.meter_window_s <= 0.0:
+        return g * _corrected(st, lim, s, miss, now)
+    acc: cython.double = 0.0
+    j: cython.int
+    for j in range(ID_AVG_POINTS):
+        acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS, miss,
+                          now)
+    return g * acc / ID_AVG_POINTS
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _corrected(st: CtlState, lim: Limits, t: cython.double, miss: cython.double,
+               now: cython.double) -> cython.double:
+    """The model's power at t (W), with the share of this reading's miss due by then."""
+    w: cython.double = _clip((t - st.prev_ev_t) / (now - st.prev_ev_t), 0.0, 1.0)
+    return _model_power(st, lim, t) + w * miss
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _model_power(st: CtlState, lim: Limits, t: cython.double) -> cython.double:
+    """The charger's true power (W) at t by the model: from the last reading at or before t
+    (the one before it for a t before the last; held before that) on through the commands
+    sent since. NaN without a command known to be in force."""
+    p: cython.double = st.prev_ev
+    t0: cython.double = st.prev_ev_t
+    if t < t0:
+        if isnan(st.prev2_t) or isnan(st.prev2_ev):
+            return st.prev_ev / st.gain
+        p = st.prev2_ev
+        t0 = st.prev2_t
+        if t < t0:
+            return p / st.gain
+    cw: cython.double[4] = [st.c4_w, st.c3_w, st.c2_w, st.c1_w]
+    ct: cython.double[4] = [st.c4_t, st.c3_t, st.c2_t, st.c1_t]
+    return _trajectory(p / st.gain, t0, t, cw, ct, 4, lim.charger_dead_s, lim.charger_tau_s,
+                       lim.charger_ramp_w_s)
+
+
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _trajectory(p: cython.double, t0: cython.double, t1: cython.double,
+                cmd_w: cython.p_double, cmd_t: cython.p_double, n: cython.int,
+                dead: cython.double, tau: cython.double, ramp: cython.double
+                ) -> cython.double:
+    """The charger's power at t1 (W) from p at t0, driven by commands cmd_w sent at cmd_t
+    (oldest first, n of them, NaN times skipped), each acting dead s after it was sent: the
+    model the identification fits and the step traces back with. NaN when no command is
+    known to be in force at t0."""
+    target: cython.double = NAN
+    i: cython.int
+    for i in range(n):
+        if not isnan(cmd_t[i]) and cmd_t[i] + dead <= t0:
+            target = cmd_w[i]
+    if isnan(target):
+        return NAN
+    t: cython.double = t0
+    for i in range(n):
+        if isnan(cmd_t[i]):
+            continue
+        s: cython.double = cmd_t[i] + dead
+        if s <= t0:
+            continue
+        if s >= t1:
+            break
+        p = _advance(p, target, s - t, tau, ramp)
+        t = s
+        target = cmd_w[i]
+    return _advance(p, target, t1 - t, tau, ramp)
 
 
 GAIN_SETTLED_STEPS = cython.declare(cython.int, 2)  # held 2 periods, and reading steadily
@@ -926,6 +1089,7 @@ def _decide(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.d
     meter usable, what is the grid, does the charger answer, is it under our control and
     doing as told, then the supervisor and the step. cmd_w is the last command sent (W);
     returns the setpoint (W), reasons in st.reasons."""
+    _note_command(st, now)
     mfresh: cython.bint = _meter_fresh(m, now, lim)
     mok: cython.bint = mfresh and _meter_moving(st, m, now, lim)
     st.meter_good = mok
@@ -1662,12 +1826,16 @@ def _watch_sample(mf: Measurement, m: Measurement, pl: Plant, ts: cython.double,
 def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
               l3: cython.double[:], pv: cython.double[:], flags: cython.uchar[:],
               pl: Plant, lim: Limits, plan: Plan, st: CtlState, ev: EvccState, tot: Totals,
-              t0: cython.double, trace: cython.double[:]):
+              t0: cython.double, trace: cython.double[:], facts: cython.double[:] = None):
     """Run `policy` on the plant for len(pv) seconds from t0; state objects carry on.
 
     The per-second inputs are the house load per phase (W) and PV (W); `flags` holds the
     scenario's events. `trace` (len 0, or 6 per second) receives grid (W, mean over the
-    second), setpoint (W), charger power (W), SoC (%), mode and reasons."""
+    second), setpoint (W), charger power (W), SoC (%), mode and reasons. `facts` (None, or
+    5 per second) receives what the live loop gives the identifier (`Ident.record`) each
+    cycle: the time (s), the charger's power as read (W, NaN unread), the command written
+    (W, NaN when none was), 1 while the step regulated (else 0), and the grid as the meter
+    read (W)."""
     n: cython.Py_ssize_t = len(pv)
     k: cython.Py_ssize_t
     j: cython.int
@@ -1682,6 +1850,7 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     cmd: cython.double = _last_cmd(pl)  # the last command sent (W)
     avg: cython.bint = pl.meter_avg
     do_trace: cython.bint = len(trace) >= 6 * n
+    do_facts: cython.bint = facts is not None and len(facts) >= 5 * n
     fuse: cython.double = tot.fuse_a
     v: cython.double = tot.nominal_v
     inv_v: cython.double = 1.0 / v
@@ -1734,11 +1903,19 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
             _supervise(st, lim, True, GRID_DOWN if fl & F_GRID_DOWN else GRID_UP, True,
                        m.car_present, plan.hold, False, t)
             sp = _oracle(m, st, lim, plan, pl.soc_wh / pl.cap_wh * 100.0, ld1 + ld2 + ld3, pvk)
+        wrote: cython.bint = False
         if fl & F_CHARGER_STUCK:
             pl.last_comm_t = t  # it hears us (its watchdog is fed) and ignores the command
         elif not (fl & F_CHARGER_LOST):
             _write(pl, sp, t)
+            wrote = True
         cmd = sp
+        if do_facts:
+            facts[5 * k] = t
+            facts[5 * k + 1] = NAN if fl & F_CHARGER_LOST else m.ev_w
+            facts[5 * k + 2] = sp if wrote else NAN
+            facts[5 * k + 3] = 1.0 if st.mode == M_REGULATING and m.car_present else 0.0
+            facts[5 * k + 4] = m.grid_w
         # the judge, per second: setpoint within the charger's limits, and never a non-zero
         # setpoint on meter data older than the stale budget or plainly invalid
         if (sp > lim.max_charge_w + 0.5 or sp < -lim.max_discharge_w - 0.5
@@ -1889,6 +2066,493 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     tot.over1 = o1
     tot.over2 = o2
     tot.over3 = o3
+
+
+# --- identification (issue #12): the charger's response and the meter's lag, from what each
+# cycle read and wrote. The live loop and the simulator feed it the same facts; `fit()` finds
+# the model that best predicts each charger reading from the one before and the commands in
+# force between them, then the meter's delay and window that best explain how the grid
+# moved with the charger, then both together (firmware_notes/regulation.md "Identification")
+
+ID_CAPACITY = 600  # cycles kept (10 minutes at 1 s)
+ID_D_STEP = cython.declare(cython.double, 0.1)  # the coarse grid's dead-time step (s), from 0
+ID_D_N = cython.declare(cython.int, 21)  # 0 .. 2 s
+ID_TAU_N = cython.declare(cython.int, 14)  # tau: 0.1 .. 4 s, geometric
+ID_RAMP_N = cython.declare(cython.int, 9)  # ramp: none, then 20 .. 1 kW/s, geometric
+ID_WINDOW_N = cython.declare(cython.int, 2)  # the meter: a sample of the instant, or the
+# mean of the second before it
+ID_DELAY_STEP = cython.declare(cython.double, 0.05)  # the meter's delay grid (s), from 0
+ID_DELAY_N = cython.declare(cython.int, 21)  # 0 .. 1 s
+ID_HUBER_W = cython.declare(cython.double, 30.0)  # residuals beyond this count linearly (W)
+ID_MOVING_W = cython.declare(cython.double, 100.0)  # a reading pair says something beyond
+ID_MIN_INTERVALS = cython.declare(cython.int, 10)  # fewer: no fit
+ID_MAX_INTERVALS = cython.declare(cython.int, 160)  # the most recent of them are used
+ID_AVG_POINTS = cython.declare(cython.int, 8)  # an averaging window's mean: midpoint rule
+ID_METER_TRUST = cython.declare(cython.double, 5.0)  # the meter's mean cost / ID_HUBER_W
+ID_REFIT = cython.declare(cython.int, 60)  # telling cycles between fits once fitted
+ID_REFIT_S = cython.declare(cython.double, 600.0)  # and seconds
+ID_METER_MOVE_W = cython.declare(cython.double, 200.0)  # a charger move the meter judges by
+# another meter model must explain the grid's moves at most this share as badly as the
+# starting one, or the start is kept
+ID_METER_GAIN = cython.declare(cython.double, 0.75)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _advance(p: cython.double, target: cython.double, dt: cython.double, tau: cython.double,
+             ramp: cython.double) -> cython.double:
+    """The charger's power (W) dt s on from p, heading for target: at `ramp` W/s while
+    farther than ramp * tau from it, then as a first-order lag with time constant tau."""
+    e: cython.double = target - p
+    a: cython.double = fabs(e)
+    band: cython.double = ramp * tau
+    if a > band:
+        t_lin: cython.double = (a - band) / ramp
+        if dt <= t_lin:
+            return p + (ramp * dt if e > 0.0 else -ramp * dt)
+        p = target - (band if e > 0.0 else -band)
+        dt -= t_lin
+    return target - (target - p) * exp(-dt / tau)
+
+
+@cython.cclass
+class Ident:
+    """The facts of the last ID_CAPACITY cycles and the model fitted to them (`ok` once
+    fitted): dead_s, tau_s (s), ramp_w_s (W/s) and gain of the charger; the meter's
+    delay (s) and averaging window (s)."""
+
+    n = cython.declare(cython.int, visibility="public")
+    t_read = cython.declare(cython.double[:])
+    ev_w = cython.declare(cython.double[:])
+    t_write = cython.declare(cython.double[:])
+    sp_w = cython.declare(cython.double[:])
+    use = cython.declare(cython.double[:])
+    t_meter = cython.declare(cython.double[:])
+    grid_w = cython.declare(cython.double[:])
+    idx = cython.declare(cython.int[:])
+    ok = cython.declare(cython.bint, visibility="public")
+    dead_s = cython.declare(cython.double, visibility="public")
+    tau_s = cython.declare(cython.double, visibility="public")
+    ramp_w_s = cython.declare(cython.double, visibility="public")
+    gain = cython.declare(cython.double, visibility="public")
+    meter_delay_s = cython.declare(cython.double, visibility="public")
+    meter_window_s = cython.declare(cython.double, visibility="public")
+    cost_w = cython.declare(cython.double, visibility="public")
+    meter_cost_w = cython.declare(cython.double, visibility="public")
+    intervals = cython.declare(cython.int, visibility="public")
+    fresh = cython.declare(cython.int, visibility="public")  # telling cycles since the fit
+    fit_t = cython.declare(cython.double, visibility="public")  # the last reading's t then
+    start_delay_s = cython.declare(cython.double, visibility="public")  # the meter's, as
+    start_window_s = cython.declare(cython.double, visibility="public")  # configured
+    # the fit's working model: dead time, tau, ramp, gain; the meter's cost, window, delay
+    w_d = cython.declare(cython.double)
+    w_tau = cython.declare(cython.double)
+    w_ramp = cython.declare(cython.double)
+    w_g = cython.declare(cython.double)
+    w_mcost = cython.declare(cython.double)
+    w_window = cython.declare(cython.double)
+    w_delay = cython.declare(cython.double)
+
+    def __init__(self, start_delay_s=0.25, start_window_s=0.0):
+        from array import array
+
+        self.start_delay_s = start_delay_s
+        self.start_window_s = start_window_s
+        self.n = 0
+        self.t_read = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.ev_w = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.t_write = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.sp_w = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.use = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.t_meter = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.grid_w = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.idx = memoryview(array("i", bytes(4 * ID_CAPACITY)))
+        self.ok = False
+        self.dead_s = NAN
+        self.tau_s = NAN
+        self.ramp_w_s = NAN
+        self.gain = 1.0
+        self.meter_delay_s = NAN
+        self.meter_window_s = NAN
+        self.cost_w = NAN
+        self.meter_cost_w = NAN
+        self.intervals = 0
+        self.fresh = 0
+        self.fit_t = NAN
+
+    def record(self, t_read: cython.double, ev_w: cython.double, t_write: cython.double,
+               sp_w: cython.double, regulating: cython.bint, t_meter: cython.double,
+               grid_w: cython.double) -> None:
+        """One cycle: the charger read at t_read (s) as ev_w (W, NaN unread); the command
+        sp_w (W) written at t_write (s; NaN when none was); whether the step regulated
+        (a car, the charger under our command); the meter read at t_meter (s) as grid_w
+        (W, NaN unread)."""
+        k: cython.int
+        if self.n == ID_CAPACITY:  # keep the newer half
+            h: cython.int = ID_CAPACITY // 2
+            for k in range(h):
+                self.t_read[k] = self.t_read[k + h]
+                self.ev_w[k] = self.ev_w[k + h]
+                self.t_write[k] = self.t_write[k + h]
+                self.sp_w[k] = self.sp_w[k + h]
+                self.use[k] = self.use[k + h]
+                self.t_meter[k] = self.t_meter[k + h]
+                self.grid_w[k] = self.grid_w[k + h]
+            self.n = h
+        k = self.n
+        self.t_read[k] = t_read
+        self.ev_w[k] = ev_w
+        self.t_write[k] = t_write
+        self.sp_w[k] = sp_w
+        self.use[k] = 1.0 if regulating and fabs(ev_w) < MAX_ABS_W else 0.0
+        self.t_meter[k] = t_meter
+        self.grid_w[k] = grid_w
+        self.n = k + 1
+        if k > 0 and self.use[k] > 0.0 and (fabs(ev_w - self.ev_w[k - 1]) > ID_MOVING_W or (
+                not isnan(t_write) and fabs(sp_w - ev_w) > ID_MOVING_W)):
+            self.fresh += 1
+
+    def due(self, now: cython.double) -> bool:
+        """Worth a fit at now (s): a first as soon as there are ID_MIN_INTERVALS telling
+        cycles; later ones on ID_REFIT new ones, at most every ID_REFIT_S (a charger and a
+        meter do not change by the minute; a refit only follows slow drift)."""
+        if not self.ok:
+            return self.fresh >= ID_MIN_INTERVALS
+        return self.fresh >= ID_REFIT and not (now - self.fit_t < ID_REFIT_S)
+
+    def apply(self, lim: Limits) -> None:
+        """The fitted model into the step's limits (nothing before a fit; nothing here
+        bounds a setpoint: the model only says where the charger was)."""
+        if self.ok:
+            lim.charger_dead_s = self.dead_s
+            lim.charger_tau_s = self.tau_s
+            lim.charger_ramp_w_s = self.ramp_w_s
+            lim.meter_delay_s = self.meter_delay_s
+            lim.meter_window_s = self.meter_window_s
+
+    def fit(self) -> bool:
+        """Fit the model to what is recorded; True (and the fields set) when there were
+        enough readings that say something. Some 10-150 ms compiled, with the GIL released
+        (the live loop runs it in a thread); seconds pure."""
+        with cython.nogil:
+            done: cython.bint = self._fit()
+        return done
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _fit(self) -> cython.bint:
+        m: cython.int = self._intervals(1.0 if not self.ok else self.gain)
+        self.intervals = m
+        if m < ID_MIN_INTERVALS:
+            return False
+        self.fresh = 0
+        self.fit_t = self.t_read[self.n - 1]
+        rnd: cython.int
+        if not self.ok:
+            # the coarse grid twice: with a gain of 1, then with the gain that model
+            # implies (a reading 2 % off shifts the valley along its floor)
+            self.w_g = 1.0
+            for _ in range(2):
+                self._coarse(m)
+                self._fit_gain(m)
+            self._refine(m, -1.0, 0.0, 0.2)
+        else:  # a refit starts from the model in use, and looks around it
+            self.w_d = self.dead_s
+            self.w_tau = self.tau_s
+            self.w_ramp = self.ramp_w_s
+            self.w_g = self.gain
+        self._refine(m, -1.0, 0.0, 0.05)
+        # the meter: its delay and window, given that charger; then the charger and the
+        # meter in turn (a quick charger read once a second shows only (1 - dead) / tau;
+        # the meter's sample, between two readings, tells them apart). Taken only where the
+        # meter's word is clear: a house whose load changes every few seconds drowns it,
+        # hundreds of W a sample left unexplained
+        for rnd in range(3 if not self.ok else 2):
+            self._fit_meter(m)
+            if rnd == (2 if not self.ok else 1) or not (
+                    self.w_mcost < ID_METER_TRUST * ID_HUBER_W * m):
+                break
+            if not self.ok:  # the valley's floor, widely, then finely
+                self._refine(m, self.w_delay, self.w_window, 0.4)
+                self._refine(m, self.w_delay, self.w_window, 0.1)
+            self._refine(m, self.w_delay, self.w_window, 0.03)
+            self._fit_gain(m)
+        self.dead_s = self.w_d
+        self.tau_s = self.w_tau
+        self.ramp_w_s = self.w_ramp
+        self.gain = self.w_g
+        self.meter_delay_s = self.w_delay
+        self.meter_window_s = self.w_window
+        self.cost_w = self._cost(self.w_d, self.w_tau, self.w_ramp, self.w_g, m) / m
+        self.meter_cost_w = self.w_mcost / m
+        self.ok = True
+        return True
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _coarse(self, m: cython.int) -> cython.void:
+        """The whole grid: dead time x tau x ramp, at the working gain."""
+        best: cython.double = INF
+        ri: cython.int
+        di: cython.int
+        ti: cython.int
+        for ri in range(ID_RAMP_N):
+            for di in range(ID_D_N):
+                for ti in range(ID_TAU_N):
+                    c: cython.double = self._cost(di * ID_D_STEP, _id_tau(ti), _id_ramp(ri),
+                                                  self.w_g, m)
+                    if c < best - 1e-9:
+                        best = c
+                        self.w_d = di * ID_D_STEP
+                        self.w_tau = _id_tau(ti)
+                        self.w_ramp = _id_ramp(ri)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _fit_meter(self, m: cython.int) -> cython.void:
+        """The meter's window and delay that best explain the grid's moves for the working
+        charger model: each window, delays on a 0.05-s grid, then 0.01 s around the best."""
+        d: cython.double = self.w_d
+        tau: cython.double = self.w_tau
+        ramp: cython.double = self.w_ramp
+        g: cython.double = self.w_g
+        bm: cython.double = INF
+        bw: cython.double = 0.0
+        bl: cython.double = 0.0
+        wi: cython.int
+        li: cython.int
+        c: cython.double
+        for wi in range(ID_WINDOW_N):
+            for li in range(ID_DELAY_N):
+                c = self._meter_cost(d, tau, ramp, g, m, li * ID_DELAY_STEP, 1.0 * wi)
+                if c < bm - 1e-9:
+                    bm, bw, bl = c, 1.0 * wi, li * ID_DELAY_STEP
+        l0: cython.double = bl
+        for li in range(-4, 5):
+            if l0 + 0.01 * li >= 0.0:
+                c = self._meter_cost(d, tau, ramp, g, m, l0 + 0.01 * li, bw)
+                if c < bm - 1e-9:
+                    bm, bl = c, l0 + 0.01 * li
+        # the starting model stands unless another explains the grid clearly better
+        c = self._meter_cost(d, tau, ramp, g, m, self.start_delay_s, self.start_window_s)
+        if not (bm < ID_METER_GAIN * c):
+            bm, bw, bl = c, self.start_window_s, self.start_delay_s
+        self.w_mcost = bm
+        self.w_window = bw
+        self.w_delay = bl
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _fit_gain(self, m: cython.int) -> cython.void:
+        """The reading's gain (reported / true power) for the working model, in 0.25 %
+        steps over +-10 %: a charger that never holds a command long shows it nowhere
+        else."""
+        best: cython.double = INF
+        g: cython.double = 1.0
+        i: cython.int
+        for i in range(-40, 41):
+            c: cython.double = self._cost(self.w_d, self.w_tau, self.w_ramp, 1.0 + 0.0025 * i,
+                                          m)
+            if c < best - 1e-9:
+                best, g = c, 1.0 + 0.0025 * i
+        self.w_g = g
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _refine(self, m: cython.int, delay: cython.double, window: cython.double,
+                span: cython.double) -> cython.void:
+        """Around the working model: dead time and tau together (dead +-span s, tau within
+        a factor exp(+-2 span), 9 x 9), then the ramp alone (within the same factor, or
+        none), each at the meter's delay within +-0.1 s that suits it best when delay >= 0
+        (the meter's cost is added then)."""
+        d0: cython.double = self.w_d
+        t0: cython.double = self.w_tau
+        best: cython.double = INF
+        i: cython.int
+        j: cython.int
+        for i in range(-4, 5):
+            d: cython.double = d0 + span * 0.25 * i
+            if d < 0.0:
+                continue
+            for j in range(-4, 5):
+                tau: cython.double = t0 * exp(span * 0.5 * j)
+                c: cython.double = self._joint(d, tau, self.w_ramp, m, delay, window)
+                if c < best - 1e-9:
+                    best = c
+                    self.w_d = d
+                    self.w_tau = tau
+        r0: cython.double = self.w_ramp
+        for j in range(-4, 6):
+            ramp: cython.double = INF if j == 5 else r0 * exp(span * 0.5 * j)
+            if j == 0 or (j == 5 and r0 == INF) or ramp != ramp:
+                continue
+            c2: cython.double = self._joint(self.w_d, self.w_tau, ramp, m, delay, window)
+            if c2 < best - 1e-9:
+                best = c2
+                self.w_ramp = ramp
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _joint(self, d: cython.double, tau: cython.double, ramp: cython.double,
+               m: cython.int, delay: cython.double, window: cython.double) -> cython.double:
+        """The readings' cost, plus the meter's at its best delay near `delay` (>= 0)."""
+        c: cython.double = self._cost(d, tau, ramp, self.w_g, m)
+        if delay < 0.0:
+            return c
+        cm: cython.double = INF
+        li: cython.int
+        for li in range(-2, 3):
+            if delay + 0.05 * li >= 0.0:
+                cm = min(cm, self._meter_cost(d, tau, ramp, self.w_g, m, delay + 0.05 * li,
+                                              window))
+        return c + cm
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _intervals(self, g: cython.double) -> cython.int:
+        """The reading pairs that say something (the charger moved, or was told to), the
+        most recent ID_MAX_INTERVALS of them, into idx; returns how many."""
+        m: cython.int = 0
+        k: cython.int = self.n - 1
+        j: cython.int
+        while k >= 4 and m < ID_MAX_INTERVALS:
+            dt: cython.double = self.t_read[k] - self.t_read[k - 1]
+            if self.use[k] > 0.0 and self.use[k - 1] > 0.0 and 0.3 < dt < 2.5:
+                p0: cython.double = self.ev_w[k - 1] / g
+                say: cython.bint = fabs(self.ev_w[k] - self.ev_w[k - 1]) > ID_MOVING_W
+                for j in range(k - 4, k):
+                    if not isnan(self.t_write[j]) and fabs(self.sp_w[j] - p0) > ID_MOVING_W:
+                        say = True
+                if say:
+                    self.idx[m] = k
+                    m += 1
+            k -= 1
+        return m
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _power_at(self, i: cython.int, t: cython.double, d: cython.double,
+                  tau: cython.double, ramp: cython.double, g: cython.double) -> cython.double:
+        """The charger's true power (W) at time t, from reading i (at or before t) on
+        through the commands sent around it (`_trajectory`); NaN when none is known to be
+        in force."""
+        cw: cython.double[8] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        ct: cython.double[8] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        n: cython.int = 0
+        q: cython.int
+        for q in range(max(i - 4, 0), min(i + 4, self.n)):
+            cw[n] = self.sp_w[q]
+            ct[n] = self.t_write[q]
+            n += 1
+        return _trajectory(self.ev_w[i] / g, self.t_read[i], t, cw, ct, n, d, tau, ramp)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _cost(self, d: cython.double, tau: cython.double, ramp: cython.double,
+              g: cython.double, m: cython.int) -> cython.double:
+        """Huber cost (W) of predicting each used reading from the one before."""
+        tot: cython.double = 0.0
+        i: cython.int
+        for i in range(m):
+            k: cython.int = self.idx[i]
+            p: cython.double = self._power_at(k - 1, self.t_read[k], d, tau, ramp, g)
+            if not isnan(p):
+                tot += _huber(self.ev_w[k] / g - p)
+        return tot
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _sample(self, k: cython.int, d: cython.double, tau: cython.double,
+                ramp: cython.double, g: cython.double, delay: cython.double,
+                window: cython.double) -> cython.double:
+        """What the meter's sample read at cycle k holds of the charger (W): its power
+        `delay` s before the read, or its mean over the `window` s before that."""
+        s: cython.double = self.t_meter[k] - delay
+        if window <= 0.0:
+            return self._power_at(self._reading_before(k, s), s, d, tau, ramp, g)
+        acc: cython.double = 0.0
+        j: cython.int
+        for j in range(ID_AVG_POINTS):
+            t: cython.double = s - window * (j + 0.5) / ID_AVG_POINTS
+            acc += self._power_at(self._reading_before(k, t), t, d, tau, ramp, g)
+        return acc / ID_AVG_POINTS
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _reading_before(self, k: cython.int, t: cython.double) -> cython.int:
+        i: cython.int = k
+        while i > 0 and self.t_read[i] > t:
+            i -= 1
+        return i
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _meter_cost(self, d: cython.double, tau: cython.double, ramp: cython.double,
+                    g: cython.double, m: cython.int, delay: cython.double,
+                    window: cython.double) -> cython.double:
+        """Huber cost (W) of explaining how the grid moved between two cycles by how the
+        charger moved at the meter's samples (the house's own steps are the outliers)."""
+        tot: cython.double = 0.0
+        i: cython.int
+        for i in range(m):
+            k: cython.int = self.idx[i]
+            dg: cython.double = self.grid_w[k] - self.grid_w[k - 1]
+            if not (fabs(dg) < MAX_ABS_W) or k < 6:
+                continue
+            # only where the charger itself moved a lot around the samples: in closed loop
+            # it follows the house, so small moves correlate with the house's own drift
+            # (a PV ramp) and would bias the meter's model toward explaining that
+            if not (fabs(self.ev_w[k] - self.ev_w[k - 1]) >= ID_METER_MOVE_W or
+                    fabs(self.ev_w[k - 1] - self.ev_w[k - 2]) >= ID_METER_MOVE_W):
+                continue
+            a: cython.double = self._sample(k, d, tau, ramp, g, delay, window)
+            b: cython.double = self._sample(k - 1, d, tau, ramp, g, delay, window)
+            if not (isnan(a) or isnan(b)):
+                tot += _huber(dg - (a - b))
+        return tot
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _id_tau(i: cython.int) -> cython.double:
+    """The coarse grid's i-th time constant (s): 0.1 .. 4, geometric."""
+    return 0.1 * pow(40.0, i / (ID_TAU_N - 1.0))
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _id_ramp(i: cython.int) -> cython.double:
+    """The coarse grid's i-th ramp (W/s): none (infinite), then 20 .. 1 kW/s, geometric."""
+    if i == 0:
+        return INF
+    return 20000.0 * pow(0.05, (i - 1) / (ID_RAMP_N - 2.0))
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _huber(r: cython.double) -> cython.double:
+    a: cython.double = fabs(r)
+    return a * a / (2.0 * ID_HUBER_W) if a <= ID_HUBER_W else a - 0.5 * ID_HUBER_W
 
 
 # --- a timing loop for `make bench`: the step alone, with a varying reading ----------------

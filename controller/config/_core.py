@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import fast
@@ -26,8 +25,8 @@ def core_limits(cfg: Config, core: Any = None) -> Any:
         fuse_a=lim.fuse_a, fuse_margin_a=lim.fuse_margin_a,
         share1=shares[0], share2=shares[1], share3=shares[2], nominal_v=cfg.site.nominal_v,
         ramp_w_s=lim.ramp_w_s, deadband_w=ctl.deadband_w, kp=ctl.kp, ki=ctl.ki, kd=ctl.kd,
-        lag_frac=min(1.0, ctl.meter_lag_s / ctl.period_s),
-        lag_decay=math.exp(ctl.meter_lag_s / ctl.charger_tau_s),
+        charger_dead_s=ctl.charger_dead_s, charger_tau_s=ctl.charger_tau_s,
+        meter_delay_s=ctl.meter_lag_s,
         integ_band_w=ctl.integ_band_w, integ_max_w=ctl.integ_max_w, period_s=ctl.period_s,
         meter_stale_s=ctl.meter_stale_s, meter_frozen_s=ctl.meter_frozen_s,
         charger_lost_s=ctl.charger_lost_s, grid_undervoltage_v=ctl.grid_undervoltage_v,

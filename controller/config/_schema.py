@@ -81,9 +81,13 @@ class Control(Base, frozen=True):
 
     period_s: Annotated[float, Meta(ge=0.2, le=10.0)] = 1.0
     kp: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
-    kd: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.5
+    kd: Annotated[float, Meta(ge=0.0, le=1.5)] = 1.0
+    # the model the step traces the charger back to the meter's sample with: starting
+    # values, replaced by what the loop identifies (`identify`) once it has seen enough
     meter_lag_s: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.25
     charger_tau_s: Annotated[float, Meta(gt=0.05, le=10.0)] = 0.7  # its first-order response
+    charger_dead_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
+    identify: bool = True
     ki: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.1
     deadband_w: Annotated[float, Meta(ge=0.0, le=500.0)] = 10.0
     integ_band_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 150.0

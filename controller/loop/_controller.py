@@ -23,6 +23,7 @@ from controller.devices import Charger, ChargerReading, Meter, MeterReading
 
 from ._accounts import Accounts
 from ._charger import ChargerLink
+from ._identify import Identify
 from ._meter import MeterLink
 
 if TYPE_CHECKING:  # the plan (numpy, HiGHS) is loaded only where it is configured
@@ -70,7 +71,11 @@ class Controller:
         # outlive a restart (controller/_owner.py)
         self.owner_path = owner_path()
         self.owner = OwnerSettings.load(self.owner_path, cfg)
+        self.identify: Identify | None = None
         self.lim = self._limits()
+        # the charger and the meter identified from what the loop reads and writes (issue
+        # #12); the config's model is where it starts
+        self.identify = Identify(self.lim) if cfg.control.identify else None
         self.plan = core_plan(cfg)
         self.bridge: Any = None
         if cfg.mqtt.enabled:
@@ -115,6 +120,8 @@ class Controller:
         lim.meter_interval_s = self.meter.interval_s
         lim.reserve_soc = self.owner.reserve_soc
         lim.max_discharge_w = self.owner.max_discharge_w
+        if self.identify is not None:
+            self.identify.apply(lim)
         return lim
 
     # -- logging: one line when something starts or ends, never once a second -------------
@@ -171,14 +178,30 @@ class Controller:
         self._grid_faults()
         if self.planner is not None:
             self._follow_plan(self.st.meter_good)
-        if await self.charger.command(sp, self.m.ev_w if charger_r is not None else math.nan):
-            self.cycles.append((t_read, self.clock()))
+        wrote = await self.charger.command(sp, self.m.ev_w if charger_r is not None
+                                           else math.nan)
+        t_write = self.clock()
+        if wrote:
+            self.cycles.append((t_read, t_write))
             del self.cycles[:-600]
         m = self.m
+        if self.identify is not None:
+            self.identify.record(
+                m.ev_t, m.ev_w if charger_r is not None else math.nan,
+                t_write if wrote else math.nan, self.charger.sent_w,
+                self.st.mode == fast.MODES.index("REGULATING") and bool(m.car_present),
+                m.t if meter_r is not None else math.nan,
+                m.grid_w if meter_r is not None else math.nan)
+            self.identify.poll(now, self._model_found)
         self.accounts.count(now, m.grid_w, m.t, m.ev_w, m.ev_t, self.price_at)
         self._log_state(reasons)
         if self.bridge is not None:
             self.bridge.offer(self.state_message(reasons))
+
+    def _model_found(self) -> None:
+        """A new model from the identification: into the step's limits from now on."""
+        if self.identify is not None:
+            self.identify.apply(self.lim)
 
     # -- the grid watch ----------------------------------------------------------------------
     async def watch_once(self) -> None:
@@ -381,6 +404,8 @@ class Controller:
             log.error("stop: could not reach the charger (%s); its watchdog will stop it",
                       exc)
             ok = False
+        if self.identify is not None:
+            await self.identify.close()
         # after the stop: the partial minute to disk
         if self.ledger is not None and not await asyncio.to_thread(self.ledger.close, 2.0):
             log.error("stop: the ledger's last minute may be lost")

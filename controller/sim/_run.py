@@ -37,6 +37,10 @@ class Run:
     plan_ms: list[float] = field(default_factory=list)
     soc_slots: list[float] = field(default_factory=list)  # SoC (%) at each slot start
     capacity_kwh: float = math.nan
+    ident: Any = None  # v2h's identification (fast.Ident) at the end, when it ran
+
+
+IDENT_CHUNK_S = 60  # the simulator hands the identifier a minute of cycles at a time
 
 
 def _shares(cfg: Config) -> tuple[float, float, float]:
@@ -99,6 +103,16 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
         cuts.update(range(0, n, SLOT_S))
         run.bill_eur = 0.0
     returns = set(inp.returns)
+    # v2h identifies the charger and the meter as the live loop does: what each cycle read
+    # and wrote goes to the identifier (fast.Ident) a minute at a time, and its model to the
+    # step's limits once it has one
+    idn = (core.Ident(lim.meter_delay_s, lim.meter_window_s)
+           if policy == "v2h" and cfg.control.identify else None)
+    facts = array("d")
+    if idn is not None:
+        cuts.update(range(0, n, IDENT_CHUNK_S))
+        facts = array("d", bytes(8 * 5 * n))
+    fv = memoryview(facts)
     edges = sorted(cuts)
     for a, b in zip(edges, edges[1:]):
         if a in returns and a > 0:  # the car comes home from a trip
@@ -119,7 +133,9 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
             imp0, exp0 = tot.import_wh, tot.export_wh
             net0 = imp0 - exp0 - (tot.ev_charge_wh - tot.ev_discharge_wh)
         core.run_batch(pid, *(v[a:b] for v in views), pl, lim, plan, st, ev, tot, float(a),
-                       trv[6 * a:6 * b] if trace else trv)
+                       trv[6 * a:6 * b] if trace else trv, fv[5 * a:5 * b] if idn else None)
+        if idn is not None:
+            _identify(idn, facts, a, b, lim)
         if prices is not None and (b % SLOT_S == 0 or b == n):
             k = (b - 1) // SLOT_S
             run.bill_eur += ((tot.import_wh - imp0) * prices.import_eur_kwh[k]
@@ -127,6 +143,7 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
             if planner is not None and b % SLOT_S == 0:
                 net = tot.import_wh - tot.export_wh - (tot.ev_charge_wh - tot.ev_discharge_wh)
                 planner.learn(float(b), (net - net0) * 3600.0 / SLOT_S)
+    run.ident = idn
     run.soc_end_pct = pl.soc_pct
     soc_slots.append(pl.soc_pct)
     run.trace = tr if trace else None
@@ -135,12 +152,32 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
     return run
 
 
+def _identify(idn: Any, facts: array, a: int, b: int, lim: Any) -> None:
+    """Seconds a..b of the batch's facts to the identifier, as the live loop records each
+    cycle (the batch reads and writes at the second, the meter read with them); a fit
+    when it is due, and its model into the step's limits."""
+    for k in range(a, b):
+        t, ev_w, sp_w, reg, grid_w = facts[5 * k:5 * k + 5]
+        idn.record(t, ev_w, t, sp_w, reg > 0.5, t, grid_w)
+    if idn.due(float(b)) and idn.fit():
+        idn.apply(lim)
+
+
 def _core_plan(core: Any, cfg: Config, slot: Any) -> Any:
     """The step's Plan for one slot of the price plan; the config's standing target is
     replaced, its discharge permission can only take discharge away."""
     return core.Plan(grid_target_w=slot.grid_target_w, forced_w=slot.forced_w,
                      allow_charge=slot.allow_charge,
                      allow_discharge=slot.allow_discharge and cfg.plan.allow_discharge)
+
+
+def _ident_json(idn: Any) -> dict[str, Any] | None:
+    if idn is None or not idn.ok:
+        return None
+    return {"dead_s": round(idn.dead_s, 3), "tau_s": round(idn.tau_s, 3),
+            "ramp_w_s": None if math.isinf(idn.ramp_w_s) else round(idn.ramp_w_s),
+            "gain": round(idn.gain, 4), "meter_delay_s": round(idn.meter_delay_s, 3),
+            "meter_window_s": idn.meter_window_s}
 
 
 def score(sc: Scenario, run: Run, oracle: Run, prices: SimPrices | None = None,
@@ -179,6 +216,8 @@ def score(sc: Scenario, run: Run, oracle: Run, prices: SimPrices | None = None,
         "max_phase_a": r(t.max_phase_a),
         "implementation": "compiled" if fast.COMPILED else "pure",
     }
+    if run.ident is not None:
+        out["identified"] = _ident_json(run.ident)
     if prices is not None and run.bill_eur is not None:
         mean_imp = sum(prices.import_eur_kwh) / len(prices.import_eur_kwh)
         stored = (run.soc_end_pct - run.soc_start_pct) / 100.0 * run.capacity_kwh * mean_imp

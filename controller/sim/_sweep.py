@@ -62,6 +62,31 @@ cycle_s = {cycle}
 on_s = {on}
 """
 
+# an evening the car covers: a kettle, a microwave and an oven's thermostat switching, steps
+# of 1-2.5 kW every half minute or so on a noisy base (what identification learns from)
+_HOUSEHOLD = """
+[[load.appliances]]
+name = "kettle"
+at = ["19:00:30", "19:07:10"]
+duration_s = 90
+power_w = 2000
+phase = 1
+[[load.appliances]]
+name = "microwave"
+at = ["19:02:20"]
+duration_s = 70
+power_w = 1200
+phase = 2
+[[load.appliances]]
+name = "oven"
+at = ["19:03:30"]
+duration_s = 480
+power_w = 2400
+phase = 3
+cycle_s = 75
+on_s = 35
+"""
+
 
 @dataclass(frozen=True)
 class Point:
@@ -101,6 +126,9 @@ def _scenario(kind: str, p: Point) -> Scenario:
     if kind == "steps":
         text = _BASE.format(kind=kind, duration=1080, start="12:00", seed=3, pv=5000,
                             base=", ".join(["300"] * 24)) + _STEPS
+    elif kind == "household":
+        text = _BASE.format(kind=kind, duration=600, start="19:00", seed=5, pv=0,
+                            base=", ".join(["700"] * 24)) + _HOUSEHOLD
     else:  # an evening: the car covers the house while a hob pulses
         on = max(1, p.pulse_s // 2) if p.pulse_s > 1 else 1
         text = _BASE.format(kind=kind, duration=600, start="19:00", seed=4, pv=0,

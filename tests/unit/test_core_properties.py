@@ -33,7 +33,8 @@ def cases(draw):
         share1=1 / 3 if three else 1.0, share2=1 / 3 if three else 0.0,
         share3=1 / 3 if three else 0.0, ramp_w_s=draw(s.floats(100, 20_000)),
         deadband_w=draw(s.floats(0, 50)), kp=draw(s.floats(0, 1)), ki=draw(s.floats(0, 1)),
-        kd=draw(s.floats(0, 1)), lag_frac=draw(s.floats(0, 1)))
+        kd=draw(s.floats(0, 1)), meter_delay_s=draw(s.floats(0, 1)),
+        charger_dead_s=draw(s.floats(0, 2)), charger_tau_s=draw(s.floats(0.1, 4)))
     now = 1000.0
     m = core.Measurement(
         t=now - draw(s.floats(0, 5)), ev_t=now - draw(s.floats(0, 8)), grid_w=draw(odd),

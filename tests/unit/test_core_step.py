@@ -38,15 +38,29 @@ class TestTracking:
                               plan, 110.0)
         assert math.isclose(sp, 1000.0, abs_tol=1.0), sp
 
-    def test_step_ev_at_meter_sample_follows_charger_lag(self, core):
-        """Mid-way to a new setpoint the charger's reading is traced back along its
-        first-order response to the meter's older sample, not along a straight line."""
-        lim = core.Limits(lag_decay=math.exp(0.25 / 0.7))
-        st = regulating(core, last_sp=5000.0, on=True, prev_ev=3000.0)
-        sp, _, _ = core.step(reading(core, grid_w=0.0, ev_w=4500.0), st, lim, core.Plan(),
-                             100.0)
-        back = 5000.0 - 500.0 * math.exp(0.25 / 0.7)  # 4285.5 W at the sample
-        assert math.isclose(sp, back, abs_tol=0.5), sp
+    def test_step_ev_at_meter_sample_follows_the_charger_model(self, core):
+        """Mid-way to a new setpoint the charger's power at the meter's older sample comes
+        from the model run forward from the last reading (first-order, tau 0.7 s, no dead
+        time), with this reading's miss spread over the period: not a straight line."""
+        lim = core.Limits(charger_tau_s=0.7, meter_delay_s=0.25, charger_dead_s=0.0)
+        st = regulating(core, last_sp=5000.0, on=True, prev_ev=3000.0, prev_ev_t=99.0,
+                        dec_t=99.0)
+        sp, _, _ = core.step(reading(core, t=100.0, grid_w=0.0, ev_w=4500.0), st, lim,
+                             core.Plan(), 100.0)
+        fwd = 5000.0 - 2000.0 * math.exp(-1.0 / 0.7)  # where the model has it now
+        at_sample = 5000.0 - 2000.0 * math.exp(-0.75 / 0.7) + 0.75 * (4500.0 - fwd)
+        assert math.isclose(sp, at_sample, abs_tol=0.5), (sp, at_sample)
+
+    def test_step_ev_at_meter_sample_waits_out_the_dead_time(self, core):
+        """A charger with 0.5 s of dead time had not begun to move at a sample 0.6 s old:
+        the step takes its power then as the last reading's."""
+        lim = core.Limits(charger_tau_s=0.3, meter_delay_s=0.6, charger_dead_s=0.5)
+        st = regulating(core, last_sp=4000.0, on=True, prev_ev=2000.0, prev_ev_t=99.0,
+                        dec_t=99.0, c1_w=2000.0, c1_t=98.0)
+        fwd = 4000.0 - 2000.0 * math.exp(-0.5 / 0.3)
+        sp, _, _ = core.step(reading(core, t=100.0, grid_w=0.0, ev_w=fwd), st, lim,
+                             core.Plan(), 100.0)
+        assert math.isclose(sp, 2000.0, abs_tol=0.5), sp
 
     def test_step_discharges_to_cover_evening_load(self, core):
         """Importing 1.2 kW with the car idle: discharge 1.2 kW."""
