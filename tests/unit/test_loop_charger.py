@@ -3,8 +3,6 @@ charger when its control cannot be confirmed. Fake devices, a fake clock, no wai
 
 from __future__ import annotations
 
-import pytest
-
 from controller.devices import DeviceError
 from controller.loop import Controller
 from controller.loop._controller import GRID_POLL_S
@@ -64,9 +62,6 @@ class Site:
             await self.tick()
 
 
-@pytest.mark.xfail(strict=True, reason="defect: ChargerLink.command refuses even the stop "
-                   "while control is unconfirmed, so a charger left discharging under our "
-                   "registers is never stopped (controller/loop/_charger.py, command)")
 async def test_stop_reaches_a_discharging_charger_whose_control_is_unconfirmed():
     """The car discharges 4 kW under our control; the charger falls silent for 2 s (less
     than charger_lost_s, well within its own watchdog), then answers every read again while
@@ -74,7 +69,8 @@ async def test_stop_reaches_a_discharging_charger_whose_control_is_unconfirmed()
     non-zero may be written, but the charger still runs our last setpoint and our reads
     feed its watchdog: the stop must still be sent. Then the grid fails: 0 W within
     grid_loss_stop_s of the meter showing it (promise 1). Before the fix nothing but
-    take_control was sent: the car went on discharging into the dead grid indefinitely."""
+    take_control was sent: the car went on discharging into the dead grid indefinitely
+    (ChargerLink.command refused every write, the stop too, without confirmed control)."""
     site = Site()
     ch = site.charger
     await site.run(8.0)
