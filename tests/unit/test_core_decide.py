@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 from tests.helpers import reading, regulating
 
 UP, DOWN, UNKNOWN = 1, 0, -1
@@ -190,17 +188,14 @@ class TestSocHold:
                                      -3000.0, lim)
         assert 2155.0 <= t - 100.0 <= 2165.0 and "reserve" in reasons
 
-    @pytest.mark.xfail(strict=True, reason="defect: _soc_track counts the Wh moved over at "
-                       "most 2 s per cycle, so with control.period_s > 2 s (or a late cycle) the "
-                       "held SoC is not a lower bound and the car is discharged below the "
-                       "reserve (fast/_core.py, _soc_track)")
     def test_decide_soc_estimate_is_a_lower_bound_with_a_slow_period(self, core):
         """As above with control.period_s = 5 (the config allows up to 10 s): held at 33 %,
         then read as 0, 3 kW out. By every Wh that really moved the SoC reaches the 30 %
         reserve after 2160 s; no discharge may be decided past that (within a period's
         energy: 0.05 %). Before the fix the
         estimate took only 2 s of each 5-s period off the held SoC and discharge went on
-        until 5400 s (25.5 % by the energy moved)."""
+        until 5400 s (25.5 % by the energy moved): _soc_track counted at most 2 s of
+        each cycle's energy."""
         lim = core.Limits(capacity_wh=60000.0, soc_hold_wh=5000.0, period_s=5.0,
                           meter_stale_s=12.0)
         st = healthy(core)
