@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from tests.helpers import reading, regulating
 
 UP, DOWN, UNKNOWN = 1, 0, -1
@@ -220,6 +222,30 @@ class TestSocHold:
         sp, st, reasons = decide(core, st, live(core, 102.0, soc=0.0, grid_w=2000.0),
                                  102.0, 0.0)
         assert sp == 200.0 and reasons == ("soc_probe",)
+
+    @pytest.mark.xfail(strict=True, reason="defect: _soc_track keeps the held SoC through a "
+                       "charger silence in which the car may have been swapped unseen, and a "
+                       "new car shown as 0 while idle is discharged on the old car's SoC "
+                       "(fast/_core.py, _soc_track)")
+    def test_decide_soc_hold_forgotten_after_the_charger_was_unheard(self, core):
+        """A car read at 60 % (reserve 30 %); then the charger is unheard for 60 s (its link
+        down: no read says the car left, so car_present stays as last read) while that car
+        leaves and another, at 20 %, arrives; the Quasar shows it as SoC 0 while idle. When
+        the charger answers again, what it shows is no reading, and the 60 % of a car that
+        may be gone is no lower bound: no discharge until a real reading (a probe charges
+        to get one). Before the fix the held 60 % stood and the new car was discharged
+        until the charger showed its 20 % (promise 3)."""
+        st = healthy(core)
+        for k in range(3):
+            t = 100.0 + k
+            _, st, _ = decide(core, st, live(core, t, soc=60.0), t, 0.0)
+        for k in range(3, 63):  # the charger unheard: its last reading ages
+            t = 100.0 + k
+            sp, st, _ = decide(core, st, live(core, t, soc=60.0, ev_t=102.0), t, 0.0)
+            assert sp == 0.0
+        t = 163.0
+        sp, st, reasons = decide(core, st, live(core, t, soc=0.0, grid_w=2000.0), t, 0.0)
+        assert sp >= 0.0, f"{sp:.0f} W on the SoC of a car that may be gone ({reasons})"
 
 
 class TestDecideChain:
