@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 from tests.helpers import reading, regulating
 
 UP, DOWN, UNKNOWN = 1, 0, -1
@@ -223,10 +221,6 @@ class TestSocHold:
                                  102.0, 0.0)
         assert sp == 200.0 and reasons == ("soc_probe",)
 
-    @pytest.mark.xfail(strict=True, reason="defect: _soc_track keeps the held SoC through a "
-                       "charger silence in which the car may have been swapped unseen, and a "
-                       "new car shown as 0 while idle is discharged on the old car's SoC "
-                       "(fast/_core.py, _soc_track)")
     def test_decide_soc_hold_forgotten_after_the_charger_was_unheard(self, core):
         """A car read at 60 % (reserve 30 %); then the charger is unheard for 60 s (its link
         down: no read says the car left, so car_present stays as last read) while that car
