@@ -1053,10 +1053,17 @@ def _soc_track(st: CtlState, m: Measurement, lim: Limits, now: cython.double
     """The SoC (%) the step may use: the charger's reading when it gives one (a reading of
     0 with a car present is no reading: chargers show 0 while idle); else the last reading
     less every Wh moved since (a lower bound: safe for the reserve), until more than
-    `soc_hold_wh` has moved; else NaN (unknown never allows discharge)."""
-    dt: cython.double = 0.0 if isnan(st.soc_t) else _clip(now - st.soc_t, 0.0, 2.0)
+    `soc_hold_wh` has moved, and while the charger has not been unheard for
+    `charger_lost_s`; else NaN (unknown never allows discharge)."""
+    # the time since the last call (s): whole for the energy moved (the estimate must stay a
+    # lower bound however far apart the cycles are: control.period_s may be 10 s, a cycle
+    # may be late), at most 2 s for the rise of a reading (never faster than that)
+    gap: cython.double = 0.0 if isnan(st.soc_t) else max(now - st.soc_t, 0.0)
+    dt: cython.double = min(gap, 2.0)
     st.soc_t = now
-    if not m.car_present:
+    if not m.car_present or not (now - m.ev_t <= lim.charger_lost_s):
+        # no car; or the charger unheard for charger_lost_s, in which time the car may have
+        # left and another come unseen: what was held belongs to no car known to be here
         st.soc_held = NAN
         st.soc_moved_wh = 0.0
         return m.soc
@@ -1073,7 +1080,7 @@ def _soc_track(st: CtlState, m: Measurement, lim: Limits, now: cython.double
     if isnan(st.soc_held):
         return NAN
     if fabs(m.ev_w) <= MAX_ABS_W:
-        st.soc_moved_wh += fabs(m.ev_w) * dt * (1.0 / 3600.0)
+        st.soc_moved_wh += fabs(m.ev_w) * gap * (1.0 / 3600.0)
     else:
         st.soc_moved_wh = INF
     if not (st.soc_moved_wh <= lim.soc_hold_wh):

@@ -102,8 +102,10 @@ class ChargerLink:
     async def command(self, watts: float, measured_w: float) -> bool:
         """Send `watts` (only once control is confirmed). 0 W while the charger still moves
         (or its power is unknown) is a full stop, re-sent while it moves: power register and
-        stop action, never the power register alone."""
-        if not self.controlled:
+        stop action, never the power register alone. Without confirmed control only a stop
+        goes out, and only to a charger that may still run a setpoint of ours: its last read
+        showed our registers, or it discharges (no one else's session does)."""
+        if not self.controlled and not (watts == 0.0 and self._may_run_ours(measured_w)):
             return False
         try:
             if watts == 0.0 and not (abs(measured_w) <= MOVING_W):
@@ -121,6 +123,14 @@ class ChargerLink:
             return False
         self._fault("charger_write", False)
         return True
+
+    def _may_run_ours(self, measured_w: float) -> bool:
+        """Control unconfirmed (take_control failed after a silence, or at a restart), yet
+        the charger may still run a setpoint of ours, fed by our reads: it moves (or its
+        power is unknown) and its last read showed our registers, or it discharges."""
+        r = self.reading
+        moving = not (abs(measured_w) <= MOVING_W)
+        return moving and ((r is not None and r.controlled) or measured_w < -MOVING_W)
 
     async def release(self) -> None:
         """0 W, stop, control handed back."""

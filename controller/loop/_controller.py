@@ -228,7 +228,7 @@ class Controller:
         self._grid_faults()
         if stop:
             await self.charger.command(0.0, m.ev_w)
-        elif r is not None and self.st.grid_ok and self.charger.acked_w != 0.0:
+        elif r is not None and self.st.grid_ok and self.charger.sent_w != 0.0:
             await self._fuse_guard(r)
 
     def _grid_faults(self) -> None:
@@ -242,14 +242,16 @@ class Controller:
     async def _fuse_guard(self, r: MeterReading) -> None:
         """Between cycles: a load switched on the charger's phase may push it over the fuse;
         the step on this fresh reading says how far to give way, and only giving way is
-        written at once (everything else waits for the next cycle)."""
+        written at once (everything else waits for the next cycle). Giving way is judged
+        against the last command sent, acknowledged or not (a lost reply leaves the charger
+        on it); after a stop sent there is nothing to give way from."""
         m = self.m
         fm = fast.Measurement(t=r.t, ev_t=m.ev_t, grid_w=r.grid_w, p1=r.p1, p2=r.p2, p3=r.p3,
                               v1=r.v1, v2=r.v2, v3=r.v3, freq=self.meter.freq(r), ev_w=m.ev_w,
                               soc=m.soc, car_present=m.car_present,
                               charger_ready=m.charger_ready)
         sp, _, reasons = fast.step(fm, self.st, self.lim, self.plan, self.clock())
-        now_w = self.charger.acked_w
+        now_w = self.charger.sent_w
         if "fuse" in reasons and abs(sp) < abs(now_w) and sp * now_w >= 0.0:
             await self.charger.command(sp, m.ev_w)
 

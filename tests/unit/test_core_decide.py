@@ -188,6 +188,28 @@ class TestSocHold:
                                      -3000.0, lim)
         assert 2155.0 <= t - 100.0 <= 2165.0 and "reserve" in reasons
 
+    def test_decide_soc_estimate_is_a_lower_bound_with_a_slow_period(self, core):
+        """As above with control.period_s = 5 (the config allows up to 10 s): held at 33 %,
+        then read as 0, 3 kW out. By every Wh that really moved the SoC reaches the 30 %
+        reserve after 2160 s; no discharge may be decided past that (within a period's
+        energy: 0.05 %). Before the fix the
+        estimate took only 2 s of each 5-s period off the held SoC and discharge went on
+        until 5400 s (25.5 % by the energy moved): _soc_track counted at most 2 s of
+        each cycle's energy."""
+        lim = core.Limits(capacity_wh=60000.0, soc_hold_wh=5000.0, period_s=5.0,
+                          meter_stale_s=12.0)
+        st = healthy(core)
+        _, st, _ = decide(core, st, live(core, 100.0, soc=33.0), 100.0, 0.0, lim)
+        t, sp = 100.0, -3000.0
+        while sp < 0.0 and t < 10000.0:
+            t += 5.0
+            sp, st, reasons = decide(core, st, live(core, t, soc=0.0, ev_w=-3000.0), t,
+                                     -3000.0, lim)
+            true_soc = 33.0 - 3000.0 * (t - 100.0) / 3600.0 * 100.0 / 60000.0
+            assert sp >= 0.0 or true_soc > lim.reserve_soc - 0.05, (
+                f"{sp:.0f} W at t={t:.0f} with {true_soc:.2f} % left by the energy moved "
+                f"(reserve {lim.reserve_soc:g} %)")
+
     def test_decide_soc_forgotten_when_the_car_leaves(self, core):
         """A car unplugged: the held SoC is gone, the next car's is unknown until read: no
         discharge, a small charge to read it."""
@@ -198,6 +220,26 @@ class TestSocHold:
         sp, st, reasons = decide(core, st, live(core, 102.0, soc=0.0, grid_w=2000.0),
                                  102.0, 0.0)
         assert sp == 200.0 and reasons == ("soc_probe",)
+
+    def test_decide_soc_hold_forgotten_after_the_charger_was_unheard(self, core):
+        """A car read at 60 % (reserve 30 %); then the charger is unheard for 60 s (its link
+        down: no read says the car left, so car_present stays as last read) while that car
+        leaves and another, at 20 %, arrives; the Quasar shows it as SoC 0 while idle. When
+        the charger answers again, what it shows is no reading, and the 60 % of a car that
+        may be gone is no lower bound: no discharge until a real reading (a probe charges
+        to get one). Before the fix the held 60 % stood and the new car was discharged
+        until the charger showed its 20 % (promise 3)."""
+        st = healthy(core)
+        for k in range(3):
+            t = 100.0 + k
+            _, st, _ = decide(core, st, live(core, t, soc=60.0), t, 0.0)
+        for k in range(3, 63):  # the charger unheard: its last reading ages
+            t = 100.0 + k
+            sp, st, _ = decide(core, st, live(core, t, soc=60.0, ev_t=102.0), t, 0.0)
+            assert sp == 0.0
+        t = 163.0
+        sp, st, reasons = decide(core, st, live(core, t, soc=0.0, grid_w=2000.0), t, 0.0)
+        assert sp >= 0.0, f"{sp:.0f} W on the SoC of a car that may be gone ({reasons})"
 
 
 class TestDecideChain:

@@ -1,0 +1,83 @@
+"""The live loop's grid watch between cycles (controller/loop/_controller.py): the fuse guard
+on each fresh meter reading. Fake devices, a fake clock, no waiting."""
+
+from __future__ import annotations
+
+from controller import config
+from controller.devices import MeterReading
+from controller.loop import Controller
+from controller.loop._controller import GRID_POLL_S
+from controller.mqtt import SetMode
+from tests.helpers import Clock
+from tests.unit.test_loop_stateful import FakeCharger
+
+EPS = 1e-6
+CFG = config.defaults(("ledger.enabled=false", "control.grid_startup_s=2.0"))
+FUSE_W = (CFG.limits.fuse_a - CFG.limits.fuse_margin_a) * CFG.site.nominal_v  # 5520 W
+
+
+class PhaseMeter:
+    """A three-phase meter with the house's load per phase (W) and the charger on L1."""
+
+    def __init__(self, clock: Clock, charger: FakeCharger) -> None:
+        self.clock, self.charger = clock, charger
+        self.load = [200.0, 200.0, 200.0]
+        self.n = 0
+
+    async def read(self) -> MeterReading:
+        self.n += 1
+        noise = (self.n % 7) * 0.7  # never frozen
+        return MeterReading(self.clock(), self.load[0] + self.charger.power_w + noise,
+                            self.load[1] - noise, self.load[2], 230.0 + 0.1 * (self.n % 3),
+                            230.0, 230.0, 50.0)
+
+    async def close(self) -> None:
+        pass
+
+
+class Site:
+    def __init__(self) -> None:
+        self.clock = Clock(1000.0)
+        self.charger = FakeCharger(self.clock)
+        self.meter = PhaseMeter(self.clock, self.charger)
+        self.ctl = Controller(CFG, self.meter, self.charger, clock=self.clock,
+                              wall=Clock(1_795_000_000.0))
+        self.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]
+
+    async def tick(self) -> None:
+        """The next event of the loop: a cycle on each whole second, else a watch tick."""
+        self.clock.t = round(self.clock.t + GRID_POLL_S, 6)
+        if abs(self.clock.t - round(self.clock.t)) < EPS:
+            await self.ctl.cycle()
+        else:
+            await self.ctl.watch_once()
+
+    async def run(self, seconds: float) -> None:
+        end = self.clock.t + seconds - EPS
+        while self.clock.t < end:
+            await self.tick()
+
+
+async def test_fuse_guard_gives_way_when_the_write_reply_was_lost():
+    """The owner's charge-now fills the fuse's room on L1 (5.5 kW); the charger applies every
+    write but its replies are lost, so nothing was ever acknowledged (0 W). A 3 kW kettle
+    comes on on L1 just after a cycle: the grid watch's next reading must give way at once
+    (promise 4: the 10 Hz fuse guard), not leave L1 at some 8.5 kW (37 A on a 25 A fuse)
+    until the next cycle. Before the fix the guard ran only while the acknowledged setpoint was
+    non-zero and gave way only below it: with the replies lost it never ran (now: the last
+    command sent, as the grid watch's stop already was)."""
+    site = Site()
+    ch = site.charger
+    await site.run(4.0)
+    ch.mode = "lost_reply"  # set_power applied, its reply lost
+    site.ctl.apply_command(SetMode(value="charge-now"))
+    await site.run(5.0)
+    assert ch.power_w > 4000.0, ch.power_w  # near the room left on L1
+    site.meter.load[0] += 3000.0  # the kettle, on the charger's phase, after the cycle
+    n = len(ch.calls)
+    await site.run(2 * GRID_POLL_S)
+    assert [c for c in ch.calls[n:] if c.kind == "set_power"], "the guard wrote nothing"
+    l1_w = site.meter.load[0] + ch.power_w
+    assert l1_w <= FUSE_W + 50.0, (
+        f"the charger still at {ch.power_w:.0f} W, L1 at {l1_w / 230.0:.1f} A, two watch "
+        f"ticks after the kettle")
