@@ -52,6 +52,7 @@ def _year_once() -> dict[str, Any]:
     base = sim.load("standard-day")
     pl = sim.make_plant(base, cfg, core)
     lim, plan = core_limits(cfg, core), core_plan(cfg, core)
+    lim.meter_interval_s = 1.0  # the plant's meter publishes once a second (as sim.run)
     st, ev = core.CtlState(), core.EvccState()
     tot = core.Totals(reserve_soc=cfg.limits.reserve_soc, fuse_a=cfg.limits.fuse_a)
     import math

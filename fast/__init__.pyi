@@ -139,6 +139,7 @@ class CtlState:
     chase: float
     big_dn: float
     big_t: float
+    up_t: float
     prev2_dn: float
     prev_ev_t: float
     prev2_ev: float

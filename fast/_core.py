@@ -265,6 +265,7 @@ class CtlState:
     chase = cython.declare(cython.double, visibility="public")
     big_dn = cython.declare(cython.double, visibility="public")
     big_t = cython.declare(cython.double, visibility="public")
+    up_t = cython.declare(cython.double, visibility="public")  # the last healthy sample's t
     # what the model traces back from: the last two readings of the charger (W) and when
     # (s), and the last four commands sent (W) with the time of the decision each followed
     prev2_dn = cython.declare(cython.double, visibility="public")  # the change before prev_dn
@@ -318,6 +319,7 @@ class CtlState:
         self.chase = 1.0  # how far the feed-forward follows the last sample (0..1)
         self.big_dn = 0.0  # the demand's last large change (W), and when
         self.big_t = -1.0e18
+        self.up_t = float("nan")
         self.prev2_dn = 0.0
         self.prev_ev_t = float("nan")
         self.prev2_ev = float("nan")
@@ -377,6 +379,7 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.chase = a.chase
     b.big_dn = a.big_dn
     b.big_t = a.big_t
+    b.up_t = a.up_t
     b.prev2_dn = a.prev2_dn
     b.prev_ev_t = a.prev_ev_t
     b.prev2_ev = a.prev2_ev
@@ -939,8 +942,8 @@ def _meter_moving(st: CtlState, m: Measurement, now: cython.double, lim: Limits
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _grid_track(st: CtlState, lim: Limits, grid: cython.int, now: cython.double
-                ) -> cython.void:
+def _grid_track(st: CtlState, lim: Limits, grid: cython.int, now: cython.double,
+                t_s: cython.double) -> cython.void:
     """The grid's latches. A loss: nothing until the grid has been healthy for
     `grid_reconnect_s`. The grid unseen for longer than the loss budget (it may have been
     lost meanwhile): regulation after `grid_startup_s`, discharge only after
@@ -963,6 +966,16 @@ def _grid_track(st: CtlState, lim: Limits, grid: cython.int, now: cython.double
         st.grid_ok = False
         st.grid_dis_ok = False
     elif grid == GRID_UP:
+        if t_s - st.up_t > lim.grid_loss_stop_s + lim.meter_interval_s:
+            # a gap in the grid's record longer than the loss budget between two healthy
+            # samples (a loop held up, no look in between): it may have been lost meanwhile,
+            # unseen. As after an unseen spell: regulation after grid_startup_s, discharge
+            # after grid_reconnect_s
+            st.blind = True
+            st.healthy_since = NAN
+            st.grid_dis_ok = False
+        if not (t_s <= st.up_t):
+            st.up_t = t_s
         st.unknown_since = NAN
         if isnan(st.healthy_since):
             st.healthy_since = now
@@ -979,9 +992,9 @@ def _grid_track(st: CtlState, lim: Limits, grid: cython.int, now: cython.double
 @cython.exceptval(check=False)
 def _supervise(st: CtlState, lim: Limits, meter_ok: cython.bint, grid: cython.int,
                charger_ok: cython.bint, car_present: cython.bint, hold: cython.bint,
-               fault: cython.bint, now: cython.double) -> cython.int:
+               fault: cython.bint, now: cython.double, t_s: cython.double) -> cython.int:
     """Update st.mode and st.grid_ok from this instant's facts; returns the new mode."""
-    _grid_track(st, lim, grid, now)
+    _grid_track(st, lim, grid, now, t_s)
     if fault:
         st.mode = M_FAULT
     elif not charger_ok:
@@ -1103,7 +1116,7 @@ def _decide(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.d
     fresh_ev: cython.bint = now - m.ev_t <= lim.charger_lost_s
     fault: cython.bint = _charger_fault(st, m, lim, now, cmd_w, fresh_ev and charger_ctl)
     _supervise(st, lim, mok, _grid_now(m, lim, mok, now), fresh_ev and charger_ctl,
-               m.car_present, plan.hold, fault, now)
+               m.car_present, plan.hold, fault, now, m.t)
     soc: cython.double = m.soc
     m.soc = _soc_track(st, m, lim, now)
     # an unknown SoC (a charger that shows it only while power flows) is probed: the
@@ -1140,7 +1153,7 @@ def _fast_path(st: CtlState, m: Measurement, lim: Limits, now: cython.double,
     now — the grid is down or unknown while the charger discharges, by its measured power
     or by the last command sent (cmd_w, W), whatever was acknowledged."""
     grid: cython.int = _grid_now(m, lim, st.meter_good, now)
-    _grid_track(st, lim, grid, now)
+    _grid_track(st, lim, grid, now, m.t)
     if grid == GRID_UP:
         return False
     if grid == GRID_DOWN and st.mode != M_FAULT and st.mode != M_CHARGER_LOST:
@@ -1164,7 +1177,8 @@ def supervise(st: CtlState, lim: Limits, meter_ok: bool, grid: int, charger_ok: 
               car_present: bool, hold: bool, fault: bool, now: float):
     """The supervisor's transition as a pure function: returns the new state."""
     new = st.copy()
-    _supervise(new, lim, meter_ok, grid, charger_ok, car_present, hold, fault, now)
+    # no sample time: a caller that gives none is taken to have watched without a gap
+    _supervise(new, lim, meter_ok, grid, charger_ok, car_present, hold, fault, now, NAN)
     return new
 
 
@@ -1858,6 +1872,11 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     avg: cython.bint = pl.meter_avg
     do_trace: cython.bint = len(trace) >= 6 * n
     do_facts: cython.bint = facts is not None and len(facts) >= 5 * n
+    # the plant's meter publishes once a second, and the batch looks at it once a second
+    # where nothing is amiss (the live loop's watch looks ten times a second): a 1-s gap in
+    # the grid's record is its pace, not a spell unseen (restored at the end)
+    interval: cython.double = lim.meter_interval_s
+    lim.meter_interval_s = max(interval, 1.0)
     fuse: cython.double = tot.fuse_a
     v: cython.double = tot.nominal_v
     inv_v: cython.double = 1.0 / v
@@ -1908,7 +1927,7 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
             m.ev_w = pl.p
             m.car_present = (fl & F_CAR) != 0
             _supervise(st, lim, True, GRID_DOWN if fl & F_GRID_DOWN else GRID_UP, True,
-                       m.car_present, plan.hold, False, t)
+                       m.car_present, plan.hold, False, t, NAN)
             sp = _oracle(m, st, lim, plan, pl.soc_wh / pl.cap_wh * 100.0, ld1 + ld2 + ld3, pvk)
         wrote: cython.bint = False
         if fl & F_CHARGER_STUCK:
@@ -2073,6 +2092,7 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     tot.over1 = o1
     tot.over2 = o2
     tot.over3 = o3
+    lim.meter_interval_s = interval
 
 
 # --- identification (issue #12): the charger's response and the meter's lag, from what each

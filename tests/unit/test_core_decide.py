@@ -95,7 +95,11 @@ def live(core, t: float, grid_w: float = 0.0, **kw):
 
 
 def decide(core, st, m, now, cmd, lim=None, ctl=True):
-    return core.decide(m, st, lim or core.Limits(), core.Plan(), now, cmd, ctl)
+    """A decision a second with no grid watch between: as far as the grid's record goes,
+    a meter that publishes once a second (else each 1-s gap is a spell unseen)."""
+    lim = lim or core.Limits()
+    lim.meter_interval_s = max(lim.meter_interval_s, 1.0)
+    return core.decide(m, st, lim, core.Plan(), now, cmd, ctl)
 
 
 class TestChargerWord:
@@ -197,7 +201,7 @@ class TestSocHold:
         until 5400 s (25.5 % by the energy moved): _soc_track counted at most 2 s of
         each cycle's energy."""
         lim = core.Limits(capacity_wh=60000.0, soc_hold_wh=5000.0, period_s=5.0,
-                          meter_stale_s=12.0)
+                          meter_stale_s=12.0, meter_interval_s=5.0)
         st = healthy(core)
         _, st, _ = decide(core, st, live(core, 100.0, soc=33.0), 100.0, 0.0, lim)
         t, sp = 100.0, -3000.0
@@ -245,8 +249,9 @@ class TestSocHold:
 class TestDecideChain:
     def test_decide_is_meter_ok_grid_supervise_step(self, core, rnd):
         """Without faults the decision is the old chain meter_ok -> grid_state -> supervise
-        -> step, value for value, over random readings."""
-        lim, plan = core.Limits(), core.Plan()
+        -> step, value for value, over random readings (a sample a second: the meter's
+        interval, so no gap in the grid's record)."""
+        lim, plan = core.Limits(meter_interval_s=1.0), core.Plan()
         a = healthy(core)
         b = a.copy()
         for k in range(300):

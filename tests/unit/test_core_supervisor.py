@@ -119,3 +119,49 @@ class TestFrozenMeter:
         lim = core.Limits()
         assert not core.meter_ok(core.CtlState(), reading(core, t=0.0), 3.0, lim)[0]
         assert not core.meter_ok(core.CtlState(), reading(core, grid_w=math.nan), 100.0, lim)[0]
+
+
+class TestGridRecordGap:
+    """A gap in the grid's record (two healthy samples further apart than the loss budget,
+    nothing seen between: a loop held up, a watch that did not run) may hide a loss. Found by
+    the stateful test (session 4): a meter dark with the grid from 0.4 s after one healthy
+    read, the grid back 1.5 s later, and the next cycle discharged at once, as if it had
+    seen the grid all along."""
+
+    def _decide(self, core, st, t, sample_t, lim):
+        m = reading(core, t=sample_t, grid_w=1500.0 + (t % 7.0) * 0.1, ev_w=0.0, soc=60.0)
+        return core.decide(m, st, lim, core.Plan(), t, 0.0, True)
+
+    def test_a_gap_longer_than_the_budget_waits_for_reconnect(self, core):
+        lim = core.Limits(grid_startup_s=2.0, grid_reconnect_s=10.0)  # a polled meter
+        st = core.CtlState(mode=core.MODES.index("REGULATING"), grid_ok=True)
+        st.healthy_since = 0.0
+        st.meter_good = True
+        for k in range(5):  # the watch's looks, 0.1 s apart, then a cycle
+            t = 100.0 + 0.1 * k
+            sp, st, _ = self._decide(core, st, t, t, lim)
+        assert sp < 0.0  # discharging to cover 1.5 kW
+        # the next healthy sample 1.5 s later, nothing in between
+        sp, st, _ = self._decide(core, st, 102.0, 102.0, lim)
+        assert sp >= 0.0 and st.blind and not st.grid_dis_ok
+        t = 102.0
+        while t < 111.9:  # no discharge until grid_reconnect_s of health again
+            t = round(t + 0.1, 6)
+            sp, st, _ = self._decide(core, st, t, t, lim)
+            assert sp >= 0.0, t
+        for _ in range(2):
+            t = round(t + 0.1, 6)
+            sp, st, _ = self._decide(core, st, t, t, lim)
+        assert sp < 0.0 and not st.blind
+
+    def test_a_meter_publishing_each_second_is_no_gap(self, core):
+        """P1 (and the simulator's plant): a sample a second is the meter's pace."""
+        lim = core.Limits(meter_interval_s=1.0)
+        st = core.CtlState(mode=core.MODES.index("REGULATING"), grid_ok=True)
+        st.healthy_since = 0.0
+        st.meter_good = True
+        st.grid_dis_ok = True
+        for k in range(20):
+            t = 100.0 + k
+            sp, st, _ = self._decide(core, st, t, t, lim)
+            assert sp < 0.0 and not st.blind

@@ -85,11 +85,17 @@ class Meter:
         pass
 
 
-async def _cycles(ctl: Controller, mono: Clock, n: int) -> None:
+async def _cycles(ctl: Controller, mono: Clock, n: int, wait_fit: bool = True) -> None:
+    """n seconds of the loop: a cycle, then the grid watch's nine looks (and any fit
+    started, waited for)."""
     for _ in range(n):
+        t0 = mono.t
         await ctl.cycle()
-        mono.t += 1.0
-        if ctl.identify is not None and ctl.identify.task is not None:
+        for k in range(1, 10):
+            mono.t = t0 + 0.1 * k
+            await ctl.watch_once()
+        mono.t = t0 + 1.0
+        if wait_fit and ctl.identify is not None and ctl.identify.task is not None:
             await ctl.identify.task  # the fit's thread, in real time (milliseconds)
 
 
@@ -138,9 +144,7 @@ async def test_cycles_during_a_fit_wait_and_follow_it_in():
 
     ident.task = asyncio.get_running_loop().create_task(slow())
     n0 = ident.ident.n
-    for _ in range(3):
-        await ctl.cycle()
-        mono.t += 1.0
+    await _cycles(ctl, mono, 3, wait_fit=False)
     assert ident.ident.n == n0 and len(ident.held) == 3
     gate.set()
     await ident.task
