@@ -32,6 +32,19 @@ def report(path, month, *overrides, now_utc=None):
                  now_utc=now_utc if now_utc is not None else utc(2030, 1, 1))
 
 
+# October 2026 (the clocks go back on the 25th): the double tariff's ledger
+DOUBLE_ROWS = [
+    {"minute_utc": utc(2026, 10, 26, 5, 59), "grid_to_car": 2000.0},  # Mon 06:59 CET: low
+    {"minute_utc": utc(2026, 10, 26, 6, 0), "grid_to_car": 1000.0},   # Mon 07:00: normal
+    # Sunday 25 October 02:30 twice (CEST, then CET): low, both
+    {"minute_utc": utc(2026, 10, 25, 0, 30), "car_to_grid": 300.0},
+    {"minute_utc": utc(2026, 10, 25, 1, 30), "car_to_house": 200.0},
+    # Thursday 1 October 12:00 CEST, recorded with its own prices by the controller
+    {"minute_utc": utc(2026, 10, 1, 10, 0), "grid_to_car": 500.0, "import_eur_kwh": 0.30,
+     "export_eur_kwh": 0.30},
+]
+
+
 class TestFixed:
     """A fixed price in March 2026: the clocks go forward on the 29th (743 hours)."""
 
@@ -74,16 +87,7 @@ class TestFixed:
 class TestDouble:
     """A double tariff in October 2026: the clocks go back on the 25th (745 hours)."""
 
-    ROWS = [
-        {"minute_utc": utc(2026, 10, 26, 5, 59), "grid_to_car": 2000.0},  # Mon 06:59 CET: low
-        {"minute_utc": utc(2026, 10, 26, 6, 0), "grid_to_car": 1000.0},   # Mon 07:00: normal
-        # Sunday 25 October 02:30 twice (CEST, then CET): low, both
-        {"minute_utc": utc(2026, 10, 25, 0, 30), "car_to_grid": 300.0},
-        {"minute_utc": utc(2026, 10, 25, 1, 30), "car_to_house": 200.0},
-        # Thursday 1 October 12:00 CEST, recorded with its own prices by the controller
-        {"minute_utc": utc(2026, 10, 1, 10, 0), "grid_to_car": 500.0, "import_eur_kwh": 0.30,
-         "export_eur_kwh": 0.30},
-    ]
+    ROWS = DOUBLE_ROWS
     C = ("tariff.contract=double", "tariff.normal_eur_kwh=0.13", "tariff.low_eur_kwh=0.10",
          "tariff.net_metering=true")
 
@@ -191,7 +195,7 @@ class TestOutputs:
     def test_csv_days_add_up_to_the_month(self, ledger_of, tmp_path, capsys):
         """`v2h report --csv` with [lease]: per-day settlement columns summing to the month,
         missing minutes per local day."""
-        path = ledger_of(TestDouble.ROWS)
+        path = ledger_of(DOUBLE_ROWS)
         cfg = tmp_path / "v2h.toml"
         cfg.write_text('[tariff]\ncontract = "double"\nnormal_eur_kwh = 0.13\n'
                        'low_eur_kwh = 0.10\nnet_metering = true\n'
