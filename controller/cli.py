@@ -112,7 +112,7 @@ def _report(args: argparse.Namespace) -> int:
     from controller import ledger
     from controller.prices import Contract, PriceError
 
-    cfg = config.load(args.config) if args.config else config.defaults()
+    cfg = _load_config(args)
     path = args.ledger or str(ledger.path_of(cfg.ledger))
     try:
         contract = Contract.from_config(cfg)
@@ -163,8 +163,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="a month of the energy ledger (figures or CSV)")
     p.add_argument("--month", required=True, metavar="YYYY-MM", help="local month")
     p.add_argument("--ledger", metavar="PATH", help="the ledger (default: the config's)")
-    p.add_argument("--config", metavar="FILE", help="config TOML: ledger path, time zone, "
-                   "car capacity and efficiency, [tariff] and [lease] (defaults when omitted)")
+    _add_config(p)  # the ledger path, time zone, car, [tariff] and [lease]
     p.add_argument("--csv", action="store_true", help="one CSV row per local day instead")
     p.add_argument("--html", metavar="FILE", help="write the month's printable statement "
                    "(HTML) to FILE instead")
