@@ -17,11 +17,11 @@ from ._store import (
     path_of,
     state_dir,
 )
-from ._text import CSV_FIELDS, NOTES, text, write_csv
+from ._text import CSV_FIELDS, NOTES, counters_text, text, write_csv
 
 __all__ = [
     "COLUMNS", "CSV_FIELDS", "FLOWS", "NOTES", "SCHEMA_VERSION", "Flows", "Ledger",
-    "LedgerError", "Report", "Rule", "Settlement", "Sums", "build", "connect", "default_path",
-    "demand_history", "from_config", "lifetime_totals", "month_bounds", "path_of", "settle",
-    "split", "state_dir", "statement", "text", "write_csv",
+    "LedgerError", "Report", "Rule", "Settlement", "Sums", "build", "connect", "counters_text",
+    "default_path", "demand_history", "from_config", "lifetime_totals", "month_bounds",
+    "path_of", "settle", "split", "state_dir", "statement", "text", "write_csv",
 ]

@@ -11,7 +11,7 @@ import pytest
 
 from controller import cli
 from controller.config import defaults
-from controller.ledger import Rule, build, settle, statement, text
+from controller.ledger import Rule, build, counters_text, settle, statement, text
 from controller.prices import Contract
 from tests.ledger.conftest import utc
 
@@ -230,3 +230,18 @@ class TestOutputs:
         assert "<td id=net>&euro;&nbsp;0.40</td>" in page
         assert f"<td>Minutes without a record</td><td>{743 * 60 - 3:,}</td>" in page
         assert "2026-03-29 Sun" in page and "2026-04" not in page.split("<h2>Per day")[1]
+
+
+def test_charger_counters_first_and_last_of_the_month(ledger_of):
+    """The charger's own counters (Wh) at the month's first and last row that has them, so
+    an employer can hold the ledger against a meter."""
+    rep = report(ledger_of([
+        {"minute_utc": utc(2026, 11, 2, 10, 0), "grid_to_car": 500.0,
+         "charger_charged_wh": 1_000_000.0, "charger_discharged_wh": 200_000.0},
+        {"minute_utc": utc(2026, 11, 2, 10, 1), "grid_to_car": 500.0},  # none read
+        {"minute_utc": utc(2026, 11, 29, 10, 0), "car_to_house": 300.0,
+         "charger_charged_wh": 1_250_500.0, "charger_discharged_wh": 230_000.0},
+    ]), "2026-11", *TestFixed.C)
+    assert rep.counters == ((1_000_000.0, 200_000.0), (1_250_500.0, 230_000.0))
+    assert counters_text(rep) == ("charged 1000.000 -> 1250.500 kWh (+250.500), discharged "
+                                  "200.000 -> 230.000 kWh (+30.000)")
