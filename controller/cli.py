@@ -24,7 +24,7 @@ def _load_config(args: argparse.Namespace, first: tuple[str, ...] = ()) -> confi
 
 def _check_config(args: argparse.Namespace) -> int:
     cfg = config.load(args.file)
-    if cfg.tariff.contract == "variable" and cfg.tariff.monthly_file:
+    if cfg.tariff.contract == "variable" and cfg.tariff.monthly_file and not args.keys_only:
         from controller.prices import PriceError, read_monthly
 
         try:  # its rates, as the controller and the report will read them
@@ -155,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("check-config", help="validate a config file")
     p.add_argument("file")
+    p.add_argument("--keys-only", action="store_true",
+                   help="the keys only, not the data files they name (a variable contract's "
+                   "monthly rates): the service's start check, so that a bookkeeping file "
+                   "never keeps the controller from running")
     p.set_defaults(func=_check_config)
     p = sub.add_parser("run", help="the live controller")
     _add_config(p)

@@ -126,3 +126,13 @@ class TestAccepted:
         rc, err = check(tmp_path, capsys, f'[tariff]\ncontract = "variable"\n'
                                           f'monthly_file = "{f}"\n')
         assert rc == 0 and err == []
+
+    def test_keys_only_leaves_the_monthly_file_alone(self, tmp_path, capsys):
+        """The service's start check (--keys-only) passes a broken monthly file: bookkeeping
+        never keeps the controller from starting; the full check still refuses it."""
+        f = tmp_path / "m.csv"
+        f.write_text("month,rate_eur_kwh\n2026-12,-1\n")
+        p = tmp_path / "v2h.toml"
+        p.write_text(f'[tariff]\ncontract = "variable"\nmonthly_file = "{f}"\n')
+        assert cli.main(["check-config", "--keys-only", str(p)]) == 0
+        assert cli.main(["check-config", str(p)]) == 2
