@@ -19,7 +19,8 @@ table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #bbb; padding: 2px 6px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 td.total, tr.total td { font-weight: bold; border-top: 2px solid #111; }
-.meta td { border: none; text-align: left; padding: 0 1em 0 0; }
+.meta td { border: none; text-align: left; padding: 0 1em 0 0; vertical-align: top; }
+#missing td:last-child { text-align: left; }
 .warn { color: #8a1c00; } .small { font-size: 8.5pt; color: #444; white-space: pre-wrap; }
 .sign { margin-top: 2.5em; display: flex; gap: 4em; }
 .sign div { border-top: 1px solid #111; width: 16em; padding-top: 2px; }
