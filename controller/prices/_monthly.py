@@ -19,13 +19,13 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def parse_monthly(text: str, source: str) -> dict[str, float]:
     """{"YYYY-MM": rate} from the CSV text; PriceError naming the line of the first problem."""
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
-    skipped = [i for i, ln in enumerate(text.splitlines(), 1) if not ln.lstrip().startswith("#")]
-    reader = csv.reader(io.StringIO("\n".join(lines)))
+    kept = [(i, ln) for i, ln in enumerate(text.splitlines(), 1)
+            if not ln.lstrip().startswith("#")]  # comments out, each line keeps its number
+    reader = csv.reader(io.StringIO("\n".join(ln for _, ln in kept)))
     rates: dict[str, float] = {}
     header: list[str] | None = None
     for k, row in enumerate(reader):
-        line = skipped[k] if k < len(skipped) else k + 1
+        line = kept[k][0] if k < len(kept) else k + 1
         if not row or not "".join(row).strip():
             continue
         cells = [c.strip() for c in row]
