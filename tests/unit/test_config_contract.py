@@ -81,6 +81,8 @@ class TestRejected:
         ("month,rate_eur_kwh\n2026-11,0.12\n2026-12,-0.01\n",
          "rate -0.01 must be within 0..5 EUR/kWh (a negative rate is no contract's)"),
         ("month,rate_eur_kwh\n2026-13,0.12\n", "line 2: expected YYYY-MM,rate"),
+        ("# from the supplier's letter\nmonth,rate_eur_kwh\n2026-11,x\n",
+         "line 3: rate 'x' is not a number"),  # a comment keeps the lines' numbers
         ("month,price\n2026-11,0.12\n", "line 1: expected the header month,rate_eur_kwh"),
         ("month,rate_eur_kwh\n2026-11,0.12\n2026-11,0.13\n", "line 3: month 2026-11 is given "
                                                              "twice"),
