@@ -9,8 +9,10 @@ STAMP  := $(VENV)/.installed-stamp
 BUILT  := $(VENV)/.built-stamp
 OUT    := out
 
-# command:Debian package, for the real peers the tests talk to
-SYSDEPS := mbpoll:mbpoll mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl
+# command:Debian package, for the real peers the tests talk to (chromium: the browser the
+# ledger statement is opened in)
+SYSDEPS := mbpoll:mbpoll mosquitto:mosquitto mosquitto_pub:mosquitto-clients openssl:openssl \
+           chromium:chromium
 
 
 .PHONY: run sim test test-compiled test-pure bench hil lint clean venv build sysdeps ha-check

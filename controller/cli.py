@@ -23,7 +23,19 @@ def _load_config(args: argparse.Namespace, first: tuple[str, ...] = ()) -> confi
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config.load(args.file)
+    cfg = config.load(args.file)
+    if cfg.tariff.contract == "variable" and cfg.tariff.monthly_file and not args.keys_only:
+        from controller.prices import PriceError, read_monthly
+
+        try:  # its rates, as the controller and the report will read them
+            read_monthly(cfg.tariff.monthly_file)
+        except (OSError, PriceError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else exc.message
+            with open(args.file, encoding="utf-8") as fh:
+                text = fh.read()
+            raise config.ConfigError([config.Problem(
+                args.file, config.find_line(text, "tariff.monthly_file"), "tariff.monthly_file",
+                f"{cfg.tariff.monthly_file}: {why}")]) from None
     print(f"{args.file}: ok")
     return 0
 
@@ -95,14 +107,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    """`v2h report`: a month of the ledger as figures, or as CSV (one row per local day)."""
+    """`v2h report`: a month of the ledger as figures, as CSV (one row per local day), or as
+    a printable HTML statement; priced by the ledger's prices, else the config's contract."""
     from controller import ledger
+    from controller.prices import Contract, PriceError
 
-    cfg = config.load(args.config) if args.config else config.defaults()
+    cfg = _load_config(args)
     path = args.ledger or str(ledger.path_of(cfg.ledger))
     try:
+        contract = Contract.from_config(cfg)
+    except (OSError, PriceError) as exc:
+        print(f"v2h report: tariff.monthly_file: {exc}", file=sys.stderr)
+        return 2
+    try:
         rep = ledger.build(path, args.month, cfg.site.timezone, cfg.car.capacity_kwh,
-                           cfg.car.efficiency)
+                           cfg.car.efficiency,
+                           price_at=contract.price_at if contract.gives_prices else None)
     except ValueError as exc:
         print(f"v2h report: {exc}", file=sys.stderr)
         return 2
@@ -110,10 +130,17 @@ def _report(args: argparse.Namespace) -> int:
         print(f"v2h report: {getattr(exc, 'filename', None) or path}: no usable ledger "
               f"({getattr(exc, 'strerror', None) or exc})", file=sys.stderr)
         return 2
-    if args.csv:
-        ledger.write_csv(rep, sys.stdout)
+    rule = ledger.Rule.of(cfg.lease) if cfg.lease is not None else None
+    if args.html:
+        from controller.ledger import statement
+
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(statement(rep, rule, contract.describe()))
+        print(f"statement: {args.html}")
+    elif args.csv:
+        ledger.write_csv(rep, sys.stdout, rule)
     else:
-        sys.stdout.write(ledger.text(rep))
+        sys.stdout.write(ledger.text(rep, rule))
     return 0
 
 
@@ -128,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("check-config", help="validate a config file")
     p.add_argument("file")
+    p.add_argument("--keys-only", action="store_true",
+                   help="the keys only, not the data files they name (a variable contract's "
+                   "monthly rates): the service's start check, so that a bookkeeping file "
+                   "never keeps the controller from running")
     p.set_defaults(func=_check_config)
     p = sub.add_parser("run", help="the live controller")
     _add_config(p)
@@ -136,9 +167,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="a month of the energy ledger (figures or CSV)")
     p.add_argument("--month", required=True, metavar="YYYY-MM", help="local month")
     p.add_argument("--ledger", metavar="PATH", help="the ledger (default: the config's)")
-    p.add_argument("--config", metavar="FILE", help="config TOML: ledger path, time zone, "
-                   "car capacity and efficiency (defaults when omitted)")
+    _add_config(p)  # the ledger path, time zone, car, [tariff] and [lease]
     p.add_argument("--csv", action="store_true", help="one CSV row per local day instead")
+    p.add_argument("--html", metavar="FILE", help="write the month's printable statement "
+                   "(HTML) to FILE instead")
     p.set_defaults(func=_report)
     p = sub.add_parser("demo", help="bench and controller live in the terminal")
     p.add_argument("--scenario", default="demo-evening", metavar="NAME_OR_FILE")

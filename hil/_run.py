@@ -40,6 +40,17 @@ def _config_text(spec: HilSpec, bench: Bench, ledger: Path) -> str:
             f'[ledger]\npath = {json.dumps(str(ledger))}\n')
 
 
+def _config_sets(spec: HilSpec, bench: Bench, ledger: Path | None) -> list[str]:
+    """The bench's addresses (and the ledger) as `--set` values over a config file of the
+    user's, e.g. config/example.toml."""
+    if bench.meter_serial is not None:
+        raise ValueError("a config file of one's own needs a meter over TCP")
+    sets = [f"meter.driver={spec.meter}", "meter.host=127.0.0.1",
+            f"meter.port={bench.ports['meter']}", "charger.host=127.0.0.1",
+            f"charger.port={bench.ports['charger']}"]
+    return [*sets, f"ledger.path={json.dumps(str(ledger))}"] if ledger else sets
+
+
 def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = None,
                unit_id: int = 1) -> tuple[sim.Scenario, HilSpec, config.Config, Bench]:
     """The scenario at `path` (hil/_scenario.py), its config and its bench, not started;
@@ -110,10 +121,12 @@ async def run_scenario(path: str, log_path: str | None = None, *, overrides: Seq
 
 
 async def run_bench(path: str, log_path: str | None = None, ledger_path: str | None = None, *,
-                    overrides: Sequence[str] = (), actions: Sequence[Action] = ()
-                    ) -> tuple[dict[str, Any], Bench, Run]:
+                    overrides: Sequence[str] = (), actions: Sequence[Action] = (),
+                    config_file: str | None = None) -> tuple[dict[str, Any], Bench, Run]:
     """Run one HIL scenario in real time: the result object, and the bench and the run it
-    leaves behind. The controller's ledger goes to ledger_path (else a temporary file)."""
+    leaves behind. The controller's ledger goes to ledger_path (else a temporary file; with
+    `config_file`, the controller's config instead of the bench's own, else where that file
+    says)."""
     sc, spec, cfg, bench = make_bench(path, overrides)
     overrides = [*sc.set, *overrides]
     await bench.start()
@@ -121,8 +134,13 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
               n_sub=bench.plant.n_sub)
     with tempfile.TemporaryDirectory(prefix="v2h-hil-") as tmp:
         cfg_path = Path(tmp) / "v2h.toml"
-        ledger = Path(ledger_path or Path(tmp) / "ledger.db")
-        cfg_path.write_text(_config_text(spec, bench, ledger))
+        if config_file is None:
+            ledger = Path(ledger_path or Path(tmp) / "ledger.db")
+            cfg_path.write_text(_config_text(spec, bench, ledger))
+        else:  # the bench's addresses first: the scenario's and the caller's --set win
+            cfg_path = Path(config_file)
+            sets = _config_sets(spec, bench, Path(ledger_path) if ledger_path else None)
+            overrides = [*sets, *overrides]
         logf = open(log_path or Path(tmp) / "controller.log", "w+b")  # noqa: SIM115
         try:
             bench.record = True

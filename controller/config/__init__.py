@@ -1,6 +1,7 @@
 """The v2h config: one TOML file decoded into msgspec Structs, errors with file:line: key."""
 
 from ._base import Base
+from ._contract import DAYS, WeekHour, low_hours, week_hours
 from ._core import core_limits, core_plan
 from ._load import ConfigError, Problem, defaults, find_line, load, loads
 from ._schema import (
@@ -8,6 +9,7 @@ from ._schema import (
     Charger,
     Config,
     Control,
+    Lease,
     Limits,
     Meter,
     Mqtt,
@@ -18,7 +20,7 @@ from ._schema import (
 )
 
 __all__ = [
-    "Base", "Car", "Charger", "Config", "ConfigError", "Control", "Limits", "Meter", "Mqtt",
-    "Plan", "Problem", "Site", "core_limits", "core_plan", "defaults", "find_line", "load", "loads",
-    "PriceConfig", "Tariff",
+    "DAYS", "Base", "Car", "Charger", "Config", "ConfigError", "Control", "Lease", "Limits",
+    "Meter", "Mqtt", "Plan", "Problem", "Site", "WeekHour", "core_limits", "core_plan",
+    "defaults", "find_line", "load", "loads", "low_hours", "PriceConfig", "Tariff", "week_hours",
 ]

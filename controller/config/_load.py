@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from ._contract import contract_checks, lease_checks
 from ._schema import SECTIONS, Config
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
@@ -118,7 +119,8 @@ UNDERVOLTAGE_MIN_V = 100.0  # below this no grid is healthy; 0 switches the chec
 def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
     """Checks between keys, as (key path, message): limits, the grid's bands, timing, the
     rest."""
-    return [*_limit_checks(cfg), *_grid_checks(cfg), *_timing_checks(cfg), *_other_checks(cfg)]
+    return [*_limit_checks(cfg), *_grid_checks(cfg), *_timing_checks(cfg), *_other_checks(cfg),
+            *contract_checks(cfg), *lease_checks(cfg)]
 
 
 def _limit_checks(cfg: Config) -> list[tuple[str, str]]:
@@ -230,7 +232,10 @@ def loads(text: str, name: str = "<config>", overrides: tuple[str, ...] = ()) ->
         for key, place in origin.items():
             if path == key or path.startswith(key + "."):
                 return place
-        return name, find_line(text, path)
+        # a key left at its default has no line: its section's (or its table's) instead
+        parts = path.split(".")
+        lines = (find_line(text, ".".join(parts[:n])) for n in range(len(parts), 0, -1))
+        return name, next((n for n in lines if n), 0)
 
     sections: dict[str, Any] = {}
     for sec, data in raw.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 import msgspec
@@ -163,19 +164,40 @@ class Plan(Base, frozen=True):
     default_demand_w: Annotated[float, Meta(ge=-100_000.0, le=100_000.0)] = 400.0
 
 
+Rate = Annotated[float, Meta(ge=0.0, le=5.0)]  # EUR/kWh: a rate on a contract is never < 0
+# Dutch meters count T2 (normal) on working days 07-23 and T1 (low) at night and weekends
+NORMAL_HOURS = ["mon-fri 07-23"]
+LOW_HOURS = ["mon-fri 00-07,23-24", "sat-sun 00-24"]
+
+
 class Tariff(Base, frozen=True):
-    """What surrounds the market price on the bill, in EUR per kWh excl. VAT unless named:
-    import = (market + supplier_margin + energy_tax) * (1 + vat_pct / 100);
-    export = market + feed_in_fee - feed_in_cost, or the import price under net metering.
+    """The energy contract: what one kWh costs and earns, EUR per kWh excl. VAT unless named.
+    `contract` picks how the supply price is set (firmware_notes/ledger.md, "Contracts"):
+    "dynamic" the day-ahead market ([prices]) + supplier_margin; "fixed" rate_eur_kwh;
+    "double" normal_eur_kwh / low_eur_kwh by local weekday and hour; "variable" a rate per
+    month from monthly_file. Then, for every contract:
+    import = (supply + energy_tax) * (1 + vat_pct / 100);
+    export = (market, dynamic only) + feed_in_fee - feed_in_cost, or the import price while
+    net metering is in force (net_metering, until net_metering_until, local date).
     The feed-in fee and cost are entered as the supplier pays and bills them to a household
     (a household is no VAT payer for what it feeds in; see firmware_notes/prices.md)."""
 
+    contract: Literal["dynamic", "fixed", "double", "variable"] = "dynamic"
+    rate_eur_kwh: Rate | None = None      # fixed: the supply rate
+    normal_eur_kwh: Rate | None = None    # double: T2, the normal rate
+    low_eur_kwh: Rate | None = None       # double: T1, the low rate
+    # double: "DAYS HH-HH[,HH-HH]" in local time, days mon..sun ("mon-fri", "sat,sun"),
+    # hours 00..24 within the day; every hour of the week in exactly one of the two lists
+    normal_hours: list[str] = msgspec.field(default_factory=lambda: list(NORMAL_HOURS))
+    low_hours: list[str] = msgspec.field(default_factory=lambda: list(LOW_HOURS))
+    monthly_file: str | None = None       # variable: CSV `month,rate_eur_kwh` (YYYY-MM)
     energy_tax_eur_kwh: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.10154
     vat_pct: Annotated[float, Meta(ge=0.0, le=50.0)] = 21.0
-    supplier_margin_eur_kwh: Annotated[float, Meta(ge=-1.0, le=1.0)] = 0.028
+    supplier_margin_eur_kwh: Annotated[float, Meta(ge=-1.0, le=1.0)] = 0.028  # dynamic only
     feed_in_fee_eur_kwh: Annotated[float, Meta(ge=-1.0, le=1.0)] = 0.0
     feed_in_cost_eur_kwh: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
-    net_metering: bool = False  # the Dutch rule until 2027-01-01: export earns the import price
+    net_metering: bool = False  # the Dutch rule: export earns the import price...
+    net_metering_until: date | None = date(2027, 1, 1)  # ...until this local date (None: on)
 
 
 class PriceConfig(Base, frozen=True):
@@ -192,8 +214,25 @@ class PriceConfig(Base, frozen=True):
     stale_after_s: Annotated[float, Meta(ge=60.0, le=7 * 86_400.0)] = 129_600.0
 
 
+class Lease(Base, frozen=True):
+    """A lease car's settlement with the employer (firmware_notes/ledger.md, "Settlement"):
+    how charging at home is reimbursed ("fixed" rate_eur_kwh, "contract" the import price of
+    each minute, "average" the month's mean import price) and how energy given back by the car
+    is settled ("none", "fixed" given_back_eur_kwh, "contract" what it was worth to the
+    household each minute, "average"); the car and the parties for the statement."""
+
+    car: Annotated[str, Meta(max_length=80)] = ""
+    plate: Annotated[str, Meta(max_length=20)] = ""
+    driver: Annotated[str, Meta(max_length=80)] = ""
+    employer: Annotated[str, Meta(max_length=80)] = ""
+    reimburse: Literal["fixed", "contract", "average"] = "contract"
+    rate_eur_kwh: Rate | None = None
+    given_back: Literal["none", "fixed", "contract", "average"] = "contract"
+    given_back_eur_kwh: Rate | None = None
+
+
 class Config(Base, frozen=True):
-    """The whole file: every section optional, defaults filled in."""
+    """The whole file: every section optional, defaults filled in; [lease] only when set."""
 
     site: Site = msgspec.field(default_factory=Site)
     meter: Meter = msgspec.field(default_factory=Meter)
@@ -206,10 +245,11 @@ class Config(Base, frozen=True):
     plan: Plan = msgspec.field(default_factory=Plan)
     tariff: Tariff = msgspec.field(default_factory=Tariff)
     prices: PriceConfig = msgspec.field(default_factory=PriceConfig)
+    lease: Lease | None = None
 
 
 SECTIONS: dict[str, type[Base]] = {
     "site": Site, "meter": Meter, "charger": Charger, "car": Car, "limits": Limits,
     "control": Control, "mqtt": Mqtt, "ledger": Ledger, "plan": Plan,
-    "tariff": Tariff, "prices": PriceConfig,
+    "tariff": Tariff, "prices": PriceConfig, "lease": Lease,
 }

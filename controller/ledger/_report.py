@@ -1,40 +1,22 @@
-"""`v2h report`: a month of the ledger in figures for people (lease reimbursement, what the
-car gave back, what v2h saved) and a CSV with one row per local day. The definitions are in
-NOTES below and in firmware_notes/ledger.md."""
+"""`v2h report`: a month of the ledger summed for people (lease reimbursement, what the car
+gave back, what v2h saved), per month and per local day, with every minute that has no data
+or no price counted. The definitions are in firmware_notes/ledger.md; the outputs (text, CSV,
+HTML statement) are in `_text` and `_statement`."""
 
 from __future__ import annotations
 
-import csv
 import math
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ._flows import FLOWS
 from ._store import connect
-
-NOTES = """\
-Definitions (firmware_notes/ledger.md):
-- Days and months are local ({tz}); energies are measured at the charger's AC side.
-- Flows split the measured grid and car power: when charging, the grid feeds the car first
-  (as far as the import goes), the rest is PV; when discharging, the car is the exporter
-  first (as far as the export goes), the rest serves the house.
-- Money is counted only in minutes with both prices known; minutes without are listed.
-- Cost of charging = charged energy x the import price of its minute (PV included: the
-  reimbursement basis is the home tariff).
-- Value given back = car->house x import price + car->grid x export price.
-- Savings vs no control = sum(p_imp*car_to_house + p_exp*car_to_grid
-  + (p_imp - p_exp)*pv_to_car) - p_charge * given_back / eff^2. Without v2h the car would
-  not discharge (the house imports what it gave), would take its charge from the grid at
-  the same minutes' import prices (the PV it took is exported instead), and would charge
-  given_back / eff^2 less, priced at p_charge, the import price weighted by the car's
-  charging (eff = one-way efficiency {eff:g}).
-- Battery throughput = charged + given back (AC side); equivalent full cycles =
-  throughput / (2 x capacity {cap:g} kWh)."""
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[int, int]:
@@ -46,6 +28,11 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[int, int]:
     start = datetime(y, mo, 1, tzinfo=tz)
     end = datetime(y + mo // 12, mo % 12 + 1, 1, tzinfo=tz)
     return int(start.timestamp()), int(end.timestamp())
+
+
+FULL_S = 59.5  # a row covering less of its minute than this is partly missing
+
+PriceAt = Callable[[float], "tuple[float, float] | None"]  # UTC s -> (import, export) EUR/kWh
 
 
 @dataclass
@@ -65,6 +52,9 @@ class Sums:
     priced_given_wh: float = 0.0
     import_price_sum: float = 0.0  # for the time-mean import price
     priced_minutes: int = 0
+    filled_minutes: int = 0  # priced from [tariff] at report time (the row had no price)
+    partial_minutes: int = 0  # rows covering less than the whole minute
+    uncovered_s: float = 0.0  # the seconds those rows miss
 
     def flow(self, name: str) -> float:
         return self.wh[FLOWS.index(name)]
@@ -77,13 +67,18 @@ class Sums:
     def given_wh(self) -> float:
         return self.flow("car_to_house") + self.flow("car_to_grid")
 
-    def add(self, row: tuple[Any, ...]) -> None:
+    def add(self, row: tuple[Any, ...], filled: bool = False) -> None:
+        """One ledger row (minute_utc, the flows, import, export, covered_s); `filled`: its
+        prices came from the contract at report time."""
         f = dict(zip(FLOWS, row[1:1 + len(FLOWS)]))
         imp, exp, cov = row[1 + len(FLOWS):4 + len(FLOWS)]
         for i, name in enumerate(FLOWS):
             self.wh[i] += f[name]
         self.minutes += 1
         self.covered_s += cov
+        if cov < FULL_S:
+            self.partial_minutes += 1
+            self.uncovered_s += 60.0 - cov
         charged = f["pv_to_car"] + f["grid_to_car"]
         given = f["car_to_house"] + f["car_to_grid"]
         if imp is None or exp is None:
@@ -93,6 +88,7 @@ class Sums:
             return
         k = 1.0 / 1000.0  # Wh x EUR/kWh
         self.priced_minutes += 1
+        self.filled_minutes += filled
         self.import_price_sum += imp
         self.charge_cost += charged * imp * k
         value = (f["car_to_house"] * imp + f["car_to_grid"] * exp) * k
@@ -113,6 +109,39 @@ class Report:
     efficiency: float
     total: Sums
     days: dict[date, Sums]
+    start_utc: int = 0  # the month, [start, end) in Unix s
+    end_utc: int = 0
+    until_utc: int = 0  # its minutes are counted to here (the month's end, or now)
+    counters: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None)
+    contract_mean: float = math.nan  # the contract's time-mean import price (EUR/kWh)
+
+    @property
+    def month_minutes(self) -> int:
+        """The minutes of the month so far (a DST month has 60 fewer or more)."""
+        return max(0, self.until_utc - self.start_utc) // 60
+
+    @property
+    def missing_minutes(self) -> int:
+        """Minutes of the month so far without a ledger row: energy unknown."""
+        return max(0, self.month_minutes - self.total.minutes)
+
+    @property
+    def mean_import_price(self) -> float:
+        """The contract's average import price over the month (EUR/kWh): its time-mean over
+        all the month's minutes where the contract sets prices itself, else over the ledger's
+        priced minutes; NaN without any."""
+        if math.isfinite(self.contract_mean):
+            return self.contract_mean
+        t = self.total
+        return t.import_price_sum / t.priced_minutes if t.priced_minutes else math.nan
+
+    def day_minutes(self, day: date) -> int:
+        """The minutes of a local day (1380 or 1500 on the DST days), within the month so
+        far."""
+        a = int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
+        nxt = day + timedelta(days=1)
+        b = int(datetime(nxt.year, nxt.month, nxt.day, tzinfo=self.tz).timestamp())
+        return max(0, min(b, self.until_utc) - max(a, self.start_utc)) // 60
 
     @property
     def charge_price(self) -> float:
@@ -140,9 +169,12 @@ class Report:
 
 
 def build(path: str | Path, month: str, tz_name: str = "Europe/Amsterdam",
-          capacity_kwh: float = 60.0, efficiency: float = 0.93) -> Report:
-    """Read the month from the ledger at `path` (read-only). ValueError for a bad month or
-    time zone; FileNotFoundError when there is no ledger; LedgerError when it is not one."""
+          capacity_kwh: float = 60.0, efficiency: float = 0.93, *,
+          price_at: PriceAt | None = None, now_utc: float | None = None) -> Report:
+    """Read the month from the ledger at `path` (read-only). A row without prices takes the
+    contract's (`price_at`, when it sets them) and is counted as filled; minutes are counted
+    up to `now_utc` (default: the clock) in the month under way. ValueError for a bad month
+    or time zone; FileNotFoundError when there is no ledger; LedgerError when it is not one."""
     try:
         tz = ZoneInfo(tz_name)
     except (KeyError, ValueError) as exc:
@@ -151,76 +183,51 @@ def build(path: str | Path, month: str, tz_name: str = "Europe/Amsterdam",
     db = connect(path, readonly=True)
     try:
         rows = db.execute(
-            f"SELECT minute_utc, {', '.join(FLOWS)}, import_eur_kwh, export_eur_kwh, covered_s "
+            f"SELECT minute_utc, {', '.join(FLOWS)}, import_eur_kwh, export_eur_kwh, covered_s, "
+            "charger_charged_wh, charger_discharged_wh "
             "FROM minutes WHERE minute_utc >= ? AND minute_utc < ? ORDER BY minute_utc",
             (start, end)).fetchall()
     finally:
         db.close()
+    now = time.time() if now_utc is None else now_utc
+    until = max(start, min(end, int(now // 60) * 60))  # the open minute is not yet due
+    if rows:
+        until = max(until, rows[-1][0] + 60)
     total = Sums()
     days: dict[date, Sums] = {}
+    counts = [(float(r[-2]), float(r[-1])) for r in rows if r[-2] is not None
+              and r[-1] is not None]
+    n = len(FLOWS)
     for r in rows:
+        r = r[:-2]
+        filled = False
+        if (r[1 + n] is None or r[2 + n] is None) and price_at is not None:
+            p = price_at(r[0])
+            if p is not None:
+                r = (*r[:1 + n], p[0], p[1], r[3 + n])
+                filled = True
         day = datetime.fromtimestamp(r[0], tz).date()
-        total.add(r)
-        days.setdefault(day, Sums()).add(r)
-    return Report(month, tz, Path(path), capacity_kwh, efficiency, total, days)
+        total.add(r, filled)
+        days.setdefault(day, Sums()).add(r, filled)
+    rep = Report(month, tz, Path(path), capacity_kwh, efficiency, total, days, start, end,
+                 until, (counts[0], counts[-1]) if counts else (None, None))
+    if price_at is not None:
+        rep.contract_mean = _time_mean(price_at, start, end)
+    return rep
 
 
-def _eur(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"EUR {x:9.2f}"
-
-
-def text(rep: Report) -> str:
-    """The month's figures for a person."""
-    t = rep.total
-
-    def kwh(wh: float) -> str:
-        return f"{wh / 1000.0:10.3f} kWh"
-
-    lines = [
-        f"v2h report {rep.month} ({rep.tz.key}), ledger {rep.path}",
-        f"  {t.minutes} minutes recorded, {t.covered_s / 3600.0:.2f} h covered, "
-        f"{len(rep.days)} day(s)",
-        "",
-        f"charged at home        {kwh(t.charged_wh)}   cost {_eur(t.charge_cost)}",
-        f"  from the grid        {kwh(t.flow('grid_to_car'))}",
-        f"  from PV              {kwh(t.flow('pv_to_car'))}",
-        f"given back by the car  {kwh(t.given_wh)}   value {_eur(t.given_value)}",
-        f"  to the house         {kwh(t.flow('car_to_house'))}",
-        f"  to the grid          {kwh(t.flow('car_to_grid'))}",
-        f"grid to house          {kwh(t.flow('grid_to_house'))}",
-        f"PV to grid             {kwh(t.flow('pv_to_grid'))}",
-        f"savings vs no control  {'':14}   {_eur(rep.savings(t))}",
-        f"battery throughput     {rep.throughput_kwh:10.3f} kWh (AC side)",
-        f"equivalent full cycles {rep.full_cycles:10.4f}",
-        f"minutes without prices {t.unpriced_minutes:10d}       "
-        f"({t.unpriced_charged_wh / 1000.0:.3f} kWh charged, "
-        f"{t.unpriced_given_wh / 1000.0:.3f} kWh given back: not in the money figures)",
-    ]
-    if not t.minutes:
-        lines.append("(no ledger rows in this month)")
-    notes = NOTES.format(tz=rep.tz.key, eff=rep.efficiency, cap=rep.capacity_kwh)
-    return "\n".join(lines) + "\n\n" + notes + "\n"
-
-
-CSV_FIELDS = ("day", *(f"{f}_kwh" for f in FLOWS), "charged_kwh", "charge_cost_eur",
-              "given_back_kwh", "given_back_value_eur", "savings_eur", "minutes",
-              "unpriced_minutes")
-
-
-def write_csv(rep: Report, out: IO[str]) -> None:
-    """One row per local day with records, in date order."""
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(CSV_FIELDS)
-    for day in sorted(rep.days):
-        s = rep.days[day]
-        w.writerow([day.isoformat(), *(_r(x / 1000.0, 4) for x in s.wh),
-                    _r(s.charged_wh / 1000.0, 4), _r(s.charge_cost, 4),
-                    _r(s.given_wh / 1000.0, 4), _r(s.given_value, 4),
-                    _r(rep.savings(s), 4), s.minutes, s.unpriced_minutes])
-
-
-def _r(x: float, n: int) -> str:
-    return "" if not math.isfinite(x) else f"{x:.{n}f}"
+def _time_mean(price_at: PriceAt, start: int, end: int) -> float:
+    """The time-mean import price over [start, end), hour by hour (every contract that sets
+    its own prices holds them for whole local hours); NaN when any hour has none."""
+    total = 0.0
+    hours = 0
+    for t in range(start, end, 3600):
+        p = price_at(t)
+        if p is None:
+            return math.nan
+        total += p[0]
+        hours += 1
+    return total / hours if hours else math.nan
 
 
 def local_days(minutes_utc: Iterable[int], tz: ZoneInfo) -> set[date]:

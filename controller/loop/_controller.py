@@ -86,6 +86,11 @@ class Controller:
         self.feed: Any = None
         self._slot: Any = None
         self._t_observed: float | None = None
+        self.contract: Any = None  # a contract that sets its own prices (not "dynamic")
+        if cfg.tariff.contract != "dynamic":
+            from controller.prices import contract_or_none
+
+            self.contract = contract_or_none(cfg)
         if cfg.prices.source != "none":
             from controller.prices import PriceFeed
 
@@ -269,7 +274,10 @@ class Controller:
             self._apply_owner()
 
     def price_at(self, t_utc: float) -> tuple[float, float] | None:
-        """The (import, export) price (EUR/kWh) of the slot holding t_utc, if known."""
+        """The (import, export) price (EUR/kWh) at t_utc, if known: the contract's (fixed,
+        double, variable), else the day-ahead slot's holding t_utc."""
+        if self.contract is not None:
+            return self.contract.price_at(t_utc)
         p = self.feed.current(t_utc) if self.feed is not None else None
         i = p.index(t_utc) if p is not None else None
         return None if p is None or i is None else (p.import_eur_kwh[i], p.export_eur_kwh[i])

@@ -75,9 +75,11 @@ class PriceFeed:
                  horizon_s: float = HORIZON_S, retry_min_s: float = RETRY_MIN_S,
                  clock: Callable[[], float] = time.time,
                  jitter: Callable[[], float] = random.random,
-                 on_change: Callable[[Prices], None] | None = None) -> None:
+                 on_change: Callable[[Prices], None] | None = None,
+                 tz: str = "Europe/Amsterdam") -> None:
         self.source = source
         self.tariff = tariff
+        self.tz = tz  # the local date that ends net metering (tariff.net_metering_until)
         self.cache_path = (Path(cache_dir).expanduser() / f"prices-{source.name}.json"
                            if cache_dir is not None else None)
         self.refresh_s = refresh_s
@@ -102,7 +104,7 @@ class PriceFeed:
             return None
         p = cfg.prices
         return cls(source, cfg.tariff, cache_dir=p.cache_dir, refresh_s=p.refresh_s,
-                   stale_after_s=p.stale_after_s, timeout_s=p.timeout_s, **kw)
+                   stale_after_s=p.stale_after_s, timeout_s=p.timeout_s, tz=cfg.site.timezone, **kw)
 
     # -- what the planner asks -------------------------------------------------------------
     def current(self, now_utc: float | None = None) -> Prices | None:
@@ -163,7 +165,7 @@ class PriceFeed:
         changed = self.market is None or market.start_utc != self.market.start_utc or \
             market.market_eur_kwh != self.market.market_eur_kwh
         self.market = market
-        self.prices = apply_tariff(market, self.tariff)
+        self.prices = apply_tariff(market, self.tariff, self.tz)
         if changed and self.on_change is not None:
             try:
                 self.on_change(self.prices)

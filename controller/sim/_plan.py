@@ -46,7 +46,7 @@ def scenario_prices(sc: Scenario, cfg: Config) -> SimPrices | None:
         market = pricing.read_file(Path(sc.base_dir) / sp.file, t0)
     else:
         raise ValueError(f"scenario {sc.name}: prices need `recorded` or `file`")
-    p = pricing.apply_tariff(market.quarters(), cfg.tariff)
+    p = pricing.apply_tariff(market.quarters(), cfg.tariff, cfg.site.timezone)
     w = p.window(t0, sc.duration_s)
     if not w.import_eur_kwh or w.start_utc != t0:
         raise ValueError(f"scenario {sc.name}: prices do not start at {sp.start_utc}")

@@ -133,3 +133,23 @@ def test_controller_ledger_default_path_is_the_state_directory(tmp_path, monkeyp
     ctl = Controller(cfg, FakeMeter(mono), FakeCharger(mono), clock=mono)
     assert ctl.ledger is not None and ctl.ledger.path == tmp_path / "state" / "ledger.db"
     ctl.ledger.close()
+
+
+async def test_controller_prices_minutes_by_a_double_tariff(tmp_path):
+    """A double tariff: M is Wednesday 18 November 2026 12:07 CET (normal hours), so every
+    row of the run carries (0.13 + 0.10154) x 1.21 and the feed-in side, without a price
+    source (no feed at all)."""
+    ctl, mono, wall = controller(tmp_path, "tariff.contract=double",
+                                 "tariff.normal_eur_kwh=0.13", "tariff.low_eur_kwh=0.10",
+                                 "tariff.feed_in_fee_eur_kwh=0.02")
+    assert ctl.feed is None
+    for _ in range(70):
+        await ctl.cycle()
+        mono.t += 1.0
+        wall.t += 1.0
+    await ctl.shutdown()
+    db = connect(tmp_path / "ledger.db", readonly=True)
+    rows = db.execute("SELECT import_eur_kwh, export_eur_kwh FROM minutes").fetchall()
+    db.close()
+    assert len(rows) == 2
+    assert rows == [pytest.approx(((0.13 + 0.10154) * 1.21, 0.02))] * 2
