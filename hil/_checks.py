@@ -329,6 +329,44 @@ def overshoot_pct(run: Run) -> float:
     return worst
 
 
+# identification (issue #12): the steps judged on a model identified from the run's first
+# IDENTIFIED_FROM_S, and only steps that last (a load that switches back within
+# STEP_HOLDS_S is a pulse, not a step to settle on)
+IDENTIFIED_FROM_S = 90
+STEP_HOLDS_S = 10
+
+
+def _identified_windows(run: Run, n: int) -> list[tuple[int, list[float]]]:
+    sec = _per_second(run)
+    steps = _steps(run)
+    ends = [*steps[1:], len(sec)]
+    return [(k, [g for g, _ in sec[k:min(k + n, e - 1)]]) for k, e in zip(steps, ends)
+            if k >= IDENTIFIED_FROM_S and e - k >= STEP_HOLDS_S]
+
+
+def settle_s_identified(run: Run) -> float:
+    """settle_s over the lasting steps after the identification's first IDENTIFIED_FROM_S
+    (nan without one: a scenario that means to judge steps must have them)."""
+    wins = _identified_windows(run, 30)
+    worst = math.nan if not wins else 0.0
+    for _, win in wins:
+        s = next((i for i in range(len(win)) if all(abs(x) < 50.0 for x in win[i:])), 30)
+        worst = max(worst, float(s))
+    return worst
+
+
+def overshoot_pct_identified(run: Run) -> float:
+    """overshoot_pct over the lasting steps after IDENTIFIED_FROM_S (nan without one)."""
+    sec = _per_second(run)
+    wins = _identified_windows(run, 20)
+    worst = math.nan if not wins else 0.0
+    for k, win in wins:
+        step = sec[min(k + 1, len(sec) - 1)][1] - sec[k - 1][1]
+        sign = 1.0 if step > 0 else -1.0
+        worst = max(worst, max(0.0, max(-sign * g for g in win)) / abs(step) * 100.0)
+    return worst
+
+
 def charger_lost_not_reported(run: Run) -> float:
     """1 unless the controller's log shows it entered CHARGER_LOST."""
     return 0.0 if "state=CHARGER_LOST" in run.log else 1.0
@@ -365,4 +403,4 @@ CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     overshoot_pct, exit_not_clean, kill_stop_s, restart_regulates_s,
     charger_lost_not_reported, grid_loss_zero_write_s, control_taken_s, power_before_control,
     fault_not_reported, stuck_stop_gap_s, discharge_writes_after_stuck, sign_flips_per_min,
-    idle_above_reserve_s, grid_mean_abs_w)}
+    idle_above_reserve_s, grid_mean_abs_w, settle_s_identified, overshoot_pct_identified)}

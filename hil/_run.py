@@ -62,7 +62,8 @@ def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = 
                   unit_id=unit_id,
                   meter_link=spec.meter_link, meter_dies_with_grid=spec.meter_dies_with_grid,
                   meter_dark_kind=spec.meter_dark_kind, meter_boot_s=spec.meter_boot_s,
-                  sync_faults=spec.sync_faults)
+                  sync_faults=spec.sync_faults, meter_publish_s=spec.meter_publish_s,
+                  meter_publish_phase_s=spec.meter_publish_phase_s)
     return sc, spec, cfg, bench
 
 

@@ -5,7 +5,8 @@ to the simulator's schema, so the batch simulator never sees a kind it cannot mo
 * `[hil]`: the simulator's keys (`kill_at_s`, `restart_after_s`) and the bench's: the meter
   model (`meter`, now also "p1"), how it is wired (`meter_link`, "tcp" or "rtu"), and
   whether it dies with the grid (`meter_dies_with_grid`, `meter_dark_kind`,
-  `meter_boot_s`), and whether faults wait for the controller's write (`sync_faults`);
+  `meter_boot_s`), whether faults wait for the controller's write (`sync_faults`), and a
+  meter that publishes on its own clock (`meter_publish_s`, `meter_publish_phase_s`);
 * `[[events]]` whose kind is one of `BENCH_KINDS` (hil/_faults.py).
 """
 
@@ -38,6 +39,10 @@ class HilSpec(Base, frozen=True):
     meter_dark_kind: Literal["meter_dark", "meter_refused"] = "meter_dark"
     meter_boot_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 3.0
     sync_faults: bool = False  # each fault starts on the tick after v2h's next power write
+    # a Modbus meter that publishes on its own clock: a sample every meter_publish_s (s) from
+    # meter_publish_phase_s (0: each read measures anew)
+    meter_publish_s: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.0
+    meter_publish_phase_s: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.0
     kill_at_s: Annotated[float, Meta(ge=0.0)] | None = None
     restart_after_s: Annotated[float, Meta(ge=0.0)] = 10.0
 
