@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from controller.config import Meter as MeterConfig
 
-from .base import Charger, ChargerReading, DeviceError, Meter, MeterReading
+from .base import Capabilities, Charger, ChargerReading, DeviceError, Meter, MeterReading, SocSource
 from .em24 import Em24
 from .quasar import Quasar
 from .sdm630 import Sdm630
@@ -21,6 +21,8 @@ def _p1(cfg: MeterConfig, clock: Callable[[], float] | None = None) -> Meter:
 # name -> factory(section, clock=...): the driver a config's `driver` names
 METERS: dict[str, Callable[..., Meter]] = {"sdm630": Sdm630, "em24": Em24, "p1": _p1}
 CHARGERS: dict[str, Callable[..., Charger]] = {"quasar": Quasar}
+# name -> what the driver declares (check-config reads these without building a driver)
+CHARGER_CAPS: dict[str, Capabilities] = {"quasar": Quasar.caps}
 
-__all__ = ["CHARGERS", "METERS", "Charger", "ChargerReading", "DeviceError", "Em24", "Meter",
-           "MeterReading", "Quasar", "Sdm630"]
+__all__ = ["CHARGERS", "CHARGER_CAPS", "METERS", "Capabilities", "Charger", "ChargerReading",
+           "DeviceError", "Em24", "Meter", "MeterReading", "Quasar", "Sdm630", "SocSource"]

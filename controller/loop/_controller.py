@@ -22,7 +22,7 @@ from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, ChargerReading, Meter, MeterReading
 
 from ._accounts import Accounts
-from ._charger import ChargerLink
+from ._charger import ChargerLink, narrow_limits
 from ._meter import MeterLink
 
 if TYPE_CHECKING:  # the plan (numpy, HiGHS) is loaded only where it is configured
@@ -110,6 +110,7 @@ class Controller:
         lim.meter_interval_s = self.meter.interval_s
         lim.reserve_soc = self.owner.reserve_soc
         lim.max_discharge_w = self.owner.max_discharge_w
+        narrow_limits(lim, self.charger.caps, self.cfg.limits.min_power_hyst_w)
         return lim
 
     # -- logging: one line when something starts or ends, never once a second -------------
