@@ -48,6 +48,9 @@ SOC_JUMP_S = 5.0
 class Quasar:
     """The charger as the controller sees it over Modbus TCP; its power goes to the plant."""
 
+    name = "quasar"
+    power_register = POWER_SP
+
     def __init__(self, bench: Bench, unit_id: int = 1) -> None:
         self.bench = bench
         self.unit_id = unit_id

@@ -77,8 +77,9 @@ class Capabilities:
     * `max_charge_w`, `max_discharge_w` (W): the most it moves each way;
     * `min_power_w` (W): the smallest |power| it regulates; a command below it is a stop;
     * `stop`: how it stops: "zero" (a 0 W setpoint), "command" (a stop command), "both";
-    * `never_write`: (register, value) pairs the driver must never write (e.g. a 0 W limit
-      that latches an error in the car);
+    * `never_write`: (register, value) pairs the driver must never write, the value whole
+      (a 32-bit value is one value at its first register; e.g. a 0 W limit that latches an
+      error in the car);
     * `soc`: where the SoC comes from (SocSource);
     * `watchdog_register`, `watchdog_max_s` (s): the register of its own Modbus watchdog or
       idle timeout and the longest value it takes; None and 0 when it has none;
