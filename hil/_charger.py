@@ -17,6 +17,9 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 if TYPE_CHECKING:
     from ._bench import Bench
 
+# the command log's vocabulary (hil/_checks.py reads it): the Quasar's registers, in which
+# the checks were first written; each model logs its own writes in these terms
+LOG_POWER, LOG_ACTION = 260, 257  # (t, 260, int16 W + charging), (t, 257, 1 start / 2 stop)
 SOC_JUMP = (0, -2, 0, 2)  # soc_jump: the reading's offset (points), each for SOC_JUMP_S
 SOC_JUMP_S = 5.0
 MOVING_W = 50.0  # |power| above this is charging or discharging, for the state registers
@@ -49,7 +52,10 @@ class ChargerEmulator:
         self._stuck_w: float | None = None
         self._writes_seen = 0
         self.writes: list[tuple[float, int, int]] = []
-        self.control_hist: list[tuple[float, int, int, int]] = [(0.0, 0, 0, 0)]
+        # what v2h commanded, in the log's vocabulary (LOG_POWER, LOG_ACTION)
+        self.command_log: list[tuple[float, int, int]] = []
+        # (bench time, *control_row()) whenever the configuration v2h sets changes
+        self.control_hist: list[tuple[float, int, int, int]] = [(0.0, *self.control_row())]
 
     # -- the model's part ----------------------------------------------------------------
     def readings(self) -> dict[int, list[int]]:
@@ -72,6 +78,27 @@ class ChargerEmulator:
     def user_stop(self) -> None:
         """Someone ends the session at the charger or in its app (charger_user_mode)."""
         self.started = False
+
+    def logged(self, address: int, words: list[int]) -> list[tuple[int, int]]:
+        """A write applied, as (LOG_POWER, int16 W) / (LOG_ACTION, 1 or 2) entries."""
+        raise NotImplementedError
+
+    def control_row(self) -> tuple[int, int, int]:
+        """The configuration v2h sets, as it stands (a model without any: constant)."""
+        return (1, 0, 0)
+
+    def control_want(self, watchdog_s: int) -> tuple[int, int, int]:
+        """control_row() as v2h configures it."""
+        return (1, 0, 0)
+
+    def control_after(self) -> int:
+        """0 when left stopped (v2h's release), else 1."""
+        return 0 if self.command_w() == 0.0 else 1
+
+    def _note(self) -> None:
+        row = (self.bench.now(), *self.control_row())
+        if row[1:] != self.control_hist[-1][1:]:
+            self.control_hist.append(row)
 
     # -- the plant behind it ---------------------------------------------------------------
     def car(self) -> bool:
@@ -135,6 +162,7 @@ class ChargerEmulator:
             else:
                 self._arm()
             self.apply()
+        self._note()
 
     def energy_wh(self) -> tuple[float, float]:
         """Charged and discharged energy as its own metering sees it (Wh)."""
@@ -189,6 +217,9 @@ class ChargerEmulator:
         err = self.on_write(address, words)
         if err is not None:
             return err
+        t = b.now()
+        self.command_log += [(t, a, w & 0xFFFF) for a, w in self.logged(address, words)]
+        self._note()
         stored = [self.reg.get(address + i, 0) for i in range(len(words))]
         values[:] = stored  # type: ignore[assignment]  # registers: words, no coils
         self._arm()

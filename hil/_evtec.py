@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import MOVING_W, ChargerEmulator, clamp
-from ._codec import f32_be, i32_be
+from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
+from ._codec import f32_be, i16, i32_be
 
 if TYPE_CHECKING:
     from ._bench import Bench
@@ -100,6 +100,27 @@ class Evtec(ChargerEmulator):
         if self.base + START in range(address, address + len(words)):
             self.started = start == 1
         return None
+
+    def logged(self, address: int, words: list[int]) -> list[tuple[int, int]]:
+        span = range(address, address + len(words))
+        out = []
+        if self.base + SET_POWER in span:
+            out.append((LOG_POWER, i16(self._i32(self.base + SET_POWER))))
+        if self.base + START in span:
+            out.append((LOG_ACTION, 1 if self._i32(self.base + START) == 1 else 2))
+        return out
+
+    def control_row(self) -> tuple[int, int, int]:
+        """Its idle timeout (42) is the only configuration v2h sets."""
+        return (1, 1, self._i32(TIMEOUT))
+
+    def control_want(self, watchdog_s: int) -> tuple[int, int, int]:
+        return (1, 1, int(watchdog_s))
+
+    def control_after(self) -> int:
+        """0 when left stopped: setpoint 0 and the gate closed."""
+        b = self.base
+        return 0 if self._i32(b + SET_POWER) == 0 and self._i32(b + START) == 0 else 1
 
     def user_stop(self) -> None:
         self.started = False

@@ -165,6 +165,20 @@ class Quasar:
         if row[1:] != self.control_hist[-1][1:]:
             self.control_hist.append(row)
 
+    # -- what the checks read (hil/_checks.py): the log is in this charger's own terms ------
+    @property
+    def command_log(self) -> list[tuple[float, int, int]]:
+        """Every written word (bench time, register, word): the checks' vocabulary."""
+        return self.writes
+
+    def control_want(self, watchdog_s: int) -> tuple[int, int, int]:
+        """control_hist's row as v2h configures it: remote, power setpoints, its watchdog."""
+        return (1, 1, int(watchdog_s))
+
+    def control_after(self) -> int:
+        """0 when control was handed back (81 = 0)."""
+        return self.reg[CONTROL]
+
     def energy_wh(self) -> tuple[float, float]:
         """Bench only: the charger's energy counters, charged and discharged (Wh). The Quasar
         1's published map has no energy registers, so these are not on Modbus and no driver

@@ -30,28 +30,44 @@ FUSE_GRACE_S = 3.0
 
 
 def _config_text(spec: HilSpec, bench: Bench, ledger: Path) -> str:
+    """The controller's config: the bench's ports, the charger's driver by its model."""
     ports = bench.ports
     if bench.meter_serial is not None:
         where = f"serial_port = {json.dumps(bench.meter_serial)}\n"
     else:
         where = f'host = "127.0.0.1"\nport = {ports["meter"]}\n'
     return (f'[meter]\ndriver = "{spec.meter}"\n{where}'
-            f'[charger]\nhost = "127.0.0.1"\nport = {ports["charger"]}\n'
+            f'[charger]\ndriver = "{bench.charger_kind}"\nhost = "127.0.0.1"\n'
+            f'port = {ports["charger"]}\n'
             f'[ledger]\npath = {json.dumps(str(ledger))}\n')
 
 
+def not_applicable(spec: HilSpec, charger: str) -> str:
+    """Why the scenario does not apply to this charger ("" when it does): it needs what the
+    charger's driver does not declare (its Capabilities)."""
+    from controller.devices import CHARGER_CAPS
+
+    caps = CHARGER_CAPS[charger]
+    if "watchdog" in spec.needs and not caps.has_watchdog:
+        return (f"the {charger} charger has no Modbus watchdog or idle timeout in its public "
+                "sources: nothing stops it when v2h or the link is gone")
+    return ""
+
+
 def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = None,
-               unit_id: int = 1) -> tuple[sim.Scenario, HilSpec, config.Config, Bench]:
+               unit_id: int = 1, charger: str = "quasar"
+               ) -> tuple[sim.Scenario, HilSpec, config.Config, Bench]:
     """The scenario at `path` (hil/_scenario.py), its config and its bench, not started;
-    `meter` overrides the scenario's meter model."""
+    `meter` overrides the scenario's meter model, `charger` names the charger's model (and
+    the driver v2h runs with)."""
     sc, spec, extra = load_scenario(path)
-    cfg = config.defaults((*sc.set, *overrides))
+    cfg = config.defaults((*sc.set, *overrides, f"charger.driver={charger}"))
     faults = [Fault(e.kind, float(e.at_s), float(e.duration_s)) for e in extra]
     bench = Bench(sc, cfg, meter_kind=meter or spec.meter, faults_schedule=faults,
                   unit_id=unit_id,
                   meter_link=spec.meter_link, meter_dies_with_grid=spec.meter_dies_with_grid,
                   meter_dark_kind=spec.meter_dark_kind, meter_boot_s=spec.meter_boot_s,
-                  sync_faults=spec.sync_faults)
+                  sync_faults=spec.sync_faults, charger_kind=charger)
     return sc, spec, cfg, bench
 
 
@@ -103,19 +119,26 @@ async def _actions(bench: Bench, actions: Sequence[Action]) -> None:
 
 
 async def run_scenario(path: str, log_path: str | None = None, *, overrides: Sequence[str] = (),
-                       actions: Sequence[Action] = ()) -> dict[str, Any]:
+                       actions: Sequence[Action] = (), charger: str = "quasar"
+                       ) -> dict[str, Any]:
     """Run one HIL scenario in real time; the result object with its checks. `overrides`
-    are extra `--set` values for the controller; `actions` run at their bench times."""
-    return (await run_bench(path, log_path, overrides=overrides, actions=actions))[0]
+    are extra `--set` values for the controller; `actions` run at their bench times;
+    `charger` is the charger model and driver."""
+    return (await run_bench(path, log_path, overrides=overrides, actions=actions,
+                            charger=charger))[0]
 
 
 async def run_bench(path: str, log_path: str | None = None, ledger_path: str | None = None, *,
-                    overrides: Sequence[str] = (), actions: Sequence[Action] = ()
-                    ) -> tuple[dict[str, Any], Bench, Run]:
+                    overrides: Sequence[str] = (), actions: Sequence[Action] = (),
+                    charger: str = "quasar") -> tuple[dict[str, Any], Bench, Run]:
     """Run one HIL scenario in real time: the result object, and the bench and the run it
     leaves behind. The controller's ledger goes to ledger_path (else a temporary file)."""
-    sc, spec, cfg, bench = make_bench(path, overrides)
+    sc, spec, cfg, bench = make_bench(path, overrides, charger=charger)
     overrides = [*sc.set, *overrides]
+    lacking = not_applicable(spec, charger)
+    if lacking:
+        return {"scenario": sc.name, "charger": charger, "not_applicable": lacking,
+                "checks": [], "safety_violations": 0}, bench, Run([], [], [], cfg)
     await bench.start()
     run = Run([], [], list(bench.faults_schedule), cfg, end_s=float(sc.duration_s),
               n_sub=bench.plant.n_sub)
@@ -159,9 +182,10 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             run.log = logf.read().decode(errors="replace")
             logf.close()
     run.rec = bench.rec
-    run.writes = bench.charger.writes
-    run.control_after = bench.charger.reg[81]
+    run.writes = bench.charger.command_log
+    run.control_after = bench.charger.control_after()
     run.control_hist = bench.charger.control_hist
+    run.control_want = bench.charger.control_want(cfg.charger.watchdog_s)
     checks = []
     for c in sc.checks:
         if c.name not in CHECKS:
@@ -182,7 +206,8 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
     rec = run.rec
     r = lambda x: round(x, 3)  # noqa: E731
     return {
-        "scenario": sc.name, "policy": "v2h", "duration_s": sc.duration_s,
+        "scenario": sc.name, "charger": bench.charger_kind, "policy": "v2h",
+        "duration_s": sc.duration_s,
         "pv_wh": r(oracle.pv_wh), "load_wh": r(oracle.load_wh),
         "import_wh": r(pl.imp_wh), "export_wh": r(pl.exp_wh),
         "ev_charge_wh": r(pl.chg_wh), "ev_discharge_wh": r(pl.dis_wh),

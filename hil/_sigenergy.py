@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import MOVING_W, ChargerEmulator, clamp
-from ._codec import i32_be
+from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
+from ._codec import i16, i32_be
 
 if TYPE_CHECKING:
     from ._bench import Bench
@@ -55,6 +55,7 @@ class Sigenergy(ChargerEmulator):
         self.writable = frozenset(self.factory)
         self.power_register = POWER_LIMIT
         self.latched = False  # a 0 W limit was written: the car is in error until a reboot
+        self.limits_set = False  # v2h wrote its limits since the last power-up
         super().__init__(bench, unit_id)
 
     def _u32(self, addr: int) -> int:
@@ -108,11 +109,33 @@ class Sigenergy(ChargerEmulator):
             self.latched = True
         if START_STOP in span:
             self.started = new[START_STOP] == 0
+        if POWER_LIMIT in span or DIS_LIMIT in span:
+            self.limits_set = True
         return None
+
+    def logged(self, address: int, words: list[int]) -> list[tuple[int, int]]:
+        """A start or stop; a limit written as the power it asks for (41002 +, 41004 -)."""
+        span = range(address, address + len(words))
+        out = []
+        if START_STOP in span:
+            out.append((LOG_ACTION, 1 if self.reg[START_STOP] == 0 else 2))
+        if POWER_LIMIT in span:
+            out.append((LOG_POWER, i16(self._u32(POWER_LIMIT))))
+        if DIS_LIMIT in span and self._u32(DIS_LIMIT):
+            out.append((LOG_POWER, i16(-self._u32(DIS_LIMIT))))
+        return out
+
+    def control_row(self) -> tuple[int, int, int]:
+        """Its limits as v2h set them since the last power-up (1), or the factory's (0)."""
+        return (1 if self.limits_set else 0, 0, 0)
+
+    def control_after(self) -> int:
+        return 1 if self.started else 0
 
     def on_fault(self, kind: str, on: bool) -> None:
         if kind == "charger_reboot" and on:
             self.latched = False
+            self.limits_set = False
         super().on_fault(kind, on)
 
     def user_stop(self) -> None:

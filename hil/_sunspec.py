@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import MOVING_W, ChargerEmulator, clamp
+from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
 from ._codec import from_i16, i16
 
 if TYPE_CHECKING:
@@ -92,6 +92,11 @@ class SunSpec(ChargerEmulator):
             return ExcCodes.ILLEGAL_VALUE
         self.reg[W_SET] = words[0]
         return None
+
+    def logged(self, address: int, words: list[int]) -> list[tuple[int, int]]:
+        """The setpoint as ev_w; a 0 is also this charger's stop."""
+        w = round(self.command_w())
+        return [(LOG_POWER, i16(w))] + ([(LOG_ACTION, 2)] if w == 0 else [])
 
     def user_stop(self) -> None:
         self.reg[W_SET] = 0
