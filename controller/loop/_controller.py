@@ -148,7 +148,11 @@ class Controller:
         if bool(r.car_present) != bool(m.car_present):
             self._poke_plan()  # plugged in or out: the plan's first slots change
         m.ev_t, m.ev_w = r.t, r.power_w
-        m.soc, m.car_present, m.charger_ready = r.soc, r.car_present, r.ready
+        # whole per cent, read down, whatever the charger's resolution: the step's SoC limits
+        # were proven on the Quasar's (a whole-per-cent floor), whose margin covers the loop's
+        # latency at the reserve; an exact SoC crossed the reserve by a few seconds (#13)
+        m.soc = math.floor(r.soc) if math.isfinite(r.soc) else math.nan
+        m.car_present, m.charger_ready = r.car_present, r.ready
 
     async def cycle(self) -> None:
         """Read both devices at once, confirm control of the charger, decide, write."""
