@@ -175,7 +175,9 @@ class Controller:
             self.cycles.append((t_read, self.clock()))
             del self.cycles[:-600]
         m = self.m
-        self.accounts.count(now, m.grid_w, m.t, m.ev_w, m.ev_t, self.price_at)
+        counters = (None if charger_r is None or not self.charger.caps.energy_counters
+                    else (charger_r.charged_wh, charger_r.discharged_wh))
+        self.accounts.count(now, m.grid_w, m.t, m.ev_w, m.ev_t, self.price_at, counters)
         self._log_state(reasons)
         if self.bridge is not None:
             self.bridge.offer(self.state_message(reasons))
