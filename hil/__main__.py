@@ -55,7 +55,10 @@ async def _run(args: argparse.Namespace) -> int:
         mark = "pass" if c["passed"] else "FAIL"
         print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']})")
     print(text)
-    ok = all(c["passed"] for c in res["checks"]) and res["safety_violations"] == 0
+    if res.get("forbidden_writes"):
+        print(f"FAIL {name}: forbidden_writes = {res['forbidden_writes']} (limit 0)")
+    ok = (all(c["passed"] for c in res["checks"]) and res["safety_violations"] == 0
+          and not res.get("forbidden_writes"))
     return 0 if ok else 1
 
 

@@ -37,6 +37,7 @@ class ChargerEmulator:
     word)."""
 
     name = "charger"
+    forbidden = 0  # writes of what the real unit must never get (each run counts them: 0)
     factory: dict[int, int]
     holding: tuple[tuple[int, int], ...]
     input: tuple[tuple[int, int], ...] = ()

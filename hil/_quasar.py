@@ -50,6 +50,7 @@ class Quasar:
 
     name = "quasar"
     power_register = POWER_SP
+    forbidden = 0  # nothing in its map must never be written
 
     def __init__(self, bench: Bench, unit_id: int = 1) -> None:
         self.bench = bench

@@ -217,6 +217,8 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "tracking_efficiency": round(1.0 - loss / through, 5) if through > 0 else None,
         "max_export_w": r(max((-(x[1] + x[2] + x[3]) for x in rec), default=0.0)),
         "safety_violations": _safety_seconds(run),
+        # writes the real charger must never get (the Sigenergy's 0 W limit): must be 0
+        "forbidden_writes": bench.charger.forbidden,
         "checks": checks,
         # the faults as they ran (bench s; sync_faults moves a start to v2h's write)
         "faults": [{"kind": e.kind, "at_s": e.at_s if math.isfinite(e.at_s) else None,

@@ -107,6 +107,7 @@ class Sigenergy(ChargerEmulator):
         self.reg = new
         if POWER_LIMIT in span and self._u32(POWER_LIMIT) == 0:
             self.latched = True
+            self.forbidden += 1
         if START_STOP in span:
             self.started = new[START_STOP] == 0
         if POWER_LIMIT in span or DIS_LIMIT in span:

@@ -80,6 +80,7 @@ async def test_mbpoll_sigenergy_zero_limit_latches_an_error(make_bench):
     bench.advance(10)
     assert bench.plant.p == 0.0
     assert await mbpoll("-r", "31513", "-c", "1", *q(bench, "3")) == [4.0]
+    assert bench.charger.forbidden == 1  # and the HIL run that sees this fails
 
 
 async def test_mbpoll_sunspec_walks_models_and_sets_power(make_bench):
