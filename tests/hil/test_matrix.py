@@ -69,3 +69,29 @@ async def test_ambibox_log_reverses_its_sign(make_bench, client_for):
     await c.write_registers(3000, [0, 0], device_id=1)
     log = [(r, v) for _, r, v in bench.charger.command_log]
     assert log == [(260, 3000), (260, 0), (257, 2)]
+
+
+async def test_templates_drive_each_other(make_bench, monkeypatch):
+    """The driver and emulator templates are a working pair: a new charger starts from
+    something that runs (and that the Charger Protocol accepts)."""
+    from controller.devices import Charger
+    from controller.devices._template import Template as TemplateDriver
+    from hil import _bench
+    from hil._template import Template as TemplateModel
+
+    monkeypatch.setitem(_bench.CHARGER_MODELS, "template", TemplateModel)
+    bench = await make_bench(charger_kind="template")
+    cfg = config.defaults((f"charger.port={bench.ports['charger']}",))
+    d = TemplateDriver(cfg.charger)
+    try:
+        assert isinstance(d, Charger)
+        await d.take_control(10)
+        await d.set_power(-1800)
+        bench.advance(6)
+        r = await d.read()
+        assert abs(bench.plant.p + 1800) < 5.0 and r.power_w < -1700
+        assert abs(r.soc - bench.plant.soc_pct) <= 0.1
+        await d.stop()
+        assert bench.charger.command_log[-1] == (bench.now(), 257, 2)
+    finally:
+        await d.close()
