@@ -67,7 +67,11 @@ class Bench:
     "sigenergy", "sunspec"). With `sync_faults` each fault waits, from its at_s, for the
     controller's next write of a power (its power register) and starts on the tick after it: the
     worst phase for a loop that writes once a second (faults due at the same at_s move
-    together; the schedule's at_s are moved, so the checks score the real start)."""
+    together; the schedule's at_s are moved, so the checks score the real start). With
+    `meter_publish_s` > 0 a Modbus meter publishes on a clock of its own, a sample every
+    meter_publish_s from meter_publish_phase_s (bench s), and every read until the next
+    returns it (0: each read measures anew); `pubs` holds when each was published (the
+    bench's `clock`)."""
 
     scenario: sim.Scenario
     config: cfgmod.Config = field(default_factory=cfgmod.defaults)
@@ -82,6 +86,8 @@ class Bench:
     meter_boot_s: float = 3.0
     sync_faults: bool = False
     charger_kind: str = "quasar"
+    meter_publish_s: float = 0.0
+    meter_publish_phase_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.inputs = sim.build(self.scenario)
@@ -124,6 +130,11 @@ class Bench:
         # sync_faults: each fault's own at_s, until it has started on a write
         self._due = {id(f): f.at_s for f in self.faults_schedule} if self.sync_faults else {}
         self._seen_writes = 0
+        self.pubs: list[float] = []
+        self._pub_k: int | None = None
+        if self.meter_publish_s > 0.0 and self.meter_kind == "p1":
+            raise ValueError("a P1 meter publishes on its own (every second): "
+                             "meter_publish_s is for the Modbus meters")
 
     # -- time and state ------------------------------------------------------------------
     def now(self) -> float:
@@ -243,6 +254,12 @@ class Bench:
         pl.tick(self.t_bench, fl, inp.l1[k], inp.l2[k], inp.l3[k], inp.pv[k])
         if isinstance(self.meter, P1):
             self.meter.on_tick()
+        elif self.meter_publish_s > 0.0:
+            k = math.floor((self.t_bench - self.meter_publish_phase_s) / self.meter_publish_s
+                           + 1e-9)
+            if k != self._pub_k:
+                self._pub_k = k
+                self.meter.publish()
         if self.record:
             self.rec.append((self.t_bench, pl.g1, pl.g2, pl.g3, pl.p,
                              self.charger.command_w(), pl.soc_pct, fl))
@@ -307,3 +324,20 @@ class Bench:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def sample_to_write_ms(bench: Bench) -> list[float]:
+    """For each power write to the charger: how old the meter's sample was (ms) by the last
+    meter read before it (a meter with its own clock, `meter_publish_s` > 0): from the
+    moment the meter published it to the write."""
+    reads = bench.meter.reads
+    out: list[float] = []
+    i = 0
+    last_pub: float | None = None
+    for w in bench.charger.power_clock:
+        while i < len(reads) and reads[i][0] <= w:
+            last_pub = reads[i][1]
+            i += 1
+        if last_pub is not None:
+            out.append((w - last_pub) * 1000.0)
+    return out

@@ -55,6 +55,7 @@ class ChargerEmulator:
         self.writes: list[tuple[float, int, int]] = []
         # what v2h commanded, in the log's vocabulary (LOG_POWER, LOG_ACTION)
         self.command_log: list[tuple[float, int, int]] = []
+        self.power_clock: list[float] = []  # the bench's clock at each power write
         # (bench time, *control_row()) whenever the configuration v2h sets changes
         self.control_hist: list[tuple[float, int, int, int]] = [(0.0, *self.control_row())]
 
@@ -219,7 +220,11 @@ class ChargerEmulator:
         if err is not None:
             return err
         t = b.now()
-        self.command_log += [(t, a, w & 0xFFFF) for a, w in self.logged(address, words)]
+        logged = self.logged(address, words)
+        self.command_log += [(t, a, w & 0xFFFF) for a, w in logged]
+        if any(a == LOG_POWER for a, _ in logged):
+            self.power_clock.append(b.clock())
+            del self.power_clock[:-10_000]
         self._note()
         stored = [self.reg.get(address + i, 0) for i in range(len(words))]
         values[:] = stored  # type: ignore[assignment]  # registers: words, no coils

@@ -33,6 +33,11 @@ class MeterEmulator:
         self.bench = bench
         self.unit_id = unit_id
         self._frozen: dict[int, list[int]] | None = None
+        # a meter with a clock of its own (bench.meter_publish_s > 0): the words it last
+        # published, and each read served as (the bench's clock then, when the sample it
+        # returned was published): what a sample's age at a write is measured from
+        self._published: dict[int, list[int]] | None = None
+        self.reads: list[tuple[float, float]] = []
 
     def sample(self) -> Sample:
         b = self.bench
@@ -65,7 +70,20 @@ class MeterEmulator:
                 self._frozen = self.words(self.sample())
             return self._frozen
         self._frozen = None
+        if self.bench.meter_publish_s > 0.0:
+            if self._published is None:
+                self.publish()
+            assert self._published is not None
+            self.reads.append((self.bench.clock(), self.bench.pubs[-1]))
+            del self.reads[:-10_000]
+            return self._published
         return self.words(self.sample())
+
+    def publish(self) -> None:
+        """A meter with its own clock takes its sample now; reads return it until the next."""
+        self._published = self.words(self.sample())
+        self.bench.pubs.append(self.bench.clock())
+        del self.bench.pubs[:-10_000]
 
     def fill(self, regs: list[int], start: int) -> None:
         """Write the current words into a block of registers that starts at `start`."""

@@ -61,6 +61,7 @@ class Quasar:
         self._stuck_w: float | None = None  # the power a stuck charger keeps (W)
         self._writes_seen = 0  # for charger_reply_lost: every other write's reply is lost
         self.writes: list[tuple[float, int, int]] = []  # (bench time, register, value)
+        self.power_clock: list[float] = []  # the bench's clock at each power write
         # (bench time, 81, 83, 88) whenever one of them changes: when control was taken
         self.control_hist: list[tuple[float, int, int, int]] = [(0.0, 0, 0, 0)]
 
@@ -228,6 +229,9 @@ class Quasar:
             return None
         for i, v in enumerate(values):
             self.writes.append((b.now(), address + i, int(v)))
+            if address + i == POWER_SP:
+                self.power_clock.append(b.clock())
+                del self.power_clock[:-10_000]
         return self._write(address, [int(v) for v in values], values)
 
     def _write(self, address: int, words: list[int], values: list) -> ExcCodes | None:

@@ -30,6 +30,11 @@ if TYPE_CHECKING:  # the plan (numpy, HiGHS) is loaded only where it is configur
 
 log = logging.getLogger("v2h")
 GRID_POLL_S = 0.1
+# the cycle's phase follows the meter's own clock (a meter that publishes a sample a second):
+# it starts this long after the latest moment the next sample can be there, and moves by at
+# most this share of a period a cycle (firmware_notes/regulation.md "Phase")
+PHASE_MARGIN_S = 0.02
+PHASE_MAX_SHIFT = 0.25
 # what the cycle and the watch log as states change: the deadband and the ramp come and go
 # every few seconds and are not events worth a line
 QUIET_REASONS = ("deadband", "ramp")
@@ -313,11 +318,22 @@ class Controller:
             # charger's own watchdog stops the car meanwhile)
             self.notify.send("WATCHDOG=1")
             nxt += period
+            nxt += self._phase_shift(nxt, period)
             delay = nxt - self.clock()
             if delay < 0:  # overran: skip to the next slot rather than bunch up
                 nxt = self.clock()
                 delay = 0
             await _wait(stop, delay)
+
+    def _phase_shift(self, due: float, period: float) -> float:
+        """How far to move the next cycle (s) so that it reads the meter just after it
+        publishes: a sample read at once is a period fresher than one read just before the
+        next (0 for a meter without a clock of its own)."""
+        pub = self.meter.next_publication(due, period)
+        if pub is None:
+            return 0.0
+        lim = PHASE_MAX_SHIFT * period
+        return min(lim, max(-lim, pub + PHASE_MARGIN_S - due))
 
     async def _watch(self, stop: asyncio.Event) -> None:
         """The grid's own fast path, between the cycles (GRID_POLL_S)."""
