@@ -74,7 +74,7 @@ bench: $(BUILT)
 # every HIL scenario in real time, against `v2h run` as its own process, with the Quasar;
 # and the safety set (grid loss, meter silent / frozen / garbage, charger lost, SIGKILL,
 # reserve, fuse, load steps) with each other charger's emulator and driver (issue #13). A
-# scenario that needs what a charger does not have (its own watchdog) prints n/a. They run
+# check that times what a charger does not have (its own watchdog) prints n/a. They run
 # side by side (each is light: a bench and a controller) so the matrix stays under 12 min.
 HIL_CHARGERS := evtec ambibox sigenergy sunspec
 HIL_SAFETY   := grid-loss-quick meter-silent-quick meter-frozen meter-garbage \

@@ -49,15 +49,15 @@ async def _run(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
     name = res["scenario"] + ("" if args.charger == "quasar" else f" [{args.charger}]")
-    if res.get("not_applicable"):
-        print(f"n/a {name}: {res['not_applicable']}")
     for c in res["checks"]:
-        mark = "pass" if c["passed"] else "FAIL"
-        print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']})")
+        mark = "n/a" if c["passed"] is None else "pass" if c["passed"] else "FAIL"
+        why = f": {c['not_applicable']}" if c["passed"] is None else ""
+        print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']}){why}")
     print(text)
     if res.get("forbidden_writes"):
         print(f"FAIL {name}: forbidden_writes = {res['forbidden_writes']} (limit 0)")
-    ok = (all(c["passed"] for c in res["checks"]) and res["safety_violations"] == 0
+    ok = (all(c["passed"] is not False for c in res["checks"])
+          and res["safety_violations"] == 0
           and not res.get("forbidden_writes"))
     return 0 if ok else 1
 

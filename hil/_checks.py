@@ -363,6 +363,10 @@ def restart_regulates_s(run: Run) -> float:
                 math.inf)
 
 
+# the checks that measure the charger stopping by its own watchdog: n/a (scored, not judged)
+# for a charger whose driver declares none (hil/_run.py, not_applicable)
+NEEDS_WATCHDOG = ("charger_stop_s", "kill_stop_s")
+
 CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     grid_loss_stop_s, discharge_before_reconnect_s, meter_stop_s, resume_s, charger_stop_s,
     stop_not_first_after_loss, discharge_below_reserve_s, phase_over_fuse_a,

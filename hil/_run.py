@@ -19,7 +19,7 @@ from typing import Any
 from controller import config, sim
 
 from ._bench import Bench, Fault
-from ._checks import CHECKS, METER_FAULTS, Run
+from ._checks import CHECKS, METER_FAULTS, NEEDS_WATCHDOG, Run
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
 
@@ -42,15 +42,15 @@ def _config_text(spec: HilSpec, bench: Bench, ledger: Path) -> str:
             f'[ledger]\npath = {json.dumps(str(ledger))}\n')
 
 
-def not_applicable(spec: HilSpec, charger: str) -> str:
-    """Why the scenario does not apply to this charger ("" when it does): it needs what the
-    charger's driver does not declare (its Capabilities)."""
+def not_applicable(check: str, charger: str) -> str:
+    """Why a check does not apply to this charger ("" when it does): it measures what the
+    charger's driver does not declare (its Capabilities), e.g. the charger stopping by its
+    own watchdog."""
     from controller.devices import CHARGER_CAPS
 
-    caps = CHARGER_CAPS[charger]
-    if "watchdog" in spec.needs and not caps.has_watchdog:
+    if check in NEEDS_WATCHDOG and not CHARGER_CAPS[charger].has_watchdog:
         return (f"the {charger} charger has no Modbus watchdog or idle timeout in its public "
-                "sources: nothing stops it when v2h or the link is gone")
+                "sources: nothing stops it by itself when v2h or the link is gone")
     return ""
 
 
@@ -135,10 +135,6 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
     leaves behind. The controller's ledger goes to ledger_path (else a temporary file)."""
     sc, spec, cfg, bench = make_bench(path, overrides, charger=charger)
     overrides = [*sc.set, *overrides]
-    lacking = not_applicable(spec, charger)
-    if lacking:
-        return {"scenario": sc.name, "charger": charger, "not_applicable": lacking,
-                "checks": [], "safety_violations": 0}, bench, Run([], [], [], cfg)
     await bench.start()
     run = Run([], [], list(bench.faults_schedule), cfg, end_s=float(sc.duration_s),
               n_sub=bench.plant.n_sub)
@@ -191,9 +187,10 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
         if c.name not in CHECKS:
             raise ValueError(f"{path}: unknown check {c.name!r} ({', '.join(CHECKS)})")
         value = CHECKS[c.name](run)
-        checks.append({"name": c.name, "passed": bool(value <= c.limit),
+        why = not_applicable(c.name, charger)
+        checks.append({"name": c.name, "passed": None if why else bool(value <= c.limit),
                        "value": round(value, 3) if math.isfinite(value) else None,
-                       "limit": c.limit})
+                       "limit": c.limit, **({"not_applicable": why} if why else {})})
     return _result(sc, cfg, bench, run, checks), bench, run
 
 

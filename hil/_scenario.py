@@ -5,8 +5,7 @@ to the simulator's schema, so the batch simulator never sees a kind it cannot mo
 * `[hil]`: the simulator's keys (`kill_at_s`, `restart_after_s`) and the bench's: the meter
   model (`meter`, now also "p1"), how it is wired (`meter_link`, "tcp" or "rtu"), and
   whether it dies with the grid (`meter_dies_with_grid`, `meter_dark_kind`,
-  `meter_boot_s`), whether faults wait for the controller's write (`sync_faults`), and
-  what the charger must have for the scenario to apply (`needs`);
+  `meter_boot_s`), and whether faults wait for the controller's write (`sync_faults`);
 * `[[events]]` whose kind is one of `BENCH_KINDS` (hil/_faults.py).
 """
 
@@ -39,9 +38,6 @@ class HilSpec(Base, frozen=True):
     meter_dark_kind: Literal["meter_dark", "meter_refused"] = "meter_dark"
     meter_boot_s: Annotated[float, Meta(ge=0.0, le=60.0)] = 3.0
     sync_faults: bool = False  # each fault starts on the tick after v2h's next power write
-    # what the charger must have for the scenario to apply: "watchdog" (its own Modbus
-    # watchdog or idle timeout, Capabilities.has_watchdog); elsewhere the run is n/a
-    needs: list[Literal["watchdog"]] = []
     kill_at_s: Annotated[float, Meta(ge=0.0)] | None = None
     restart_after_s: Annotated[float, Meta(ge=0.0)] = 10.0
 

@@ -1,4 +1,4 @@
-"""The HIL matrix's plumbing: a scenario's needs against each charger's Capabilities, the
+"""The HIL matrix's plumbing: the checks that need a charger's own watchdog, the
 controller's config naming the charger's driver, and each model's writes in the checks'
 vocabulary (hil/_checks.py reads one log for every charger)."""
 
@@ -11,6 +11,7 @@ import pytest
 from controller import config
 from controller.devices import CHARGER_CAPS, CHARGERS
 from hil._bench import CHARGER_MODELS
+from hil._checks import NEEDS_WATCHDOG
 from hil._run import _config_text, make_bench, not_applicable
 from hil._scenario import load
 
@@ -24,18 +25,21 @@ def test_every_driver_has_an_emulator():
 
 
 @pytest.mark.parametrize("name", sorted(CHARGERS))
-def test_watchdog_scenarios_apply_only_with_a_watchdog(name):
-    """sigkill and charger-lost-quick need the charger's own watchdog: n/a, with the reason,
-    for a charger whose driver declares none; every other scenario applies to all."""
+def test_watchdog_checks_apply_only_with_a_watchdog(name):
+    """The checks that time the charger stopping by its own watchdog (sigkill,
+    charger-lost-quick) are n/a, with the reason, for a charger whose driver declares none;
+    every other check of every scenario applies to all."""
     for path in SCEN.glob("*.toml"):
-        _, spec, _ = load(str(path))
-        why = not_applicable(spec, name)
-        if "watchdog" in spec.needs and not CHARGER_CAPS[name].has_watchdog:
-            assert "no Modbus watchdog" in why, path.name
-        else:
-            assert why == "", path.name
+        sc, _, _ = load(str(path))
+        for c in sc.checks:
+            why = not_applicable(c.name, name)
+            if c.name in NEEDS_WATCHDOG and not CHARGER_CAPS[name].has_watchdog:
+                assert "no Modbus watchdog" in why, (path.name, c.name)
+            else:
+                assert why == "", (path.name, c.name)
     assert {p.stem for p in SCEN.glob("*.toml")
-            if "watchdog" in load(str(p))[1].needs} == {"sigkill", "charger-lost-quick"}
+            if any(c.name in NEEDS_WATCHDOG for c in load(str(p))[0].checks)} == {
+        "sigkill", "charger-lost-quick"}
 
 
 @pytest.mark.parametrize("name", sorted(CHARGERS))
