@@ -79,8 +79,10 @@ class Sigenergy:
             u32(r, at(TOTAL_WH)) * 10.0, u32(r, at(TOTAL_DIS_WH)) * 10.0)
 
     async def take_control(self, watchdog_s: int) -> None:
-        """Nothing to configure (no control register, no watchdog): the limits are set to a
-        known, safe pair (the smallest charge, no discharge) and read back."""
+        """No control register, no watchdog: a stop first (new limits on a running unit
+        would change its power: a discharge limit cleared turns it to charging), then the
+        limits set to a known, safe pair (the smallest charge, no discharge)."""
+        await self.stop()
         await self.link.write_words(POWER_LIMIT, _u32_words(MIN_W))
         await self.link.write_words(DIS_LIMIT, _u32_words(0))
         self._limits = (MIN_W, 0)

@@ -168,3 +168,22 @@ async def test_evtec_plug_two_and_ambibox_connector_two(make_bench):
         assert (await d2.read()).power_w > 1400
     finally:
         await d2.close()
+
+
+async def test_sigenergy_take_control_stops_before_touching_the_limits(make_bench):
+    """Taking control of a running EVDC: 41000 = 1 first, then the limits; clearing the
+    discharge limit before the stop would turn a discharging car to charging."""
+    bench = await make_bench(charger_kind="sigenergy")
+    d = driver(bench, "sigenergy")
+    try:
+        await d.take_control(15)
+        await d.set_power(-3000)
+        bench.advance(5)
+        n = len(bench.charger.writes)
+        await d.take_control(15)
+        after = [(a, v) for _, a, v in bench.charger.writes[n:]]
+        assert after[0] == (41000, 1) and (41004, 0) in after[1:]
+        bench.advance(5)
+        assert bench.plant.cmd_act == 0.0
+    finally:
+        await d.close()
