@@ -12,7 +12,7 @@ from typing import TextIO
 
 import fast
 from controller import config, sim
-from controller.devices import Quasar, Sdm630
+from controller.devices import CHARGERS, Sdm630
 from controller.loop import Controller
 
 HEADER = (f"{'time':>8} {'grid W':>8} {'PV W':>7} {'load W':>7} {'car W':>7} {'SoC %':>6} "
@@ -20,24 +20,27 @@ HEADER = (f"{'time':>8} {'grid W':>8} {'PV W':>7} {'load W':>7} {'car W':>7} {'S
 
 
 async def demo(scenario: str, minutes: float | None, overrides: tuple[str, ...],
-               out: TextIO = sys.stdout) -> int:
+               out: TextIO = sys.stdout, charger: str = "quasar") -> int:
+    """The demo with `charger`'s emulator on the bench and its driver in the controller."""
     from hil import Bench
 
     sc = sim.load(scenario)
+    overrides = (*overrides, f"charger.driver={charger}")
     cfg0 = config.defaults(tuple(sc.set) + overrides)
-    bench = Bench(sc, cfg0)
+    bench = Bench(sc, cfg0, charger_kind=charger)
     ports = await bench.start()
     # the bench's energy is make-believe: it stays out of the household's ledger
     cfg = config.defaults(tuple(sc.set) + ("ledger.enabled=false",) + overrides + (
         f"meter.port={ports['meter']}", f"charger.port={ports['charger']}"))
-    ctl = Controller(cfg, Sdm630(cfg.meter), Quasar(cfg.charger))
+    ctl = Controller(cfg, Sdm630(cfg.meter), CHARGERS[charger](cfg.charger))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     duration = sc.duration_s if minutes is None else min(sc.duration_s, minutes * 60)
     print(f"{sc.name}: {sc.description}\nmeter 127.0.0.1:{ports['meter']}, charger "
-          f"127.0.0.1:{ports['charger']}; Ctrl-C stops\n{HEADER}", file=out, flush=True)
+          f"{charger} 127.0.0.1:{ports['charger']}; Ctrl-C stops\n{HEADER}", file=out,
+          flush=True)
 
     async def view() -> None:
         while not stop.is_set() and bench.now() < duration:
@@ -62,12 +65,16 @@ async def demo(scenario: str, minutes: float | None, overrides: tuple[str, ...],
         with contextlib.suppress(asyncio.CancelledError):
             await plant
         await bench.stop()
-    print(f"stopped: car at {bench.plant.p:.0f} W, control handed back "
-          f"(register 81 = {bench.charger.reg[81]})", file=out, flush=True)
+    after = bench.charger.control_after()  # the Quasar: register 81; the others: 0 stopped
+    how = (f"control handed back (register 81 = {after})" if charger == "quasar" else
+           f"{'left stopped' if after == 0 else 'NOT stopped'} (it has no control to hand "
+           "back)")
+    print(f"stopped: car at {bench.plant.p:.0f} W, {how}", file=out, flush=True)
     return 0
 
 
-def run_demo(scenario: str, minutes: float | None, overrides: tuple[str, ...]) -> int:
+def run_demo(scenario: str, minutes: float | None, overrides: tuple[str, ...],
+             charger: str = "quasar") -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    return asyncio.run(demo(scenario, minutes, overrides))
+    return asyncio.run(demo(scenario, minutes, overrides, charger=charger))

@@ -147,7 +147,7 @@ def _report(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from controller._demo import run_demo
 
-    return run_demo(args.scenario, args.minutes, tuple(args.overrides))
+    return run_demo(args.scenario, args.minutes, tuple(args.overrides), args.charger)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -175,6 +175,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="bench and controller live in the terminal")
     p.add_argument("--scenario", default="demo-evening", metavar="NAME_OR_FILE")
     p.add_argument("--minutes", type=float, help="stop after this long")
+    p.add_argument("--charger", default="quasar", metavar="NAME",
+                   choices=("quasar", "evtec", "ambibox", "sigenergy", "sunspec"),
+                   help="the charger on the bench and its driver (default quasar)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE")
     p.set_defaults(func=_demo)

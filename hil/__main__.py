@@ -12,17 +12,21 @@ import sys
 
 from controller import config
 
+from ._bench import CHARGER_MODELS
 from ._run import make_bench
+
+CHARGER_NAMES = tuple(CHARGER_MODELS)
 
 
 async def _serve(args: argparse.Namespace) -> int:
     sc, _spec, _cfg, bench = make_bench(args.scenario, args.overrides, meter=args.meter,
-                                        unit_id=args.unit_id)
+                                        unit_id=args.unit_id, charger=args.charger)
     ports = await bench.start(args.meter_port, args.charger_port)
     where = (f"serial {bench.meter_serial}" if bench.meter_serial
              else f"127.0.0.1:{ports['meter']}")
     print(f"meter {bench.meter_kind} on {where} unit {args.unit_id}", flush=True)
-    print(f"charger quasar on 127.0.0.1:{ports['charger']} unit {args.unit_id}", flush=True)
+    print(f"charger {args.charger} on 127.0.0.1:{ports['charger']} unit {args.unit_id}",
+          flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -39,16 +43,22 @@ async def _serve(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace) -> int:
     from ._run import run_scenario
 
-    res = await run_scenario(args.scenario, args.log)
+    res = await run_scenario(args.scenario, args.log, charger=args.charger)
     text = json.dumps(res, indent=None)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
+    name = res["scenario"] + ("" if args.charger == "quasar" else f" [{args.charger}]")
     for c in res["checks"]:
-        mark = "pass" if c["passed"] else "FAIL"
-        print(f"{mark} {res['scenario']}: {c['name']} = {c['value']} (limit {c['limit']})")
+        mark = "n/a" if c["passed"] is None else "pass" if c["passed"] else "FAIL"
+        why = f": {c['not_applicable']}" if c["passed"] is None else ""
+        print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']}){why}")
     print(text)
-    ok = all(c["passed"] for c in res["checks"]) and res["safety_violations"] == 0
+    if res.get("forbidden_writes"):
+        print(f"FAIL {name}: forbidden_writes = {res['forbidden_writes']} (limit 0)")
+    ok = (all(c["passed"] is not False for c in res["checks"])
+          and res["safety_violations"] == 0
+          and not res.get("forbidden_writes"))
     return 0 if ok else 1
 
 
@@ -59,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("scenario", metavar="SCENARIO.toml")
     r.add_argument("--json", metavar="FILE", help="also write the result object here")
     r.add_argument("--log", metavar="FILE", help="keep the controller's log here")
+    r.add_argument("--charger", choices=CHARGER_NAMES, default="quasar",
+                   help="the charger's model and v2h's driver for it (default quasar)")
     p = sub.add_parser("serve", help="run only the emulators and the plant")
     p.add_argument("scenario", metavar="SCENARIO.toml")
     p.add_argument("--meter-port", type=int, default=0)
@@ -66,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--meter", choices=("sdm630", "em24", "p1"), default=None,
                    help="the meter model (default: the scenario's [hil] meter)")
     p.add_argument("--unit-id", type=int, default=1)
+    p.add_argument("--charger", choices=CHARGER_NAMES, default="quasar")
     p.add_argument("--set", dest="overrides", action="append", default=[])
     args = ap.parse_args(argv)
     try:

@@ -17,19 +17,28 @@ import fast
 from controller import config as cfgmod
 from controller import sim
 
+from ._ambibox import Ambibox
+from ._charger import ChargerEmulator
 from ._em24 import Em24
+from ._evtec import Evtec
 from ._faults import KINDS, Faults
 from ._modbus import start_server
 from ._p1 import P1
 from ._quasar import Quasar
 from ._rtu import RtuLine
 from ._sdm630 import Sdm630
+from ._sigenergy import Sigenergy
+from ._sunspec import SunSpec
 
 log = logging.getLogger("hil.bench")
 F_CAR = 1
 F_GRID_DOWN = 2
 F_CHARGER_ERROR = 64
 METERS = {"sdm630": Sdm630, "em24": Em24, "p1": P1}
+# the charger models, by the name of their driver (controller.devices.CHARGERS)
+CHARGER_MODELS: dict[str, type[Quasar] | type[ChargerEmulator]] = {
+    "quasar": Quasar, "evtec": Evtec, "ambibox": Ambibox, "sigenergy": Sigenergy,
+    "sunspec": SunSpec}
 
 
 @dataclass
@@ -54,8 +63,9 @@ class Bench:
     SDM630 on a serial line, its device in `meter_serial`). With `meter_dies_with_grid` a
     self-powered meter goes dark with every grid loss, as the fault `meter_dark_kind`
     ("meter_dark": no reply; "meter_refused": port closed), until the grid has been back
-    for `meter_boot_s` (s). With `sync_faults` each fault waits, from its at_s, for the
-    controller's next write of a power (register 260) and starts on the tick after it: the
+    for `meter_boot_s` (s). The charger is `charger_kind` ("quasar", "evtec", "ambibox",
+    "sigenergy", "sunspec"). With `sync_faults` each fault waits, from its at_s, for the
+    controller's next write of a power (its power register) and starts on the tick after it: the
     worst phase for a loop that writes once a second (faults due at the same at_s move
     together; the schedule's at_s are moved, so the checks score the real start). With
     `meter_publish_s` > 0 a Modbus meter publishes on a clock of its own, a sample every
@@ -75,6 +85,7 @@ class Bench:
     meter_dark_kind: str = "meter_dark"
     meter_boot_s: float = 3.0
     sync_faults: bool = False
+    charger_kind: str = "quasar"
     meter_publish_s: float = 0.0
     meter_publish_phase_s: float = 0.0
 
@@ -89,7 +100,11 @@ class Bench:
         if self.meter_link == "rtu" and self.meter_kind != "sdm630":
             raise ValueError("the bench's RTU line carries the SDM630 only")
         self.meter = METERS[self.meter_kind](self, self.unit_id)
-        self.charger = Quasar(self, self.unit_id)
+        if self.charger_kind not in CHARGER_MODELS:
+            raise ValueError(f"unknown charger {self.charger_kind!r} (one of "
+                             f"{', '.join(CHARGER_MODELS)})")
+        self.charger: Quasar | ChargerEmulator = CHARGER_MODELS[self.charger_kind](
+            self, self.unit_id)
         self.servers: dict[str, ModbusTcpServer | RtuLine | P1] = {}
         self.meter_serial: str | None = None
         self._pending: set[asyncio.Task] = set()
@@ -151,7 +166,7 @@ class Bench:
     def _sync(self, t: float) -> None:
         """sync_faults: the faults due by t wait for the controller's next power write (a
         write between the last tick and this one) and start at this tick."""
-        writes = self.charger.writes
+        writes = self.charger.command_log  # a power written, in the checks' vocabulary
         wrote = any(w[1] == 260 for w in writes[self._seen_writes:])
         self._seen_writes = len(writes)
         for f in self.faults_schedule:

@@ -18,7 +18,9 @@ T, G1, G2, G3, P, CMD, SOC, FL = range(8)
 METER_FAULTS = ("meter_silent", "meter_frozen", "meter_garbage", "meter_exception",
                 "meter_dark", "meter_refused")
 DARK_FAULTS = ("meter_dark", "meter_refused")  # a meter dead with the grid
-POWER_SP, ACTION = 260, 257  # the Quasar's registers the write log is read for
+# the write log's vocabulary: the Quasar's registers; the other chargers' emulators log
+# their commands in these terms (hil/_charger.py, command_log)
+POWER_SP, ACTION = 260, 257
 
 
 @dataclass
@@ -39,6 +41,9 @@ class Run:
     stats: dict[str, list[float]] = field(default_factory=dict)  # the loop's timings (ms)
     # the charger's (bench time, 81 control, 83 setpoint type, 88 watchdog) at each change
     control_hist: list[tuple[float, int, int, int]] = field(default_factory=list)
+    # control_hist's row as v2h configures the charger (None: the Quasar's 81, 83, 88 =
+    # remote, power setpoints, charger.watchdog_s); each emulator says its own
+    control_want: tuple[int, int, int] | None = None
     n_sub: int = 4  # the plant's sub-steps a second: rows a second
 
     @property
@@ -112,7 +117,7 @@ def _back_at(e) -> float:
 def _control_at(run: Run, t0: float) -> float:
     """The first bench time from t0 on at which 81, 83 and 88 read as v2h configures them
     (remote control, power setpoints, charger.watchdog_s); inf if never."""
-    want = (1, 1, run.cfg.charger.watchdog_s)
+    want = run.control_want or (1, 1, run.cfg.charger.watchdog_s)
     state = next((row for row in reversed(run.control_hist) if row[0] <= t0), None)
     if state is not None and state[1:] == want:
         return t0
@@ -395,6 +400,10 @@ def restart_regulates_s(run: Run) -> float:
     return next((float(k - k0) for k in range(k0, len(sec)) if abs(sec[k][0]) < 100.0),
                 math.inf)
 
+
+# the checks that measure the charger stopping by its own watchdog: n/a (scored, not judged)
+# for a charger whose driver declares none (hil/_run.py, not_applicable)
+NEEDS_WATCHDOG = ("charger_stop_s", "kill_stop_s")
 
 CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     grid_loss_stop_s, discharge_before_reconnect_s, meter_stop_s, resume_s, charger_stop_s,

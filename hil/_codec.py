@@ -26,3 +26,15 @@ def i16(value: int) -> int:
 def from_i16(word: int) -> int:
     """A register read back as signed 16-bit."""
     return word - 0x10000 if word >= 0x8000 else word
+
+
+def i32_be(value: int) -> list[int]:
+    """Signed 32-bit, high word first (EVtec, Ambibox, Sigenergy): two registers."""
+    v = max(-(2**31), min(2**31 - 1, int(value))) & 0xFFFFFFFF
+    return [v >> 16, v & 0xFFFF]
+
+
+def from_i32_be(hi: int, lo: int) -> int:
+    """Two registers, high word first, read back as signed 32-bit."""
+    v = (hi << 16) | lo
+    return v - (1 << 32) if v >= 1 << 31 else v

@@ -48,6 +48,10 @@ SOC_JUMP_S = 5.0
 class Quasar:
     """The charger as the controller sees it over Modbus TCP; its power goes to the plant."""
 
+    name = "quasar"
+    power_register = POWER_SP
+    forbidden = 0  # nothing in its map must never be written
+
     def __init__(self, bench: Bench, unit_id: int = 1) -> None:
         self.bench = bench
         self.unit_id = unit_id
@@ -162,6 +166,20 @@ class Quasar:
         row = (self.bench.now(), self.reg[CONTROL], self.reg[SETPOINT_TYPE], self.reg[WATCHDOG])
         if row[1:] != self.control_hist[-1][1:]:
             self.control_hist.append(row)
+
+    # -- what the checks read (hil/_checks.py): the log is in this charger's own terms ------
+    @property
+    def command_log(self) -> list[tuple[float, int, int]]:
+        """Every written word (bench time, register, word): the checks' vocabulary."""
+        return self.writes
+
+    def control_want(self, watchdog_s: int) -> tuple[int, int, int]:
+        """control_hist's row as v2h configures it: remote, power setpoints, its watchdog."""
+        return (1, 1, int(watchdog_s))
+
+    def control_after(self) -> int:
+        """0 when control was handed back (81 = 0)."""
+        return self.reg[CONTROL]
 
     def energy_wh(self) -> tuple[float, float]:
         """Bench only: the charger's energy counters, charged and discharged (Wh). The Quasar

@@ -19,7 +19,7 @@ from typing import Any
 from controller import config, sim
 
 from ._bench import Bench, Fault
-from ._checks import CHECKS, METER_FAULTS, Run
+from ._checks import CHECKS, METER_FAULTS, NEEDS_WATCHDOG, Run
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
 
@@ -30,13 +30,15 @@ FUSE_GRACE_S = 3.0
 
 
 def _config_text(spec: HilSpec, bench: Bench, ledger: Path) -> str:
+    """The controller's config: the bench's ports, the charger's driver by its model."""
     ports = bench.ports
     if bench.meter_serial is not None:
         where = f"serial_port = {json.dumps(bench.meter_serial)}\n"
     else:
         where = f'host = "127.0.0.1"\nport = {ports["meter"]}\n'
     return (f'[meter]\ndriver = "{spec.meter}"\n{where}'
-            f'[charger]\nhost = "127.0.0.1"\nport = {ports["charger"]}\n'
+            f'[charger]\ndriver = "{bench.charger_kind}"\nhost = "127.0.0.1"\n'
+            f'port = {ports["charger"]}\n'
             f'[ledger]\npath = {json.dumps(str(ledger))}\n')
 
 
@@ -46,24 +48,38 @@ def _config_sets(spec: HilSpec, bench: Bench, ledger: Path | None) -> list[str]:
     if bench.meter_serial is not None:
         raise ValueError("a config file of one's own needs a meter over TCP")
     sets = [f"meter.driver={spec.meter}", "meter.host=127.0.0.1",
-            f"meter.port={bench.ports['meter']}", "charger.host=127.0.0.1",
-            f"charger.port={bench.ports['charger']}"]
+            f"meter.port={bench.ports['meter']}", f"charger.driver={bench.charger_kind}",
+            "charger.host=127.0.0.1", f"charger.port={bench.ports['charger']}"]
     return [*sets, f"ledger.path={json.dumps(str(ledger))}"] if ledger else sets
 
 
+def not_applicable(check: str, charger: str) -> str:
+    """Why a check does not apply to this charger ("" when it does): it measures what the
+    charger's driver does not declare (its Capabilities), e.g. the charger stopping by its
+    own watchdog."""
+    from controller.devices import CHARGER_CAPS
+
+    if check in NEEDS_WATCHDOG and not CHARGER_CAPS[charger].has_watchdog:
+        return (f"the {charger} charger has no Modbus watchdog or idle timeout in its public "
+                "sources: nothing stops it by itself when v2h or the link is gone")
+    return ""
+
+
 def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = None,
-               unit_id: int = 1) -> tuple[sim.Scenario, HilSpec, config.Config, Bench]:
+               unit_id: int = 1, charger: str = "quasar"
+               ) -> tuple[sim.Scenario, HilSpec, config.Config, Bench]:
     """The scenario at `path` (hil/_scenario.py), its config and its bench, not started;
-    `meter` overrides the scenario's meter model."""
+    `meter` overrides the scenario's meter model, `charger` names the charger's model (and
+    the driver v2h runs with)."""
     sc, spec, extra = load_scenario(path)
-    cfg = config.defaults((*sc.set, *overrides))
+    cfg = config.defaults((*sc.set, *overrides, f"charger.driver={charger}"))
     faults = [Fault(e.kind, float(e.at_s), float(e.duration_s)) for e in extra]
     bench = Bench(sc, cfg, meter_kind=meter or spec.meter, faults_schedule=faults,
                   unit_id=unit_id,
                   meter_link=spec.meter_link, meter_dies_with_grid=spec.meter_dies_with_grid,
                   meter_dark_kind=spec.meter_dark_kind, meter_boot_s=spec.meter_boot_s,
                   sync_faults=spec.sync_faults, meter_publish_s=spec.meter_publish_s,
-                  meter_publish_phase_s=spec.meter_publish_phase_s)
+                  meter_publish_phase_s=spec.meter_publish_phase_s, charger_kind=charger)
     return sc, spec, cfg, bench
 
 
@@ -115,20 +131,24 @@ async def _actions(bench: Bench, actions: Sequence[Action]) -> None:
 
 
 async def run_scenario(path: str, log_path: str | None = None, *, overrides: Sequence[str] = (),
-                       actions: Sequence[Action] = ()) -> dict[str, Any]:
+                       actions: Sequence[Action] = (), charger: str = "quasar"
+                       ) -> dict[str, Any]:
     """Run one HIL scenario in real time; the result object with its checks. `overrides`
-    are extra `--set` values for the controller; `actions` run at their bench times."""
-    return (await run_bench(path, log_path, overrides=overrides, actions=actions))[0]
+    are extra `--set` values for the controller; `actions` run at their bench times;
+    `charger` is the charger model and driver."""
+    return (await run_bench(path, log_path, overrides=overrides, actions=actions,
+                            charger=charger))[0]
 
 
 async def run_bench(path: str, log_path: str | None = None, ledger_path: str | None = None, *,
                     overrides: Sequence[str] = (), actions: Sequence[Action] = (),
-                    config_file: str | None = None) -> tuple[dict[str, Any], Bench, Run]:
+                    config_file: str | None = None, charger: str = "quasar"
+                    ) -> tuple[dict[str, Any], Bench, Run]:
     """Run one HIL scenario in real time: the result object, and the bench and the run it
     leaves behind. The controller's ledger goes to ledger_path (else a temporary file; with
     `config_file`, the controller's config instead of the bench's own, else where that file
-    says)."""
-    sc, spec, cfg, bench = make_bench(path, overrides)
+    says). `charger` is the charger's model and driver."""
+    sc, spec, cfg, bench = make_bench(path, overrides, charger=charger)
     overrides = [*sc.set, *overrides]
     await bench.start()
     run = Run([], [], list(bench.faults_schedule), cfg, end_s=float(sc.duration_s),
@@ -178,17 +198,19 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             run.log = logf.read().decode(errors="replace")
             logf.close()
     run.rec = bench.rec
-    run.writes = bench.charger.writes
-    run.control_after = bench.charger.reg[81]
+    run.writes = bench.charger.command_log
+    run.control_after = bench.charger.control_after()
     run.control_hist = bench.charger.control_hist
+    run.control_want = bench.charger.control_want(cfg.charger.watchdog_s)
     checks = []
     for c in sc.checks:
         if c.name not in CHECKS:
             raise ValueError(f"{path}: unknown check {c.name!r} ({', '.join(CHECKS)})")
         value = CHECKS[c.name](run)
-        checks.append({"name": c.name, "passed": bool(value <= c.limit),
+        why = not_applicable(c.name, charger)
+        checks.append({"name": c.name, "passed": None if why else bool(value <= c.limit),
                        "value": round(value, 3) if math.isfinite(value) else None,
-                       "limit": c.limit})
+                       "limit": c.limit, **({"not_applicable": why} if why else {})})
     return _result(sc, cfg, bench, run, checks), bench, run
 
 
@@ -201,7 +223,8 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
     rec = run.rec
     r = lambda x: round(x, 3)  # noqa: E731
     return {
-        "scenario": sc.name, "policy": "v2h", "duration_s": sc.duration_s,
+        "scenario": sc.name, "charger": bench.charger_kind, "policy": "v2h",
+        "duration_s": sc.duration_s,
         "pv_wh": r(oracle.pv_wh), "load_wh": r(oracle.load_wh),
         "import_wh": r(pl.imp_wh), "export_wh": r(pl.exp_wh),
         "ev_charge_wh": r(pl.chg_wh), "ev_discharge_wh": r(pl.dis_wh),
@@ -211,6 +234,8 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "tracking_efficiency": round(1.0 - loss / through, 5) if through > 0 else None,
         "max_export_w": r(max((-(x[1] + x[2] + x[3]) for x in rec), default=0.0)),
         "safety_violations": _safety_seconds(run),
+        # writes the real charger must never get (the Sigenergy's 0 W limit): must be 0
+        "forbidden_writes": bench.charger.forbidden,
         "checks": checks,
         # the faults as they ran (bench s; sync_faults moves a start to v2h's write)
         "faults": [{"kind": e.kind, "at_s": e.at_s if math.isfinite(e.at_s) else None,

@@ -120,7 +120,40 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
     """Checks between keys, as (key path, message): limits, the grid's bands, timing, the
     rest."""
     return [*_limit_checks(cfg), *_grid_checks(cfg), *_timing_checks(cfg), *_other_checks(cfg),
-            *contract_checks(cfg), *lease_checks(cfg)]
+            *contract_checks(cfg), *lease_checks(cfg),
+            *_charger_checks(cfg)]
+
+
+# the outlet keys and the one driver each belongs to
+OUTLET_KEYS = {"plug": "evtec", "connector": "ambibox"}
+
+
+def _charger_checks(cfg: Config) -> list[tuple[str, str]]:
+    """The charger section against what its driver declares (its Capabilities): the
+    watchdog it takes, the phases it comes in, its smallest power; and the outlet keys."""
+    from controller.devices import CHARGER_CAPS  # devices import config: not at load time
+
+    ch, lim = cfg.charger, cfg.limits
+    out = []
+    for key, driver in OUTLET_KEYS.items():
+        if getattr(ch, key) is not None and ch.driver != driver:
+            out.append((f"charger.{key}", f"the {ch.driver} driver has no {key} (only "
+                        f"{driver} has)"))
+    caps = CHARGER_CAPS.get(ch.driver)
+    if caps is None:
+        return out
+    if caps.has_watchdog and ch.watchdog_s > caps.watchdog_max_s:
+        out.append(("charger.watchdog_s", f"the {ch.driver} charger takes at most "
+                    f"{caps.watchdog_max_s} s ({ch.watchdog_s:g})"))
+    if ch.phases not in caps.phases:
+        out.append(("charger.phases", f"the {ch.driver} charger comes in "
+                    f"{' or '.join(map(str, caps.phases))} phase(s), not {ch.phases}"))
+    need = caps.min_power_w + lim.min_power_hyst_w
+    if caps.min_power_w > 0.0 and need > min(lim.max_charge_w, lim.max_discharge_w) > 0.0:
+        out.append(("limits.min_power_w", f"the {ch.driver} charger regulates no less than "
+                    f"{caps.min_power_w:g} W: with min_power_hyst_w the smallest power is "
+                    f"{need:g} W, above max_charge_w or max_discharge_w"))
+    return out
 
 
 def _limit_checks(cfg: Config) -> list[tuple[str, str]]:

@@ -42,12 +42,16 @@ class Meter(Base, frozen=True):
 
 
 class Charger(Base, frozen=True):
-    """The bidirectional charger: driver, address, the phases it is on, its watchdog (s)."""
+    """The bidirectional charger: driver, address, the phases it is on, its watchdog (s).
+    `plug` (EVtec) and `connector` (Ambibox) pick the outlet of a charger with several;
+    each is refused for a driver that has none (the driver's default is 1)."""
 
-    driver: Literal["quasar"] = "quasar"
+    driver: Literal["quasar", "evtec", "ambibox", "sigenergy", "sunspec"] = "quasar"
     host: str = "127.0.0.1"
     port: Port = 502
     unit_id: UnitId = 1
+    plug: Annotated[int, Meta(ge=1, le=8)] | None = None
+    connector: Annotated[int, Meta(ge=1, le=10)] | None = None
     phases: Literal[1, 3] = 1
     phase: Literal[1, 2, 3] = 1
     watchdog_s: Annotated[int, Meta(ge=2, le=600)] = 10

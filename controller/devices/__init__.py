@@ -4,10 +4,14 @@ from collections.abc import Callable
 
 from controller.config import Meter as MeterConfig
 
-from .base import Charger, ChargerReading, DeviceError, Meter, MeterReading
+from .ambibox import Ambibox
+from .base import Capabilities, Charger, ChargerReading, DeviceError, Meter, MeterReading, SocSource
 from .em24 import Em24
+from .evtec import Evtec
 from .quasar import Quasar
 from .sdm630 import Sdm630
+from .sigenergy import Sigenergy
+from .sunspec import SunSpec
 
 
 def _p1(cfg: MeterConfig, clock: Callable[[], float] | None = None) -> Meter:
@@ -20,7 +24,14 @@ def _p1(cfg: MeterConfig, clock: Callable[[], float] | None = None) -> Meter:
 
 # name -> factory(section, clock=...): the driver a config's `driver` names
 METERS: dict[str, Callable[..., Meter]] = {"sdm630": Sdm630, "em24": Em24, "p1": _p1}
-CHARGERS: dict[str, Callable[..., Charger]] = {"quasar": Quasar}
+CHARGERS: dict[str, Callable[..., Charger]] = {
+    "quasar": Quasar, "evtec": Evtec, "ambibox": Ambibox, "sigenergy": Sigenergy,
+    "sunspec": SunSpec}
+# name -> what the driver declares (check-config reads these without building a driver)
+CHARGER_CAPS: dict[str, Capabilities] = {
+    "quasar": Quasar.caps, "evtec": Evtec.caps, "ambibox": Ambibox.caps,
+    "sigenergy": Sigenergy.caps, "sunspec": SunSpec.caps}
 
-__all__ = ["CHARGERS", "METERS", "Charger", "ChargerReading", "DeviceError", "Em24", "Meter",
-           "MeterReading", "Quasar", "Sdm630"]
+__all__ = ["CHARGERS", "CHARGER_CAPS", "METERS", "Ambibox", "Capabilities", "Charger",
+           "ChargerReading", "DeviceError", "Em24", "Evtec", "Meter", "MeterReading", "Quasar",
+           "Sdm630", "Sigenergy", "SocSource", "SunSpec"]

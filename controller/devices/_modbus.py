@@ -64,5 +64,10 @@ class ModbusLink:
         await self._call(f"write {address}", lambda: self.client.write_register(
             address, word & 0xFFFF, device_id=self.unit_id))
 
+    async def write_words(self, address: int, words: list[int]) -> None:
+        """Write consecutive holding registers in one request (FC 16): a 32-bit value."""
+        await self._call(f"write {address}", lambda: self.client.write_registers(
+            address, [w & 0xFFFF for w in words], device_id=self.unit_id))
+
     async def close(self) -> None:
         self.client.close()

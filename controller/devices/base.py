@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 NAN = math.nan
 
@@ -54,6 +54,52 @@ class ChargerReading:
     state: int
     error: int
     controlled: bool = True
+    charged_wh: float = NAN  # the charger's own energy counters (Wh), where it has them
+    discharged_wh: float = NAN
+
+
+@dataclass(frozen=True)
+class SocSource:
+    """Where a charger's car SoC comes from: `register` (None: the charger gives none) read
+    as count x `scale` %, and whether it reads only during a session (`session_only`: a 0 or
+    a missing value outside one is no reading, not an empty battery)."""
+
+    register: int | None
+    scale: float = 1.0
+    session_only: bool = False
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a charger driver declares and the loop, the supervisor's limits, `check-config`
+    and the ledger read: nothing outside `devices/` asks which charger it is.
+
+    * `max_charge_w`, `max_discharge_w` (W): the most it moves each way;
+    * `min_power_w` (W): the smallest |power| it regulates; a command below it is a stop;
+    * `stop`: how it stops: "zero" (a 0 W setpoint), "command" (a stop command), "both";
+    * `never_write`: (register, value) pairs the driver must never write, the value whole
+      (a 32-bit value is one value at its first register; e.g. a 0 W limit that latches an
+      error in the car);
+    * `soc`: where the SoC comes from (SocSource);
+    * `watchdog_register`, `watchdog_max_s` (s): the register of its own Modbus watchdog or
+      idle timeout and the longest value it takes; None and 0 when it has none;
+    * `energy_counters`: it reports charged and discharged energy (Wh) in its reading;
+    * `phases`: the AC connections it comes in (1 and/or 3)."""
+
+    max_charge_w: float
+    max_discharge_w: float
+    min_power_w: float
+    stop: Literal["zero", "command", "both"]
+    soc: SocSource
+    watchdog_register: int | None
+    watchdog_max_s: int
+    never_write: tuple[tuple[int, int], ...] = ()
+    energy_counters: bool = False
+    phases: tuple[int, ...] = (1,)
+
+    @property
+    def has_watchdog(self) -> bool:
+        return self.watchdog_register is not None and self.watchdog_max_s > 0
 
 
 class Meter(Protocol):
@@ -65,8 +111,12 @@ class Meter(Protocol):
     async def close(self) -> None: ...
 
 
+@runtime_checkable
 class Charger(Protocol):
-    """A bidirectional charger under our control."""
+    """A bidirectional charger under our control; `caps` says what it can do (Capabilities).
+    Its signs are translated at its edge: power in and out is `ev_w` (W, + charging)."""
+
+    caps: Capabilities
 
     async def read(self) -> ChargerReading: ...
 
@@ -78,7 +128,8 @@ class Charger(Protocol):
         """0 W and the charger's stop command, whatever it was doing."""
 
     async def set_power(self, watts: float) -> None:
-        """The signed setpoint (W, + charge); every call also feeds the watchdog."""
+        """The signed setpoint (W, + charge); every call also feeds the watchdog. A value
+        below `caps.min_power_w` in magnitude is a stop."""
 
     async def release(self) -> None:
         """0 W, stop, and control handed back to the charger."""

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from controller.config import Charger as ChargerConfig
 
 from ._modbus import ModbusLink
-from .base import ChargerReading, DeviceError
+from ._words import s16
+from .base import Capabilities, ChargerReading, DeviceError, SocSource
 
 CONTROL = 81        # 0 user, 1 remote
 AUTOSTART = 82      # 1 enabled, 0 disabled
@@ -26,15 +27,22 @@ ERRORS = 539        # 4 registers, 0 = no error
 NO_CAR = (0, 6)
 ERROR = (7, 9)
 LIMIT_W = 7400
+WATCHDOG_MAX_S = 600  # the map states no maximum: ours (config's ceiling), the EVtec's 600 s
 
-
-def _s16(word: int) -> int:
-    return word - 0x10000 if word >= 0x8000 else word
+CAPS = Capabilities(
+    max_charge_w=LIMIT_W, max_discharge_w=LIMIT_W,
+    min_power_w=0.0,  # the map states none: limits.min_power_w rules
+    stop="both",  # 0 W on 260 and the stop action (257 = 2)
+    soc=SocSource(SOC, 1.0, session_only=True),  # reads 0 while idle
+    watchdog_register=WATCHDOG, watchdog_max_s=WATCHDOG_MAX_S,
+    energy_counters=False, phases=(1,))
 
 
 class Quasar:
     """Charger driver. Every set_power() writes the setpoint, which also feeds the charger's
     watchdog (any traffic does); a stop command precedes any new start after a loss."""
+
+    caps = CAPS
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = ModbusLink("charger quasar", cfg.host, cfg.port, cfg.unit_id,
@@ -52,7 +60,7 @@ class Quasar:
         # the Quasar shows SoC 0 while idle: no reading, not an empty battery
         soc = float(s[1]) if car and 0 < s[1] <= 100 else math.nan
         err = next((w for w in s[2:6] if w), 0)
-        return ChargerReading(self.clock(), float(_s16(p[0])), car,
+        return ChargerReading(self.clock(), float(s16(p[0])), car,
                               state not in ERROR and err == 0, soc, state, err,
                               self._as_set(c))
 

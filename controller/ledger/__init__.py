@@ -1,6 +1,7 @@
 """The energy ledger: per-minute energy flows in SQLite, and the monthly report."""
 
 from ._flows import FLOWS, Flows, split
+from ._reconcile import Reconciliation, reconcile
 from ._report import Report, Sums, build, month_bounds
 from ._settle import Rule, Settlement, settle
 from ._statement import statement
@@ -21,7 +22,8 @@ from ._text import CSV_FIELDS, NOTES, counters_text, text, write_csv
 
 __all__ = [
     "COLUMNS", "CSV_FIELDS", "FLOWS", "NOTES", "SCHEMA_VERSION", "Flows", "Ledger",
-    "LedgerError", "Report", "Rule", "Settlement", "Sums", "build", "connect", "counters_text",
-    "default_path", "demand_history", "from_config", "lifetime_totals", "month_bounds",
-    "path_of", "settle", "split", "state_dir", "statement", "text", "write_csv",
+    "LedgerError", "Reconciliation", "Report", "Rule", "Settlement", "Sums", "build", "connect",
+    "counters_text", "default_path", "demand_history", "from_config", "lifetime_totals",
+    "month_bounds", "path_of", "reconcile", "settle", "split", "state_dir", "statement", "text",
+    "write_csv",
 ]

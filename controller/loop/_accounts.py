@@ -32,10 +32,13 @@ class Accounts:
         self._t_ledger: float | None = None
 
     def count(self, now: float, grid_w: float, meter_t: float, ev_w: float, ev_t: float,
-              price_at: Callable[[float], tuple[float, float] | None]) -> None:
+              price_at: Callable[[float], tuple[float, float] | None],
+              counters: tuple[float, float] | None = None) -> None:
         """This cycle's energy into the counters and the ledger. With a ledger the counters
         are its committed totals: never less after a restart, even after a crash (Home
-        Assistant takes a counter that goes back for a meter reset)."""
+        Assistant takes a counter that goes back for a meter reset). `counters` are the
+        charger's own (Wh charged, discharged) where it has them: the ledger keeps them
+        with each minute, to be reconciled with (ledger.reconcile)."""
         if self.ledger is not None:
             self.charged_wh, self.discharged_wh = self.ledger.car_wh
         elif self._t_energy is not None and math.isfinite(ev_w) and now - ev_t < FRESH_S:
@@ -52,7 +55,8 @@ class Accounts:
         fresh = now - meter_t <= self.cfg.control.meter_stale_s and now - ev_t < FRESH_S
         try:
             t = self.wall()
-            self.ledger.add(t, dt, grid_w if fresh else math.nan, ev_w, price_at(t))
+            self.ledger.add(t, dt, grid_w if fresh else math.nan, ev_w, price_at(t),
+                            counters if fresh else None)
         except Exception as exc:  # noqa: BLE001 - bookkeeping never stops the control
             self._fault("ledger", True, str(exc))
         else:

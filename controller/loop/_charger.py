@@ -12,14 +12,26 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
+from typing import Any
 
-from controller.devices import Charger, ChargerReading, DeviceError
+from controller.devices import Capabilities, Charger, ChargerReading, DeviceError
 
 log = logging.getLogger("v2h")
 # the charger's measured power (W) that counts as still moving after 0 W was commanded
 MOVING_W = 50.0
 # a stop is re-sent at most this often (s) while the charger still moves
 RESTOP_S = 0.5
+
+
+def narrow_limits(lim: Any, caps: Capabilities, min_power_hyst_w: float) -> None:
+    """The core's Limits narrowed to what the charger declares: its power range, and its
+    smallest regulated power with the step's hysteresis above it (the step holds
+    `min_power_w` down to `min_power_w - min_power_hyst_w`, and that must not fall below
+    what the charger regulates)."""
+    lim.max_charge_w = min(lim.max_charge_w, caps.max_charge_w)
+    lim.max_discharge_w = min(lim.max_discharge_w, caps.max_discharge_w)
+    if caps.min_power_w > 0.0:
+        lim.min_power_w = max(lim.min_power_w, caps.min_power_w + min_power_hyst_w)
 
 
 class ChargerLink:
@@ -32,7 +44,11 @@ class ChargerLink:
     def __init__(self, driver: Charger, watchdog_s: int, timeout_s: float,
                  clock: Callable[[], float], fault: Callable[..., None]) -> None:
         self.driver = driver
-        self.watchdog_s = watchdog_s
+        self.caps = driver.caps
+        # never more than its own watchdog takes (check-config refuses more; a charger
+        # without one gets the value all the same and ignores it)
+        self.watchdog_s = (min(watchdog_s, self.caps.watchdog_max_s) if self.caps.has_watchdog
+                           else watchdog_s)
         self.timeout_s = timeout_s
         self.clock = clock
         self._fault = fault

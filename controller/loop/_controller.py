@@ -22,7 +22,7 @@ from controller.config import Config, core_limits, core_plan
 from controller.devices import Charger, ChargerReading, Meter, MeterReading
 
 from ._accounts import Accounts
-from ._charger import ChargerLink
+from ._charger import ChargerLink, narrow_limits
 from ._identify import Identify
 from ._meter import MeterLink
 
@@ -125,6 +125,7 @@ class Controller:
         lim.meter_interval_s = self.meter.interval_s
         lim.reserve_soc = self.owner.reserve_soc
         lim.max_discharge_w = self.owner.max_discharge_w
+        narrow_limits(lim, self.charger.caps, self.cfg.limits.min_power_hyst_w)
         if self.identify is not None:
             self.identify.apply(lim)
         return lim
@@ -164,7 +165,11 @@ class Controller:
         if bool(r.car_present) != bool(m.car_present):
             self._poke_plan()  # plugged in or out: the plan's first slots change
         m.ev_t, m.ev_w = r.t, r.power_w
-        m.soc, m.car_present, m.charger_ready = r.soc, r.car_present, r.ready
+        # whole per cent, read down, whatever the charger's resolution: the step's SoC limits
+        # were proven on the Quasar's (a whole-per-cent floor), whose margin covers the loop's
+        # latency at the reserve; an exact SoC crossed the reserve by a few seconds (#13)
+        m.soc = math.floor(r.soc) if math.isfinite(r.soc) else math.nan
+        m.car_present, m.charger_ready = r.car_present, r.ready
 
     async def cycle(self) -> None:
         """Read both devices at once, confirm control of the charger, decide, write."""
@@ -198,7 +203,9 @@ class Controller:
                 m.t if meter_r is not None else math.nan,
                 m.grid_w if meter_r is not None else math.nan)
             self.identify.poll(now, self._model_found)
-        self.accounts.count(now, m.grid_w, m.t, m.ev_w, m.ev_t, self.price_at)
+        counters = (None if charger_r is None or not self.charger.caps.energy_counters
+                    else (charger_r.charged_wh, charger_r.discharged_wh))
+        self.accounts.count(now, m.grid_w, m.t, m.ev_w, m.ev_t, self.price_at, counters)
         self._log_state(reasons)
         if self.bridge is not None:
             self.bridge.offer(self.state_message(reasons))

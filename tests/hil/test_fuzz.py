@@ -75,3 +75,21 @@ async def test_fuzz_emulators_survive(make_bench, client_for, meter_kind, rnd):
     q = await client_for(bench.ports["charger"])
     r = await q.read_holding_registers(537, count=2, device_id=1)
     assert not r.isError()
+
+
+# a proper request each model must still answer after the blast: (FC, address, count)
+PROBES = {"evtec": (3, 100, 2), "ambibox": (4, 4000, 2), "sigenergy": (4, 31500, 2),
+          "sunspec": (3, 40000, 2)}
+
+
+@pytest.mark.parametrize("charger_kind", sorted(PROBES))
+async def test_fuzz_charger_emulators_survive(make_bench, client_for, charger_kind, rnd):
+    """Each charger model takes 10 000 bad frames and still answers."""
+    bench = await make_bench(charger_kind=charger_kind)
+    bench.advance(5)
+    await asyncio.wait_for(blast(bench.ports["charger"], rnd), timeout=120)
+    fc, address, count = PROBES[charger_kind]
+    q = await client_for(bench.ports["charger"])
+    read = q.read_input_registers if fc == 4 else q.read_holding_registers
+    r = await read(address, count=count, device_id=1)
+    assert not r.isError()

@@ -7,6 +7,7 @@ import pytest
 
 from controller import config
 from controller.devices import ChargerReading, DeviceError, MeterReading
+from controller.devices.quasar import CAPS as QUASAR_CAPS
 from controller.ledger import connect
 from controller.loop import Controller
 from tests.helpers import Clock
@@ -31,6 +32,8 @@ class FakeMeter:
 
 class FakeCharger:
     """Charges 2 kW whatever it is told (its reading is what the ledger counts)."""
+
+    caps = QUASAR_CAPS
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock

@@ -162,3 +162,43 @@ class TestCrossChecks:
             config.defaults(tuple(sim.load(str(f)).set))
         for f in bench:
             config.defaults(tuple(hil_load(str(f))[0].set))
+
+
+class TestChargerChecks:
+    """The charger section against its driver's Capabilities, and the outlet keys."""
+
+    @pytest.mark.parametrize(("text", "expected"), [
+        ('[charger]\ndriver = "sigenergy"\nconnector = 2\n',
+         "v2h.toml:3: charger.connector: the sigenergy driver has no connector (only "
+         "ambibox has)"),
+        ('[charger]\ndriver = "quasar"\n\nplug = 2\n',
+         "v2h.toml:4: charger.plug: the quasar driver has no plug (only evtec has)"),
+        ('[charger]\nphases = 3\n',
+         "v2h.toml:2: charger.phases: the quasar charger comes in 1 phase(s), not 3"),
+        ('[charger]\ndriver = "sigenergy"\n[limits]\nmin_power_w = 100\nmax_charge_w = 1000\n',
+         "v2h.toml:4: limits.min_power_w: the sigenergy charger regulates no less than "
+         "1000 W: with min_power_hyst_w the smallest power is 1050 W, above max_charge_w "
+         "or max_discharge_w"),
+        ('[charger]\ndriver = "evtec"\nplug = 9\n',
+         "v2h.toml:3: charger.plug: Expected `int` <= 8"),
+        ('[charger]\ndriver = "wallbox"\n',
+         "v2h.toml:2: charger.driver: Invalid enum value 'wallbox'"),
+    ])
+    def test_charger_check_reports_the_offending_line(self, tmp_path, capsys, text, expected):
+        """check-config exits 2 with FILE:LINE: key.path: message for the charger's keys."""
+        p = write(tmp_path, text)
+        assert cli.main(["check-config", str(p)]) == 2
+        err = capsys.readouterr().err.replace(str(tmp_path) + "/", "").splitlines()
+        assert expected in err, err
+
+    @pytest.mark.parametrize("overrides", [
+        ("charger.driver=evtec", "charger.plug=2", "charger.phases=3"),
+        ("charger.driver=ambibox", "charger.connector=10"),
+        ("charger.driver=sigenergy", "charger.unit_id=247"),
+        ("charger.driver=sunspec", "charger.port=8502"),
+        ("charger.driver=evtec", "charger.watchdog_s=600"),
+    ])
+    def test_charger_keys_accepted(self, overrides):
+        """Each driver loads with its own keys."""
+        cfg = config.defaults(overrides)
+        assert cfg.charger.driver == overrides[0].split("=")[1]

@@ -20,3 +20,12 @@ async def test_demo_runs_and_stops_cleanly():
     assert "REGULATING" in text
     assert "control handed back (register 81 = 0)" in text
     assert len([ln for ln in text.splitlines() if ln[:2].isdigit()]) >= 10
+
+
+async def test_demo_runs_with_another_charger():
+    """--charger sigenergy: its emulator and driver, regulating, left stopped at the end."""
+    out = io.StringIO()
+    assert await demo("demo-evening", 0.2, (), out, charger="sigenergy") == 0
+    text = out.getvalue()
+    assert "charger sigenergy" in text and "REGULATING" in text
+    assert "left stopped (it has no control to hand back)" in text

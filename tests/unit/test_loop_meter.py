@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import math
+from types import SimpleNamespace
 
 from controller.devices import MeterReading
+from controller.devices.quasar import CAPS as QUASAR_CAPS
 from controller.loop import Controller
 from controller.loop._controller import PHASE_MARGIN_S, PHASE_MAX_SHIFT
 from controller.loop._meter import MeterLink
+
+# the cycle's phase needs no charger: one that only declares what it is (the loop reads that)
+NO_CHARGER = SimpleNamespace(caps=QUASAR_CAPS)
 
 
 class PublishingMeter:
@@ -81,7 +86,7 @@ def test_the_cycle_moves_toward_the_meter_s_phase_by_at_most_a_quarter_period():
 
     clock = [100.0]
     meter = PublishingMeter(lambda: clock[0], 1.0, 0.37)
-    ctl = Controller(config.defaults(), meter, object(), clock=lambda: clock[0])
+    ctl = Controller(config.defaults(), meter, NO_CHARGER, clock=lambda: clock[0])
     _poll(ctl.meter, clock, 106.0)
     # a cycle due at 107.0: the sample comes at 107.37, so the cycle moves later, by at most
     # a quarter period; one due at 107.3 moves to just after the sample
@@ -96,7 +101,7 @@ def test_a_polled_meter_leaves_the_period_alone():
     from controller import config
 
     clock = [100.0]
-    ctl = Controller(config.defaults(), PublishingMeter(lambda: clock[0], 0.0), object(),
+    ctl = Controller(config.defaults(), PublishingMeter(lambda: clock[0], 0.0), NO_CHARGER,
                      clock=lambda: clock[0])
     _poll(ctl.meter, clock, 106.0)
     assert ctl._phase_shift(107.0, 1.0) == 0.0

@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from controller import config
 from controller.devices import ChargerReading, DeviceError, MeterReading
+from controller.devices.quasar import CAPS as QUASAR_CAPS
 from controller.loop import Controller
 from controller.loop._controller import GRID_POLL_S
 from controller.mqtt import ChargeNow, SetMaxDischarge, SetMode, SetReserve
@@ -103,6 +104,8 @@ class FakeCharger:
     stuck). Modes: ok, silent (every call raises, nothing applied), lost_reply (set_power,
     set_power acts, then its reply is lost), app (someone else has it: take_control
     is refused)."""
+
+    caps = QUASAR_CAPS
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
