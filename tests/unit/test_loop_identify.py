@@ -12,6 +12,7 @@ import math
 
 from controller import config
 from controller.devices import ChargerReading, MeterReading
+from controller.devices.quasar import CAPS as QUASAR_CAPS
 from controller.loop import Controller
 from tests.helpers import Clock
 
@@ -45,6 +46,8 @@ class House:
 
 
 class Charger:
+    caps = QUASAR_CAPS  # what the loop narrows its limits by (a Quasar's)
+
     def __init__(self, house: House) -> None:
         self.house = house
 
