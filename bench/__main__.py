@@ -113,6 +113,9 @@ def sweep() -> dict[str, float]:
     steps = [r for r in v2h if r["scenario"] == "steps"]
     return {"sweep_points": 24, "sweep_s": round(time.perf_counter() - t, 2),
             "sweep_worst_overshoot_pct": max(r["overshoot_pct"] for r in steps),
+            # from the second step on (2 min in), on the model identified by then
+            "sweep_worst_overshoot_identified_pct": max(r["overshoot_identified_pct"]
+                                                        for r in steps),
             "sweep_worst_tracking": min(r["tracking"] for r in steps),
             "sweep_v2h_worse_than_p_loop": worse}
 

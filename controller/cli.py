@@ -106,6 +106,29 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def _probe(args: argparse.Namespace) -> int:
+    """`v2h probe`: the commissioning run (controller/_probe.py); exit 1 when it could not
+    identify (the reason on stderr)."""
+    import asyncio
+    import json
+    import logging
+
+    from controller import _probe
+    from controller.devices import CHARGERS, METERS
+
+    cfg = _load_config(args)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
+    try:
+        out = asyncio.run(_probe.probe(cfg, METERS[cfg.meter.driver](cfg.meter),
+                                       CHARGERS[cfg.charger.driver](cfg.charger)))
+    except _probe.ProbeError as exc:
+        print(f"v2h probe: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(out) if args.json else _probe.text(out))
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     """`v2h report`: a month of the ledger as figures, as CSV (one row per local day), or as
     a printable HTML statement; priced by the ledger's prices, else the config's contract."""
@@ -164,6 +187,11 @@ def parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--stats", metavar="FILE", help="on exit, write the loop's timings (JSON)")
     p.set_defaults(func=_run)
+    p = sub.add_parser("probe", help="commissioning: small safe steps, the charger and the "
+                       "meter identified, the config lines to use")
+    _add_config(p)
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.set_defaults(func=_probe)
     p = sub.add_parser("report", help="a month of the energy ledger (figures or CSV)")
     p.add_argument("--month", required=True, metavar="YYYY-MM", help="local month")
     p.add_argument("--ledger", metavar="PATH", help="the ledger (default: the config's)")

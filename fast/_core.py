@@ -2115,6 +2115,7 @@ ID_MOVING_W = cython.declare(cython.double, 100.0)  # a reading pair says someth
 ID_MIN_INTERVALS = cython.declare(cython.int, 10)  # fewer: no fit
 ID_MAX_INTERVALS = cython.declare(cython.int, 160)  # the most recent of them are used
 ID_AVG_POINTS = cython.declare(cython.int, 8)  # an averaging window's mean: midpoint rule
+ID_LOOKBACK_S = cython.declare(cython.double, 3.2)  # the longest dead time and a period
 ID_METER_TRUST = cython.declare(cython.double, 5.0)  # the meter's mean cost / ID_HUBER_W
 ID_REFIT = cython.declare(cython.int, 60)  # telling cycles between fits once fitted
 ID_REFIT_S = cython.declare(cython.double, 600.0)  # and seconds
@@ -2453,7 +2454,7 @@ class Ident:
         j: cython.int
         while k >= 4 and m < ID_MAX_INTERVALS:
             dt: cython.double = self.t_read[k] - self.t_read[k - 1]
-            if self.use[k] > 0.0 and self.use[k - 1] > 0.0 and 0.3 < dt < 2.5:
+            if self.use[k] > 0.0 and self.use[k - 1] > 0.0 and 0.05 < dt < 2.5:
                 p0: cython.double = self.ev_w[k - 1] / g
                 say: cython.bint = fabs(self.ev_w[k] - self.ev_w[k - 1]) > ID_MOVING_W
                 for j in range(k - 4, k):
@@ -2477,7 +2478,24 @@ class Ident:
         ct: cython.double[8] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         n: cython.int = 0
         q: cython.int
-        for q in range(max(i - 4, 0), min(i + 4, self.n)):
+        j: cython.int
+        # the commands written from ID_LOOKBACK_S before the reading (what may be in force
+        # then, after the longest dead time) to t, each once (a probe records ten times a
+        # second the command in force, with the time it was written)
+        q0: cython.int = i
+        while q0 > 0 and i - q0 < 64 and self.t_read[q0 - 1] >= self.t_read[i] - ID_LOOKBACK_S:
+            q0 -= 1
+        q1: cython.int = i + 1
+        while q1 < self.n and q1 - i < 64 and self.t_read[q1] <= t:
+            q1 += 1
+        for q in range(q0, q1):
+            if isnan(self.t_write[q]) or (n > 0 and self.t_write[q] == ct[n - 1]):
+                continue
+            if n == 8:  # keep the latest eight
+                for j in range(7):
+                    cw[j] = cw[j + 1]
+                    ct[j] = ct[j + 1]
+                n = 7
             cw[n] = self.sp_w[q]
             ct[n] = self.t_write[q]
             n += 1

@@ -23,6 +23,7 @@ N_SUB = 10  # 0.1-s sub-steps: meter delays and dead times at that resolution
 STEP_W = 1500.0  # a change of the house load (W, second to second) that counts as a step
 SETTLED_W = 50.0
 SKIP_S = 20  # the figures are measured from 20 s into each run
+IDENTIFIED_S = 120  # steps from here on meet an identified model (the first comes at 60 s)
 POLICIES = ("v2h", "p-loop")
 
 _BASE = """
@@ -178,10 +179,15 @@ def run_point(p: Point, cfg: Config) -> list[dict[str, Any]]:
             grid = list(run.trace[0::6])
             mean = sum(abs(g) for g in grid[SKIP_S:]) / max(1, len(grid) - SKIP_S)
             over, settle = _step_figures(grid, steps, dws) if steps else (math.nan, math.nan)
+            later = [(k, dw) for k, dw in zip(steps, dws) if k >= IDENTIFIED_S]
+            over_id = _step_figures(grid, [k for k, _ in later], [dw for _, dw in later])[0] \
+                if later else math.nan
             rows.append({"point": asdict(p), "scenario": kind, "policy": pol,
                          "tracking": track.get(pol, 1.0 if pol == "oracle" else None),
                          "mean_abs_grid_w": round(mean, 1),
                          "overshoot_pct": None if math.isnan(over) else round(over, 1),
+                         "overshoot_identified_pct": None if math.isnan(over_id)
+                         else round(over_id, 1),
                          "settle_s": None if math.isnan(settle) else settle})
     return rows
 

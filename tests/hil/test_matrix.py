@@ -27,8 +27,9 @@ def test_every_driver_has_an_emulator():
 @pytest.mark.parametrize("name", sorted(CHARGERS))
 def test_watchdog_checks_apply_only_with_a_watchdog(name):
     """The checks that time the charger stopping by its own watchdog (sigkill,
-    charger-lost-quick) are n/a, with the reason, for a charger whose driver declares none;
-    every other check of every scenario applies to all."""
+    charger-lost-quick; charger_stop_s in reply-lost-silence-grid-loss too) are n/a, with
+    the reason, for a charger whose driver declares none; every other check of every
+    scenario applies to all."""
     for path in SCEN.glob("*.toml"):
         sc, _, _ = load(str(path))
         for c in sc.checks:
@@ -39,7 +40,7 @@ def test_watchdog_checks_apply_only_with_a_watchdog(name):
                 assert why == "", (path.name, c.name)
     assert {p.stem for p in SCEN.glob("*.toml")
             if any(c.name in NEEDS_WATCHDOG for c in load(str(p))[0].checks)} == {
-        "sigkill", "charger-lost-quick"}
+        "sigkill", "charger-lost-quick", "reply-lost-silence-grid-loss"}
 
 
 @pytest.mark.parametrize("name", sorted(CHARGERS))
