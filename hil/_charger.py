@@ -25,7 +25,43 @@ SOC_JUMP_S = 5.0
 MOVING_W = 50.0  # |power| above this is charging or discharging, for the state registers
 
 
-class ChargerEmulator:
+class ChargerLink:
+    """What every emulated charger's Modbus link does with the bench's charger faults (the
+    Quasar's and the models' below alike): unreachable or rebooting, nothing comes back and
+    the action hears nothing; lost write replies, every other reply to a write (FC 6/16,
+    byte 7 after the MBAP header) is never sent, although the write was applied."""
+
+    bench: Bench
+    _writes_seen: int
+
+    def trace_packet(self, sending: bool, data: bytes) -> bytes:
+        f = self.bench.faults
+        if not sending:
+            return data
+        if f.charger_lost or f.charger_reboot:
+            return b""
+        if f.charger_reply_lost and len(data) > 7 and data[7] in (6, 16):
+            self._writes_seen += 1
+            if self._writes_seen % 2:
+                return b""
+        return data
+
+    def unheard(self, fc: int, start: int, address: int, regs: list[int],
+                values: list[int] | list[bool] | None) -> tuple[bool, ExcCodes | None]:
+        """(True, what the action returns) when the request is not for it (no coils) or
+        not heard (lost, rebooting: a write leaves the registers as they were); (False,
+        None) when it goes on to serve the request."""
+        if fc in (1, 2, 5, 15):
+            return True, ExcCodes.ILLEGAL_FUNCTION
+        if self.bench.faults.charger_lost or self.bench.faults.charger_reboot:
+            if values is not None:
+                kept = [regs[address - start + i] for i in range(len(values))]
+                values[:] = kept  # type: ignore[assignment]  # registers: words, no coils
+            return True, None
+        return False, None
+
+
+class ChargerEmulator(ChargerLink):
     """One charger over Modbus TCP, its power handed to the bench's plant.
 
     A model sets, before this __init__: `factory` (the holding registers it writes to,
@@ -181,31 +217,13 @@ class ChargerEmulator:
         ir = table(self.input) if self.input else list(hr)
         return SimDevice(self.unit_id, simdata=(bits, list(bits), hr, ir), action=self.action)
 
-    def trace_packet(self, sending: bool, data: bytes) -> bytes:
-        """Unreachable or rebooting: nothing comes back. Lost write replies: every other
-        reply to a write (FC 6/16) is never sent, although the write was applied."""
-        f = self.bench.faults
-        if not sending:
-            return data
-        if f.charger_lost or f.charger_reboot:
-            return b""
-        if f.charger_reply_lost and len(data) > 7 and data[7] in (6, 16):
-            self._writes_seen += 1
-            if self._writes_seen % 2:
-                return b""
-        return data
-
     async def action(self, fc: int, start: int, address: int, count: int,
                      regs: list[int], values: list[int] | list[bool] | None
                      ) -> ExcCodes | None:
-        if fc in (1, 2, 5, 15):
-            return ExcCodes.ILLEGAL_FUNCTION
+        done, result = self.unheard(fc, start, address, regs, values)
+        if done:
+            return result
         b = self.bench
-        if b.faults.charger_lost or b.faults.charger_reboot:
-            if values is not None:  # not heard: the registers keep their values
-                kept = [regs[address - start + i] for i in range(len(values))]
-                values[:] = kept  # type: ignore[assignment]  # registers: words, no coils
-            return None
         self.watchdog()
         b.plant.heard(b.now())
         if values is None:

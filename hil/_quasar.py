@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pymodbus.constants import ExcCodes
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from ._charger import ChargerLink
 from ._codec import from_i16, i16
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ SOC_JUMP = (0, -2, 0, 2)  # soc_jump: the reading's offset (points), each for SO
 SOC_JUMP_S = 5.0
 
 
-class Quasar:
+class Quasar(ChargerLink):
     """The charger as the controller sees it over Modbus TCP; its power goes to the plant."""
 
     name = "quasar"
@@ -191,32 +192,13 @@ class Quasar:
         return (pl.chg_wh * pl.meas_gain, pl.dis_wh * pl.meas_gain)
 
     # -- Modbus --------------------------------------------------------------------------------
-    def trace_packet(self, sending: bool, data: bytes) -> bytes:
-        """Unreachable (or rebooting): nothing comes back, and the action hears nothing.
-        Lost write replies: every other reply to a write (FC 6/16, byte 7 after the MBAP
-        header) is never sent, although the write was applied."""
-        f = self.bench.faults
-        if not sending:
-            return data
-        if f.charger_lost or f.charger_reboot:
-            return b""
-        if f.charger_reply_lost and len(data) > 7 and data[7] in (6, 16):
-            self._writes_seen += 1
-            if self._writes_seen % 2:
-                return b""
-        return data
-
     async def action(self, fc: int, start: int, address: int, count: int,
                      regs: list[int], values: list[int] | list[bool] | None
                      ) -> ExcCodes | None:
-        if fc in (1, 2, 5, 15):
-            return ExcCodes.ILLEGAL_FUNCTION
+        done, result = self.unheard(fc, start, address, regs, values)
+        if done:
+            return result
         b = self.bench
-        if b.faults.charger_lost or b.faults.charger_reboot:
-            if values is not None:  # not heard: the registers keep their values
-                words = [regs[address - start + i] for i in range(len(values))]
-                values[:] = words  # type: ignore[assignment]  # registers here: words, no coils
-            return None
         self.watchdog()
         b.plant.heard(b.now())
         if values is None:
