@@ -46,11 +46,15 @@ class ChargerLink:
                 return b""
         return data
 
-    def unheard(self, fc: int, start: int, address: int, regs: list[int],
-                values: list[int] | list[bool] | None) -> tuple[bool, ExcCodes | None]:
+    def watchdog(self) -> None:
+        raise NotImplementedError
+
+    def hear(self, fc: int, start: int, address: int, regs: list[int],
+             values: list[int] | list[bool] | None) -> tuple[bool, ExcCodes | None]:
         """(True, what the action returns) when the request is not for it (no coils) or
-        not heard (lost, rebooting: a write leaves the registers as they were); (False,
-        None) when it goes on to serve the request."""
+        not heard (lost, rebooting: a write leaves the registers as they were); else the
+        charger's watchdog and the plant hear the traffic, and (False, None): the action
+        goes on to serve the request."""
         if fc in (1, 2, 5, 15):
             return True, ExcCodes.ILLEGAL_FUNCTION
         if self.bench.faults.charger_lost or self.bench.faults.charger_reboot:
@@ -58,6 +62,8 @@ class ChargerLink:
                 kept = [regs[address - start + i] for i in range(len(values))]
                 values[:] = kept  # type: ignore[assignment]  # registers: words, no coils
             return True, None
+        self.watchdog()
+        self.bench.plant.heard(self.bench.now())
         return False, None
 
 
@@ -220,12 +226,10 @@ class ChargerEmulator(ChargerLink):
     async def action(self, fc: int, start: int, address: int, count: int,
                      regs: list[int], values: list[int] | list[bool] | None
                      ) -> ExcCodes | None:
-        done, result = self.unheard(fc, start, address, regs, values)
+        done, result = self.hear(fc, start, address, regs, values)
         if done:
             return result
         b = self.bench
-        self.watchdog()
-        b.plant.heard(b.now())
         if values is None:
             self._fill(regs, start)
             return None

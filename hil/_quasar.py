@@ -195,12 +195,10 @@ class Quasar(ChargerLink):
     async def action(self, fc: int, start: int, address: int, count: int,
                      regs: list[int], values: list[int] | list[bool] | None
                      ) -> ExcCodes | None:
-        done, result = self.unheard(fc, start, address, regs, values)
+        done, result = self.hear(fc, start, address, regs, values)
         if done:
             return result
         b = self.bench
-        self.watchdog()
-        b.plant.heard(b.now())
         if values is None:
             for addr, word in self.readings().items():
                 if start <= addr < start + len(regs):
