@@ -133,7 +133,8 @@ def report(cfg: Config, rec: Probe) -> dict[str, Any]:
     out.update(_sign_and_phase(cfg, rec))
     lag = min(full.meter_delay_s + full.meter_window_s / 2, 1.0)  # the config's one figure
     out["config"] = (f"[control]\ncharger_dead_s = {full.dead_s:.2f}\n"
-                     f"charger_tau_s = {max(full.tau_s, 0.06):.2f}\nmeter_lag_s = {lag:.2f}\n")
+                     f"charger_tau_s = {max(full.tau_s, 0.06):.2f}\nmeter_lag_s = {lag:.2f}\n"
+                     "model_measured = true\n")
     return out
 
 

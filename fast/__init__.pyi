@@ -45,6 +45,7 @@ class Limits:
     charger_ramp_w_s: float
     meter_delay_s: float
     meter_window_s: float
+    model_known: float
     kd: float
     kp: float
     ki: float

@@ -78,6 +78,10 @@ class Limits:
     charger_ramp_w_s = cython.declare(cython.double, visibility="public")
     meter_delay_s = cython.declare(cython.double, visibility="public")
     meter_window_s = cython.declare(cython.double, visibility="public")
+    # 1: the model above is known (measured by `v2h probe`, or identified, or identification
+    # is off and the config's word is all there is); 0: a starting guess, not traced back
+    # with (the step brackets the charger's power between its readings instead)
+    model_known = cython.declare(cython.double, visibility="public")
     kd = cython.declare(cython.double, visibility="public")
     kp = cython.declare(cython.double, visibility="public")
     ki = cython.declare(cython.double, visibility="public")
@@ -124,6 +128,7 @@ class Limits:
         self.charger_ramp_w_s = INF
         self.meter_delay_s = 0.25
         self.meter_window_s = 0.0
+        self.model_known = 1.0
         self.kd = 1.0
         self.kp = 0.0
         self.ki = 0.1
@@ -159,8 +164,8 @@ LIMIT_FIELDS = (
     "max_charge_w", "max_discharge_w", "min_power_w", "min_power_hyst_w", "reserve_soc",
     "max_soc", "soc_hyst", "fuse_a", "fuse_margin_a", "share1", "share2", "share3", "nominal_v",
     "ramp_w_s", "deadband_w", "charger_dead_s", "charger_tau_s",
-    "charger_ramp_w_s", "meter_delay_s", "meter_window_s", "kd", "kp", "ki", "integ_band_w",
-    "integ_max_w", "period_s",
+    "charger_ramp_w_s", "meter_delay_s", "meter_window_s", "model_known", "kd", "kp", "ki",
+    "integ_band_w", "integ_max_w", "period_s",
     "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",
     "grid_overvoltage_v", "grid_freq_min_hz", "grid_freq_max_hz", "grid_reconnect_s",
     "grid_startup_s", "grid_loss_stop_s", "meter_interval_s", "phases", "charger_disobey_s",
@@ -598,6 +603,7 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
     else:
         # the meter's sample is older than the charger's reading by lag_frac of a period:
         # take the charger's power at that instant, between its last two readings
+        known: cython.bint = lim.model_known != 0.0
         ev_s: cython.double = m.ev_w
         if not isnan(st.prev_ev):
             ev_s = _ev_at_sample(m.ev_w, st, lim, now)
@@ -606,6 +612,8 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
         # what it reports is scaled back by the gain learnt from settled stretches, so a
         # step's feed-forward lands on the true power, not 2 % of the step beside it
         net: cython.double = ev_s / st.gain - e  # what the house asks of the car now (W)
+        if not known and not isnan(st.prev_ev):
+            net = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
         # a load that switches faster than the loop can follow (a hob pulsing every few
         # seconds) shows as the house's demand reversing period after period: chasing the
         # last sample then lands each correction on the next half-period, out of phase. The
@@ -626,7 +634,7 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
         # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
         # carried on, since what is written now shows at the meter a loop's lag later
         dn: cython.double = net - st.prev_net
-        if not isnan(dn) and _like(dn, st.prev_dn) and (
+        if known and not isnan(dn) and _like(dn, st.prev_dn) and (
                 lim.meter_window_s <= 0.0 or _like(st.prev_dn, st.prev2_dn)):
             # only a ramp (changes of a like size): a step's echo, the smaller change the
             # next period as the charger's reading catches up, is not carried on; behind an
@@ -702,6 +710,36 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
     st.on = out != 0.0
     st.reasons = reasons
     return out
+
+
+BRACKET_MIN_W = cython.declare(cython.double, 100.0)  # below, a wrong model errs by tens of W
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.double,
+               now: cython.double, period: cython.double) -> cython.double:
+    """What the house asks of the car (W) while the charger's model is only a guess (a cold
+    start, before the first fit): the meter's sample fell somewhere between the charger's
+    last readings (this one, the last, and the one before for a meter that averages or
+    publishes late), so the demand lies between what each of them implies. The setpoint in
+    force is kept while it lies in that bracket; else the nearest end is taken, which moves
+    toward the demand and never past it, whatever the charger's dead time and time constant
+    (a wrong model's trace-back corrects twice and overshoots). Readings older than the
+    last two periods (control resumed after a stop) bound nothing: the reading alone."""
+    if not (now - st.prev_ev_t <= 1.5 * period):
+        return net
+    lo: cython.double = min(ev_w, st.prev_ev)
+    hi: cython.double = max(ev_w, st.prev_ev)
+    if not isnan(st.prev2_ev) and now - st.prev2_t <= 2.5 * period:
+        lo = min(lo, st.prev2_ev)
+        hi = max(hi, st.prev2_ev)
+    if hi - lo < BRACKET_MIN_W:
+        return net
+    held: cython.double = st.last_sp + st.integ
+    if isnan(held):
+        return net
+    return _clip(held, lo / st.gain - e, hi / st.gain - e)
 
 
 @cython.cfunc
@@ -2113,6 +2151,9 @@ ID_DELAY_N = cython.declare(cython.int, 21)  # 0 .. 1 s
 ID_HUBER_W = cython.declare(cython.double, 30.0)  # residuals beyond this count linearly (W)
 ID_MOVING_W = cython.declare(cython.double, 100.0)  # a reading pair says something beyond
 ID_MIN_INTERVALS = cython.declare(cython.int, 10)  # fewer: no fit
+ID_GAIN_HOLD = cython.declare(cython.int, 3)  # cycles a command holds before a settled look
+ID_GAIN_SAMPLES = cython.declare(cython.int, 16)  # the size of _settled_gain's sample
+ID_GAIN_MIN = cython.declare(cython.int, 5)
 ID_MAX_INTERVALS = cython.declare(cython.int, 160)  # the most recent of them are used
 ID_AVG_POINTS = cython.declare(cython.int, 8)  # an averaging window's mean: midpoint rule
 ID_LOOKBACK_S = cython.declare(cython.double, 3.2)  # the longest dead time and a period
@@ -2179,6 +2220,7 @@ class Ident:
     w_tau = cython.declare(cython.double)
     w_ramp = cython.declare(cython.double)
     w_g = cython.declare(cython.double)
+    settled_g = cython.declare(cython.double)
     w_mcost = cython.declare(cython.double)
     w_window = cython.declare(cython.double)
     w_delay = cython.declare(cython.double)
@@ -2202,6 +2244,7 @@ class Ident:
         self.tau_s = NAN
         self.ramp_w_s = NAN
         self.gain = 1.0
+        self.settled_g = NAN
         self.meter_delay_s = NAN
         self.meter_window_s = NAN
         self.cost_w = NAN
@@ -2259,6 +2302,7 @@ class Ident:
             lim.charger_ramp_w_s = self.ramp_w_s
             lim.meter_delay_s = self.meter_delay_s
             lim.meter_window_s = self.meter_window_s
+            lim.model_known = 1.0
 
     def fit(self) -> bool:
         """Fit the model to what is recorded; True (and the fields set) when there were
@@ -2278,6 +2322,7 @@ class Ident:
             return False
         self.fresh = 0
         self.fit_t = self.t_read[self.n - 1]
+        self.settled_g = self._settled_gain()
         rnd: cython.int
         if not self.ok:
             # the coarse grid twice: with a gain of 1, then with the gain that model
@@ -2308,6 +2353,9 @@ class Ident:
                 self._refine(m, self.w_delay, self.w_window, 0.1)
             self._refine(m, self.w_delay, self.w_window, 0.03)
             self._fit_gain(m)
+        # the gain last, for the model as it stands (a slow charger's readings settle
+        # seldom in five minutes: the gain the coarse model implied can be 1 % off)
+        self._fit_gain(m)
         self.dead_s = self.w_d
         self.tau_s = self.w_tau
         self.ramp_w_s = self.w_ramp
@@ -2381,6 +2429,9 @@ class Ident:
         """The reading's gain (reported / true power) for the working model, in 0.25 %
         steps over +-10 %: a charger that never holds a command long shows it nowhere
         else."""
+        if not isnan(self.settled_g):
+            self.w_g = self.settled_g
+            return
         best: cython.double = INF
         g: cython.double = 1.0
         i: cython.int
@@ -2390,6 +2441,44 @@ class Ident:
             if c < best - 1e-9:
                 best, g = c, 1.0 + 0.0025 * i
         self.w_g = g
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _settled_gain(self) -> cython.double:
+        """The reading's gain where the charger says it most plainly: reported / commanded
+        power over stretches where one command of 1 kW or more has held ID_GAIN_HOLD cycles
+        and the reading stands still; the median of the last ID_GAIN_SAMPLES of them, NaN
+        with fewer than ID_GAIN_MIN (then the gain is fitted with the model, from the moves)."""
+        r: cython.double[16] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                                0.0, 0.0, 0.0, 0.0]
+        m: cython.int = 0
+        k: cython.int = self.n - 1
+        j: cython.int
+        while k >= ID_GAIN_HOLD and m < ID_GAIN_SAMPLES:
+            sp: cython.double = self.sp_w[k]
+            ok: cython.bint = (self.use[k] > 0.0 and self.use[k - 1] > 0.0
+                               and fabs(sp) >= GAIN_MIN_W
+                               and fabs(self.ev_w[k] - self.ev_w[k - 1])
+                               <= 0.005 * fabs(self.ev_w[k]) + 5.0)
+            j = k - ID_GAIN_HOLD
+            while ok and j < k:
+                if not (fabs(self.sp_w[j] - sp) < 0.5):  # NaN (no write) holds nothing
+                    ok = False
+                j += 1
+            if ok:
+                q: cython.double = self.ev_w[k] / sp
+                if 0.9 <= q <= 1.1:
+                    j = m  # insertion into the sorted sample
+                    while j > 0 and r[j - 1] > q:
+                        r[j] = r[j - 1]
+                        j -= 1
+                    r[j] = q
+                    m += 1
+            k -= 1
+        if m < ID_GAIN_MIN:
+            return NAN
+        return r[m // 2] if m % 2 == 1 else 0.5 * (r[m // 2 - 1] + r[m // 2])
 
     @cython.cfunc
     @cython.nogil

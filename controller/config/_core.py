@@ -27,6 +27,7 @@ def core_limits(cfg: Config, core: Any = None) -> Any:
         ramp_w_s=lim.ramp_w_s, deadband_w=ctl.deadband_w, kp=ctl.kp, ki=ctl.ki, kd=ctl.kd,
         charger_dead_s=ctl.charger_dead_s, charger_tau_s=ctl.charger_tau_s,
         meter_delay_s=ctl.meter_lag_s,
+        model_known=1.0 if ctl.model_measured or not ctl.identify else 0.0,
         integ_band_w=ctl.integ_band_w, integ_max_w=ctl.integ_max_w, period_s=ctl.period_s,
         meter_stale_s=ctl.meter_stale_s, meter_frozen_s=ctl.meter_frozen_s,
         charger_lost_s=ctl.charger_lost_s, grid_undervoltage_v=ctl.grid_undervoltage_v,

@@ -93,6 +93,10 @@ class Control(Base, frozen=True):
     charger_tau_s: Annotated[float, Meta(gt=0.05, le=10.0)] = 0.7  # its first-order response
     charger_dead_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
     identify: bool = True
+    # true: the model above was measured (`v2h probe` prints this line with its figures) and
+    # the step traces back with it from the first cycle; false: a starting guess, and until
+    # the first fit the step only trusts what the charger's readings bracket
+    model_measured: bool = False
     ki: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.1
     deadband_w: Annotated[float, Meta(ge=0.0, le=500.0)] = 10.0
     integ_band_w: Annotated[float, Meta(ge=0.0, le=5_000.0)] = 150.0

@@ -51,6 +51,8 @@ async def test_probe_finds_the_bench_charger_and_meter_in_a_minute():
     assert out["meter_sign"] == "ok" and out["charger_phase_ok"], out
     assert all(v is not None for v in out["spread"].values()), out
     assert f"charger_dead_s = {out['charger_dead_s']:.2f}" in out["config"]
+    # the lines pasted into the config make it the step's model from the first cycle
+    assert "model_measured = true" in out["config"]
     # the probe ends as `v2h run` does: 0 W, control handed back (the Quasar's 81 = 0)
     assert bench.charger.command_w() == 0.0
     assert bench.charger.control_after() == 0

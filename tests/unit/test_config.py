@@ -24,6 +24,17 @@ class TestLoad:
         assert cfg.limits.fuse_a == 25.0 and cfg.limits.min_power_w == 150.0
         assert cfg.control.meter_stale_s == 2.5 and cfg.control.grid_reconnect_s == 60.0
 
+    @pytest.mark.parametrize("text, known", [
+        ("", 0.0),  # a guess, identified on the way
+        ("[control]\nmodel_measured = true\n", 1.0),  # `v2h probe`'s lines
+        ("[control]\nidentify = false\n", 1.0),  # the config's word is all there is
+    ])
+    def test_model_known_from_config(self, tmp_path, text, known):
+        """Whether the step traces back with the config's charger model from the first
+        cycle (`Limits.model_known`), or brackets until the first fit."""
+        cfg = config.load(write(tmp_path, text))
+        assert config.core_limits(cfg).model_known == known
+
     def test_config_example_is_valid_and_complete(self):
         """The commented example validates and sets every section."""
         cfg = config.load(EXAMPLE)
