@@ -428,9 +428,19 @@ def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo:
         return
     if not (v > 50.0):
         v = lim.nominal_v
-    # the phase may carry fuse * v W either way; the charger moves it by share W per W
+    # the phase may carry fuse * v W either way; the charger moves it by share W per W. A
+    # phase already over the line is given twice its excess back: a charger heading for the
+    # line itself approaches it as a first-order lag and crosses it only after some
+    # ln(excess / noise) time constants; aimed as far below as it is above, it crosses in
+    # ln 2 of one (the next cycle, under the line, hands the rest back). Never below the
+    # charger's minimum for it where the line itself leaves room for that: the extra is a
+    # quicker move, not a stop (a restart costs some chargers seconds) nor a turn around
     hi: cython.double = ev_lo + (fuse * v - p) / share
+    if hi < ev_lo:
+        hi = max(hi + (hi - ev_lo), min(hi, lim.min_power_w))
     lo: cython.double = ev_hi - (fuse * v + p) / share
+    if lo > ev_hi:
+        lo = min(lo + (lo - ev_hi), max(lo, -lim.min_power_w))
     if hi < out[1]:
         out[1] = hi
     if lo > out[0]:

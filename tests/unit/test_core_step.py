@@ -196,6 +196,29 @@ class TestClamps:
         assert "fuse" in why
         assert abs(sp - 4.0 * 230.0) < 1e-6
 
+    def test_step_fuse_over_the_line_gives_twice_the_excess_back(self, core):
+        """The charger at 5 kW on L1, a kettle pushes L1 1 kW over the line (24 A): the
+        window gives 2 kW back, not 1 kW, so a first-order charger crosses the line in ln 2
+        of a time constant instead of approaching it from above (HIL `fuse-charge`: 3-4 s
+        over the fuse -> 2-3 s); where the line leaves room for the charger's minimum, the
+        extra never goes below it (a fuse transient is no reason for a stop)."""
+        lim = core.Limits(fuse_a=25.0, fuse_margin_a=1.0, min_power_w=150.0, ramp_w_s=1e5,
+                          share1=1.0, share2=0.0, share3=0.0)
+        st = regulating(core)
+        st.last_sp = 5000.0
+        st.on = True
+        m = reading(core, grid_w=-2000.0, split=(1.0, 0.0, 0.0), ev_w=5000.0)
+        m.p1 = 24.0 * 230.0 + 1000.0
+        sp, _, why = core.step(m, st, lim, core.Plan(), 100.0)
+        assert "fuse" in why and abs(sp - 3000.0) < 1e-6, sp
+        st = regulating(core)
+        st.last_sp = 1000.0
+        st.on = True
+        m = reading(core, grid_w=-2000.0, split=(1.0, 0.0, 0.0), ev_w=1000.0)
+        m.p1 = 24.0 * 230.0 + 700.0  # the line leaves 300 W: twice would be -400 W
+        sp, _, why = core.step(m, st, lim, core.Plan(), 100.0)
+        assert "fuse" in why and abs(sp - 150.0) < 1e-6, sp
+
     def test_step_fuse_limits_discharge_export_on_phase(self, core):
         """A single-phase charger covering a load on L2 would export through L1: held back."""
         lim = core.Limits(fuse_a=25.0, fuse_margin_a=1.0, ramp_w_s=20000.0)
