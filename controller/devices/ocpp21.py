@@ -1,0 +1,390 @@
+"""An OCPP 2.1 charging station with V2X, v2h its local CSMS (the `ocpp` library's `ocpp.v21`
+over a websocket v2h listens on): one station, one EVSE.
+
+What is used (firmware_notes/ocpp21.md, with the spec's sections and the schema files):
+* station -> v2h: BootNotification, Heartbeat, StatusNotification, TransactionEvent,
+  MeterValues (Power.Active.Import/Export W, SoC %, Energy.Active.Import/Export.Register
+  Wh), NotifyEVChargingNeeds (v2xChargingParameters: the car's max charge and discharge W);
+* v2h -> station: TriggerMessage(MeterValues) for each read; SetChargingProfile: once a
+  TxDefaultProfile `Idle` (what the station falls back to), then each command a TxProfile
+  whose one period is `CentralSetpoint` with a signed `setpoint` (W, - discharge) inside
+  [`dischargeLimit`, `limit`], or `Idle` for a stop; ClearChargingProfile on release.
+
+The dead-man: every TxProfile is valid for `watchdog_s` (its schedule's `duration` and its
+`validTo`), so a station that stops hearing from v2h falls back to the Idle default by
+itself within that time: the counterpart of a Modbus charger's watchdog.
+
+Security (OCPP 2.1 part 2, A00 "Security profiles"): 2 = TLS and HTTP basic auth with the
+station's password; 3 = TLS with client certificates from `ca_file`; 0 = plain websocket,
+only on a loopback address (tests, the bench)."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import math
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.routing import on
+from ocpp.v21 import ChargePoint, call, call_result
+from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
+
+from controller.config import Charger as ChargerConfig
+
+from .base import Capabilities, ChargerReading, DeviceError, SocSource, finite_or_nan
+
+SUBPROTOCOL = "ocpp2.1"
+TX_PROFILE_ID = 1        # v2h's TxProfile (replaced by each command)
+DEFAULT_PROFILE_ID = 2   # v2h's TxDefaultProfile: Idle, the fallback on expiry
+TX_STACK_LEVEL = 1
+HEARTBEAT_S = 60         # the interval v2h gives in BootNotification's reply
+LIMIT_W = 22_000         # the most v2h commands either way (AC 3 x 32 A; the car's less)
+# the V2X energy transfer modes (NotifyEVChargingNeeds requestedEnergyTransfer) that may
+# discharge; any other: the car only charges
+BPT_MODES = frozenset({"AC_BPT", "AC_BPT_DER", "DC_BPT", "DC_ACDP_BPT"})
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+log = logging.getLogger("v2h")
+logging.getLogger("ocpp").setLevel(logging.WARNING)  # the library logs every frame at INFO
+
+CAPS = Capabilities(
+    max_charge_w=LIMIT_W, max_discharge_w=LIMIT_W,
+    min_power_w=0.0,  # the car's minimum comes in NotifyEVChargingNeeds: limits.min_power_w
+    stop="command",   # an Idle period
+    soc=SocSource(None, 1.0, session_only=True),  # SoC measurand in MeterValues
+    watchdog_register=None, watchdog_max_s=600,
+    watchdog_profile=True,  # each TxProfile expires after watchdog_s
+    energy_counters=True, phases=(1, 3))
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class StationState:
+    """What the station last told v2h: the connector, the transaction, the meter values
+    (W, %, Wh; NaN until told) and the car's V2X limits (W, NaN until told)."""
+
+    status: str = "Unavailable"  # connectorStatus
+    tx_id: str | None = None
+    charging_state: str = ""
+    power_w: float = math.nan
+    soc: float = math.nan
+    charged_wh: float = math.nan
+    discharged_wh: float = math.nan
+    max_charge_w: float = math.nan
+    max_discharge_w: float = math.nan
+    boots: int = 0
+
+
+def _scaled(sv: dict[str, Any]) -> float:
+    """A sampledValue's value in W, Wh or % (unitOfMeasure: k-prefixed units, multiplier)."""
+    try:
+        x = float(sv["value"])
+    except (KeyError, TypeError, ValueError):
+        return math.nan
+    unit = sv.get("unit_of_measure") or {}
+    x *= float(10.0 ** float(unit.get("multiplier", 0)))
+    return x * 1000.0 if str(unit.get("unit", "")).startswith("k") else x
+
+
+def parse_meter_values(values: list[dict[str, Any]], st: StationState) -> None:
+    """MeterValueType entries (snake_case keys, as the library hands them) into `st`: the
+    last sample of each measurand over all phases (no `phase`); power is import - export."""
+    got: dict[str, float] = {}
+    for mv in values:
+        for sv in mv.get("sampled_value", []):
+            if sv.get("phase") is None:
+                got[sv.get("measurand", "Energy.Active.Import.Register")] = _scaled(sv)
+    if "Power.Active.Import" in got or "Power.Active.Export" in got:
+        imp = got.get("Power.Active.Import", 0.0)
+        st.power_w = finite_or_nan(imp - got.get("Power.Active.Export", 0.0), 2.0 * LIMIT_W)
+    if "SoC" in got:
+        soc = got["SoC"]
+        st.soc = soc if 0.0 < soc <= 100.0 else math.nan
+    if "Energy.Active.Import.Register" in got:
+        st.charged_wh = got["Energy.Active.Import.Register"]
+    if "Energy.Active.Export.Register" in got:
+        st.discharged_wh = got["Energy.Active.Export.Register"]
+
+
+class _Csms(ChargePoint):
+    """One station's session, the CSMS side: its requests update the driver's state."""
+
+    def __init__(self, ident: str, ws: ServerConnection, drv: Ocpp21) -> None:
+        super().__init__(ident, ws, response_timeout=30)
+        self.ws = ws
+        self.drv = drv
+
+    @on("BootNotification")
+    def on_boot(self, charging_station: dict[str, Any], reason: str,
+                **_: Any) -> call_result.BootNotification:
+        st = self.drv.state
+        st.boots += 1
+        st.tx_id = None  # a boot ends every transaction; profiles are gone
+        log.info("ocpp: station %s booted (%s, %s %s)", self.id, reason,
+                 charging_station.get("vendor_name"), charging_station.get("model"))
+        return call_result.BootNotification(current_time=_iso(self.drv.wall()),
+                                            interval=HEARTBEAT_S, status="Accepted")
+
+    @on("Heartbeat")
+    def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=_iso(self.drv.wall()))
+
+    @on("StatusNotification")
+    def on_status(self, connector_status: str, evse_id: int,
+                  **_: Any) -> call_result.StatusNotification:
+        if evse_id == self.drv.evse_id:
+            self.drv.state.status = connector_status
+        return call_result.StatusNotification()
+
+    @on("TransactionEvent")
+    def on_transaction(self, event_type: str, transaction_info: dict[str, Any],
+                       meter_value: list[dict[str, Any]] | None = None,
+                       evse: dict[str, Any] | None = None,
+                       **_: Any) -> call_result.TransactionEvent:
+        st = self.drv.state
+        if evse is None or evse.get("id") == self.drv.evse_id:
+            if event_type == "Ended":
+                if st.tx_id == transaction_info["transaction_id"]:
+                    st.tx_id = None
+                log.info("ocpp: transaction %s ended (%s)", transaction_info["transaction_id"],
+                         transaction_info.get("stopped_reason", "?"))
+            else:
+                st.tx_id = transaction_info["transaction_id"]
+            st.charging_state = transaction_info.get("charging_state", st.charging_state)
+            if meter_value:
+                parse_meter_values(meter_value, st)
+        return call_result.TransactionEvent()
+
+    @on("MeterValues")
+    def on_meter_values(self, evse_id: int, meter_value: list[dict[str, Any]],
+                        **_: Any) -> call_result.MeterValues:
+        if evse_id == self.drv.evse_id:
+            parse_meter_values(meter_value, self.drv.state)
+            self.drv.fresh()
+        return call_result.MeterValues()
+
+    @on("NotifyEVChargingNeeds")
+    def on_needs(self, charging_needs: dict[str, Any], evse_id: int,
+                 **_: Any) -> call_result.NotifyEVChargingNeeds:
+        if evse_id == self.drv.evse_id:
+            v2x = charging_needs.get("v2x_charging_parameters") or {}
+            st = self.drv.state
+            st.max_charge_w = float(v2x.get("max_charge_power", math.nan))
+            bpt = charging_needs.get("requested_energy_transfer") in BPT_MODES
+            st.max_discharge_w = float(v2x.get("max_discharge_power", math.nan)) if bpt else 0.0
+        return call_result.NotifyEVChargingNeeds(status="Accepted")
+
+
+class Ocpp21:
+    """Charger driver: v2h listens (host, port) for one station (`station_id`, any when
+    unset) and drives its EVSE `evse_id` by charging profiles."""
+
+    caps = CAPS
+
+    def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.wall = wall
+        self.evse_id = cfg.evse_id or 1
+        self.timeout_s = cfg.timeout_s
+        self.state = StationState()
+        self.server: Server | None = None
+        self.station: _Csms | None = None
+        self.validity_s = cfg.watchdog_s
+        self._controlled: tuple[_Csms, int] | None = None  # (session, boots) control was taken
+        self._fresh = asyncio.Event()
+        self._arrived = asyncio.Event()
+        self.profiles_sent: list[dict[str, Any]] = []  # the last few, for tests (newest last)
+
+    # -- the server ----------------------------------------------------------------------
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS for security profiles 2 and 3 (3: the station's certificate from ca_file)."""
+        prof = self.cfg.security_profile
+        if not prof:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(self.cfg.cert_file), str(self.cfg.key_file))
+        if prof == 3:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(str(self.cfg.ca_file))
+        return ctx
+
+    def _password_ok(self, user: str, password: str) -> bool:
+        """Profile 2: the station's identity as user name, its password (constant time)."""
+        sid = self.cfg.station_id
+        want = self.cfg.password or ""
+        return (sid is None or user == sid) and hmac.compare_digest(password.encode(),
+                                                                    want.encode())
+
+    async def start(self) -> None:
+        """Listen (once); the station connects to ws[s]://host:port/<station id>."""
+        if self.server is not None:
+            return
+        if not self.cfg.security_profile and self.cfg.host not in LOOPBACK:
+            raise DeviceError("charger ocpp21", "a plain websocket only on a loopback address")
+        auth = (basic_auth(realm="v2h", check_credentials=self._password_ok)
+                if self.cfg.security_profile == 2 else None)
+        async with asyncio.timeout(5.0):
+            self.server = await serve(self._session, self.cfg.host, self.cfg.port,
+                                      subprotocols=[websockets.Subprotocol(SUBPROTOCOL)],
+                                      ssl=self.ssl_context(), process_request=auth,
+                                      ping_interval=None)
+        log.info("ocpp: listening on %s:%d (security profile %d)", self.cfg.host,
+                 self.cfg.port, self.cfg.security_profile or 0)
+
+    async def _session(self, ws: ServerConnection) -> None:
+        path = ws.request.path if ws.request is not None else "/"
+        ident = path.rstrip("/").rsplit("/", 1)[-1]
+        if self.cfg.station_id is not None and ident != self.cfg.station_id:
+            log.warning("ocpp: refused station %r (not %s)", ident, self.cfg.station_id)
+            await ws.close(1008, "unknown station")
+            return
+        if ws.subprotocol != SUBPROTOCOL:
+            await ws.close(1002, "ocpp2.1 only")
+            return
+        old, cp = self.station, _Csms(ident, ws, self)
+        self.station = cp  # the newest wins: a station that came back after a drop
+        if old is not None:
+            await old.ws.close()
+        self._arrived.set()
+        log.info("ocpp: station %s connected", ident)
+        try:
+            await cp.start()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if self.station is cp:
+                self.station = None
+                self._arrived.clear()
+                log.warning("ocpp: station %s disconnected", ident)
+
+    async def _need(self) -> _Csms:
+        """The connected station (waiting up to timeout_s for one); DeviceError if none."""
+        await self.start()
+        if self.station is None:
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    await self._arrived.wait()
+            except TimeoutError:
+                raise DeviceError("charger ocpp21", "no station connected") from None
+        assert self.station is not None
+        return self.station
+
+    async def _call(self, payload: Any) -> Any:
+        cp = await self._need()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await cp.call(payload, suppress=False)
+        except (OCPPError, websockets.ConnectionClosed) as exc:
+            raise DeviceError("charger ocpp21", f"{type(payload).__name__}: {exc}") from exc
+        except TimeoutError:
+            raise DeviceError("charger ocpp21", f"{type(payload).__name__}: no reply") from None
+
+    def fresh(self) -> None:
+        """A MeterValues arrived: wake the read waiting for it."""
+        self._fresh.set()
+        self._fresh = asyncio.Event()
+
+    # -- the Charger protocol -------------------------------------------------------------
+    async def read(self) -> ChargerReading:
+        """Ask for MeterValues now (TriggerMessage) and wait for them: as fresh as a read."""
+        cp = await self._need()
+        got = self._fresh
+        res = await self._call(call.TriggerMessage(requested_message="MeterValues",
+                                                   evse={"id": self.evse_id}))
+        if res.status != "Accepted":
+            raise DeviceError("charger ocpp21", f"TriggerMessage: {res.status}")
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await got.wait()
+        except TimeoutError:
+            raise DeviceError("charger ocpp21", "no MeterValues after the trigger") from None
+        st = self.state
+        car = st.status in ("Occupied", "Reserved") or st.tx_id is not None
+        faulted = st.status == "Faulted"
+        controlled = self._controlled == (cp, st.boots)
+        return ChargerReading(self.clock(), st.power_w, car, st.tx_id is not None and not faulted,
+                              st.soc if car else math.nan, 1 if st.tx_id else 0,
+                              1 if faulted else 0, controlled, st.charged_wh, st.discharged_wh)
+
+    async def take_control(self, watchdog_s: int) -> None:
+        """The Idle TxDefaultProfile (the fallback of every expired TxProfile), accepted."""
+        cp = await self._need()
+        self.validity_s = watchdog_s
+        await self._profile({
+            "id": DEFAULT_PROFILE_ID, "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": [{
+                "id": DEFAULT_PROFILE_ID, "startSchedule": _iso(self.wall()),
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "operationMode": "Idle"}]}]})
+        self._controlled = (cp, self.state.boots)
+
+    def limits(self) -> tuple[float, float]:
+        """(most charge, most discharge) W now: the car's V2X parameters within ours."""
+        st = self.state
+        chg = st.max_charge_w if math.isfinite(st.max_charge_w) else LIMIT_W
+        dis = st.max_discharge_w if math.isfinite(st.max_discharge_w) else LIMIT_W
+        return (max(0.0, min(chg, LIMIT_W)), max(0.0, min(dis, LIMIT_W)))
+
+    async def set_power(self, watts: float) -> None:
+        chg, dis = self.limits()
+        w = float(round(max(-dis, min(chg, watts))))
+        await self._tx({"startPeriod": 0, "operationMode": "CentralSetpoint", "setpoint": w,
+                        "limit": chg, "dischargeLimit": -dis})
+
+    async def stop(self) -> None:
+        """An Idle TxProfile; without a transaction nothing can move: nothing to send."""
+        if self.state.tx_id is not None:
+            await self._tx({"startPeriod": 0, "operationMode": "Idle"})
+
+    async def _tx(self, period: dict[str, Any]) -> None:
+        """A TxProfile of one period, valid for validity_s from now (the dead-man)."""
+        tx = self.state.tx_id
+        if tx is None:
+            raise DeviceError("charger ocpp21", "no transaction (no car in a session)")
+        now = self.wall()
+        await self._profile({
+            "id": TX_PROFILE_ID, "stackLevel": TX_STACK_LEVEL,
+            "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Absolute",
+            "transactionId": tx, "validTo": _iso(now + timedelta(seconds=self.validity_s)),
+            "chargingSchedule": [{
+                "id": TX_PROFILE_ID, "startSchedule": _iso(now), "duration": self.validity_s,
+                "chargingRateUnit": "W", "chargingSchedulePeriod": [period]}]})
+
+    async def _profile(self, profile: dict[str, Any]) -> None:
+        self.profiles_sent.append(profile)
+        del self.profiles_sent[:-100]
+        res = await self._call(call.SetChargingProfile(evse_id=self.evse_id,
+                                                       charging_profile=profile))
+        if res.status != "Accepted":
+            why = (res.status_info or {}).get("reason_code", "")
+            raise DeviceError("charger ocpp21", f"profile rejected {why}".rstrip())
+
+    async def release(self) -> None:
+        """Idle, then v2h's TxProfile cleared: the station stays on the Idle default."""
+        await self.stop()
+        if self.station is not None:
+            await self._call(call.ClearChargingProfile(charging_profile_id=TX_PROFILE_ID))
+        self._controlled = None
+
+    async def close(self) -> None:
+        if self.station is not None:
+            await self.station.ws.close()
+        if self.server is not None:
+            self.server.close()
+            async with asyncio.timeout(2.0):
+                await self.server.wait_closed()
+            self.server = None
