@@ -54,11 +54,12 @@ async def _run(args: argparse.Namespace) -> int:
         why = f": {c['not_applicable']}" if c["passed"] is None else ""
         print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']}){why}")
     print(text)
-    if res.get("forbidden_writes"):
-        print(f"FAIL {name}: forbidden_writes = {res['forbidden_writes']} (limit 0)")
+    for key in ("forbidden_writes", "rejected_profiles"):
+        if res.get(key):
+            print(f"FAIL {name}: {key} = {res[key]} (limit 0)")
     ok = (all(c["passed"] is not False for c in res["checks"])
           and res["safety_violations"] == 0
-          and not res.get("forbidden_writes"))
+          and not res.get("forbidden_writes") and not res.get("rejected_profiles"))
     return 0 if ok else 1
 
 

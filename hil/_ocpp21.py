@@ -374,9 +374,10 @@ class Ocpp21(ChargerEmulator):
             except (websockets.ConnectionClosed, TimeoutError, OSError) as exc:
                 log.info("station: connection ended (%s)", exc)
             finally:
-                self.drop() if self.ws is ws else None
-                with contextlib.suppress(Exception):  # closing a dropped connection
-                    await ws.close()
+                if self.ws is ws:
+                    self.drop()
+                else:
+                    ws.transport.abort()  # dropped already: nothing to hand-shake
             await asyncio.sleep(RECONNECT_S)
 
     async def _session(self, ws: Any) -> None:

@@ -141,10 +141,10 @@ def _ocpp_checks(ch: Charger) -> list[tuple[str, str]]:
                 for k in OCPP_KEYS if getattr(ch, k) is not None]
     prof = ch.security_profile or 0
     if prof == 0 and ch.host not in LOOPBACK:
-        return [("charger.security_profile", "a plain websocket (profile 0) only on a "
-                 f"loopback address, not {ch.host}: 2 (TLS + password) or 3 (client "
+        return [("charger.host", f"{ch.host} is no loopback address: a plain websocket "
+                 "(security_profile 0) only there; else 2 (TLS + password) or 3 (client "
                  "certificates)")]
-    out = [(f"charger.{k}", f"security profile {prof} needs {k}")
+    out = [("charger.security_profile", f"{prof} needs charger.{k}")
            for k in OCPP_NEEDS.get(prof, ()) if getattr(ch, k) is None]
     if ch.password is not None and prof != 2:
         out.append(("charger.password", f"a password is security profile 2's, not {prof}'s"))
