@@ -60,7 +60,8 @@ class ChargerReading:
 
 @dataclass(frozen=True)
 class SocSource:
-    """Where a charger's car SoC comes from: `register` (None: the charger gives none) read
+    """Where a charger's car SoC comes from: `register` (None: none to read; the charger
+    gives none, or sends it in a message, as OCPP's MeterValues SoC measurand) read
     as count x `scale` %, and whether it reads only during a session (`session_only`: a 0 or
     a missing value outside one is no reading, not an empty battery)."""
 

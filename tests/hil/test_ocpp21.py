@@ -210,3 +210,17 @@ async def test_reboot_loses_profiles_and_control(station):
     await until(lambda: d.state.boots == 2 and d.state.tx_id == "tx-2")
     r = await d.read()
     assert not r.controlled and math.isfinite(r.power_w)
+
+
+async def test_reply_lost_profile_applied(station):
+    """charger_reply_lost: every other SetChargingProfile reply never comes; the driver
+    raises (no reply) although the station applied it, and the next command goes through."""
+    bench, d = await station(faults=[Fault("charger_reply_lost", 0.0, 100.0)])
+    with pytest.raises(DeviceError, match="no reply"):
+        await d.take_control(10)
+    await d.take_control(10)
+    with pytest.raises(DeviceError, match="no reply"):
+        await d.set_power(-1500)
+    assert bench.charger.command_w() == -1500.0
+    await d.set_power(-1000)
+    assert bench.charger.command_w() == -1000.0
