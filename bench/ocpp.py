@@ -12,6 +12,7 @@ from controller import config, sim
 from controller.devices import Ocpp21
 from hil import Bench
 from hil._bench import free_port
+from hil._ocpp21 import Ocpp21 as Station
 
 MOVING_W = 50.0
 SCENARIO = """
@@ -69,7 +70,7 @@ async def measure(n: int = 1000) -> dict[str, float]:
         while abs(bench.plant.p) <= MOVING_W and bench.now() - t0 < 5.0:
             bench.advance(bench.h)
         move = (bench.now() - t0) * 1000.0
-        assert bench.charger.rejected == []
+        assert isinstance(bench.charger, Station) and bench.charger.rejected == []
     finally:
         await drv.close()
         await bench.stop()
