@@ -113,7 +113,7 @@ class _Station(ChargePoint):
     """The station's side of one connection: v2h's requests to the emulator."""
 
     def __init__(self, ws: Any, emu: Ocpp21) -> None:
-        super().__init__(STATION_ID, ws, response_timeout=5)
+        super().__init__(STATION_ID, ws, response_timeout=2)
         self.emu = emu
         self.drop_next = False
 
@@ -142,7 +142,8 @@ class _Station(ChargePoint):
 
     @on("TriggerMessage")
     def on_trigger(self, requested_message: str, **_: Any) -> call_result.TriggerMessage:
-        ok = requested_message in ("MeterValues", "StatusNotification", "Heartbeat")
+        ok = requested_message in ("MeterValues", "StatusNotification", "Heartbeat",
+                                   "TransactionEvent")
         return call_result.TriggerMessage(status="Accepted" if ok else "NotImplemented")
 
     @after("TriggerMessage")
@@ -155,6 +156,8 @@ class _Station(ChargePoint):
                 await self.call(self.emu.status_call())
             elif requested_message == "Heartbeat":
                 await self.call(call.Heartbeat())
+            elif requested_message == "TransactionEvent" and self.emu.tx_id is not None:
+                await self.call(self.emu.tx_event("Updated", "Trigger"))
 
 
 class Ocpp21(ChargerEmulator):
@@ -211,10 +214,10 @@ class Ocpp21(ChargerEmulator):
         want = self.car() and not self.bench.faults.charger_user_mode
         if want and self.tx_id is None:
             self.tx_id = f"tx-{next(self._tx_n)}"
-            self.outbox += [self._tx_event("Started", "CablePluggedIn"), self._needs()]
+            self.outbox += [self.tx_event("Started", "CablePluggedIn"), self._needs()]
         elif not want and self.tx_id is not None:
             why = "StoppedByEV" if self.car() else "EVDisconnected"
-            self.outbox.append(self._tx_event("Ended", "EVDeparted", why))
+            self.outbox.append(self.tx_event("Ended", "EVDeparted", why))
             self.tx_id = None
             self.profiles.pop("TxProfile", None)
         status = self._status_now()
@@ -308,7 +311,7 @@ class Ocpp21(ChargerEmulator):
             {"value": round(v, 1), "measurand": m, "unitOfMeasure": {"unit": u}}
             for m, v, u in vals]}
 
-    def _tx_event(self, kind: str, trigger: str, reason: str | None = None) -> Any:
+    def tx_event(self, kind: str, trigger: str, reason: str | None = None) -> Any:
         info: dict[str, Any] = {"transactionId": self.tx_id,
                                 "chargingState": "EVConnected" if kind != "Ended" else "Idle"}
         if reason:
@@ -396,7 +399,7 @@ class Ocpp21(ChargerEmulator):
             # what v2h must know after any (re)connect: the connector, the transaction
             sent = [self.status_call()]
             if self.tx_id is not None:
-                sent += [self._tx_event("Updated", "Trigger"), self._needs()]
+                sent += [self.tx_event("Updated", "Trigger"), self._needs()]
             self.outbox[:0] = sent
             loop = asyncio.get_running_loop()
             beat = loop.time()
@@ -404,8 +407,15 @@ class Ocpp21(ChargerEmulator):
                 if loop.time() - beat >= self.heartbeat_s:
                     beat = loop.time()
                     self.outbox.append(call.Heartbeat())
-                while self.outbox and self.ws is ws:
-                    await cp.call(self.outbox[0])
+                while self.outbox and self.ws is ws and not reader.done():
+                    # a reply that never comes (the socket dropped meanwhile) must not
+                    # hold the session: the call ends with the reader
+                    sending = loop.create_task(cp.call(self.outbox[0]))
+                    await asyncio.wait({sending, reader}, return_when=asyncio.FIRST_COMPLETED)
+                    if not sending.done():
+                        sending.cancel()
+                        break
+                    sending.result()
                     self.outbox.pop(0)
                 await asyncio.wait({reader}, timeout=POLL_S)
         finally:

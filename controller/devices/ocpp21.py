@@ -320,9 +320,17 @@ class Ocpp21:
                               1 if faulted else 0, controlled, st.charged_wh, st.discharged_wh)
 
     async def take_control(self, watchdog_s: int) -> None:
-        """The Idle TxDefaultProfile (the fallback of every expired TxProfile), accepted."""
+        """The Idle TxDefaultProfile (the fallback of every expired TxProfile), accepted.
+        Not knowing the transaction (v2h restarted while the station stayed connected
+        elsewhere or came back without a boot), it asks the station to report its
+        connector and transaction first (TriggerMessage; a station that declines is asked
+        no further: its own reports will come)."""
         cp = await self._need()
         self.validity_s = watchdog_s
+        if self.state.tx_id is None:
+            for what in ("StatusNotification", "TransactionEvent"):
+                await self._call(call.TriggerMessage(requested_message=what,
+                                                     evse={"id": self.evse_id}))
         await self._profile({
             "id": DEFAULT_PROFILE_ID, "stackLevel": 0,
             "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",

@@ -224,3 +224,14 @@ async def test_reply_lost_profile_applied(station):
     assert bench.charger.command_w() == -1500.0
     await d.set_power(-1000)
     assert bench.charger.command_w() == -1000.0
+
+
+async def test_take_control_asks_for_the_transaction(station):
+    """Not knowing the transaction, take_control has the station report it (TriggerMessage
+    TransactionEvent) before a command needs it."""
+    bench, d = await station()
+    d.state.tx_id = None
+    await d.take_control(10)
+    await until(lambda: d.state.tx_id == bench.charger.tx_id)
+    await d.set_power(-500)
+    assert bench.charger.command_w() == -500.0
