@@ -64,16 +64,16 @@ class Bench:
     The meter is `meter_kind` ("sdm630", "em24", "p1") on `meter_link` ("tcp", or "rtu": the
     SDM630 on a serial line, its device in `meter_serial`). With `meter_dies_with_grid` a
     self-powered meter goes dark with every grid loss, as the fault `meter_dark_kind`
-    ("meter_dark": no reply; "meter_refused": port closed), until the grid has been back
-    for `meter_boot_s` (s). The charger is `charger_kind` ("quasar", "evtec", "ambibox",
-    "sigenergy", "sunspec"). With `sync_faults` each fault waits, from its at_s, for the
-    controller's next write of a power (its power register) and starts on the tick after it: the
-    worst phase for a loop that writes once a second (faults due at the same at_s move
-    together; the schedule's at_s are moved, so the checks score the real start). With
-    `meter_publish_s` > 0 a Modbus meter publishes on a clock of its own, a sample every
-    meter_publish_s from meter_publish_phase_s (bench s), and every read until the next
-    returns it (0: each read measures anew); `pubs` holds when each was published (the
-    bench's `clock`)."""
+    ("meter_dark": no reply; "meter_refused": port closed), until the grid has been back for
+    `meter_boot_s` (s). The charger is `charger_kind` ("quasar", "evtec", "ambibox",
+    "sigenergy", "sunspec" over Modbus TCP; "ocpp21", the OCPP station that dials the controller
+    on ports["charger"], where the controller listens). With `sync_faults` each fault waits,
+    from its at_s, for the controller's next write of a power (its power register) and starts on
+    the tick after it: the worst phase for a loop that writes once a second (faults due at the
+    same at_s move together; the schedule's at_s are moved, so the checks score the real start).
+    With `meter_publish_s` > 0 a Modbus meter publishes on a clock of its own, a sample every
+    meter_publish_s from meter_publish_phase_s (bench s), and every read until the next returns
+    it (0: each read measures anew); `pubs` holds when each was published (the bench's `clock`)."""
 
     scenario: sim.Scenario
     config: cfgmod.Config = field(default_factory=cfgmod.defaults)

@@ -205,6 +205,7 @@ class Ocpp21:
         self._controlled: tuple[_Csms, int] | None = None  # (session, boots) control was taken
         self._fresh = asyncio.Event()
         self._arrived = asyncio.Event()
+        self._closing = False
         self.profiles_sent: list[dict[str, Any]] = []  # the last few, for tests (newest last)
 
     # -- the server ----------------------------------------------------------------------
@@ -268,7 +269,8 @@ class Ocpp21:
             if self.station is cp:
                 self.station = None
                 self._arrived.clear()
-                log.warning("ocpp: station %s disconnected", ident)
+                log.log(logging.INFO if self._closing else logging.WARNING,
+                        "ocpp: station %s disconnected", ident)
 
     async def _need(self) -> _Csms:
         """The connected station (waiting up to timeout_s for one); DeviceError if none."""
@@ -389,6 +391,7 @@ class Ocpp21:
         self._controlled = None
 
     async def close(self) -> None:
+        self._closing = True
         if self.station is not None:
             await self.station.ws.close()
         if self.server is not None:
