@@ -37,19 +37,21 @@ EVSE = 1
 RECONNECT_S = 0.3   # the station's back-off after a failed or dropped connection
 POLL_S = 0.02       # how often the session looks for something to send
 MODES = ("Idle", "ChargingOnly", "CentralSetpoint")  # the ones this station runs
+MODE = "DC_BPT"  # the car's requested energy transfer: bidirectional DC
 
 
 def _time(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-def check_profile(p: dict[str, Any], tx_id: str | None) -> str | None:
+def check_profile(p: dict[str, Any], tx_id: str | None, v2x: bool = True) -> str | None:
     """Why the station rejects the profile `p` (snake_case keys, as the library hands it),
     as a reasonCode; None when it keeps the V2X rules (OCPP 2.1 part 2, K01 and Q: the
     operationMode table of ChargingSchedulePeriodType):
     CentralSetpoint needs a setpoint; Idle takes no limit, dischargeLimit or setpoint; a
     setpoint lies within [dischargeLimit, limit]; ChargingOnly discharges nothing; a
-    TxProfile names the transaction running; rates in W."""
+    TxProfile names the transaction running; rates in W; and (`v2x` False) no discharging
+    setpoint before the CSMS has allowed a bidirectional transfer mode in the transaction."""
     if p.get("charging_profile_purpose") == "TxProfile" and (
             tx_id is None or p.get("transaction_id") != tx_id):
         return "TxNotFound"
@@ -67,6 +69,8 @@ def check_profile(p: dict[str, Any], tx_id: str | None) -> str | None:
                 return "IdleWithLimits"
             if mode == "ChargingOnly" and ((sp is not None and sp < 0) or (dis or 0) < 0):
                 return "DischargeNotAllowed"
+            if sp is not None and sp < 0 and not v2x:
+                return "V2XNotAuthorized"
             if sp is not None and not ((-math.inf if dis is None else dis) <= sp
                                        <= (math.inf if lim is None else lim)):
                 return "SetpointOutOfRange"
@@ -134,6 +138,16 @@ class _Station(ChargePoint):
             status="Accepted" if why is None else "Rejected",
             status_info=None if why is None else {"reasonCode": why})
 
+    @on("NotifyAllowedEnergyTransfer")
+    def on_allowed(self, transaction_id: str, allowed_energy_transfer: list[str],
+                   **_: Any) -> call_result.NotifyAllowedEnergyTransfer:
+        ok = transaction_id == self.emu.tx_id
+        if ok:
+            self.emu.allowed = set(allowed_energy_transfer)
+        return call_result.NotifyAllowedEnergyTransfer(
+            status="Accepted" if ok else "Rejected",
+            status_info=None if ok else {"reasonCode": "TxNotFound"})
+
     @on("ClearChargingProfile")
     def on_clear(self, charging_profile_id: int | None = None,
                  **_: Any) -> call_result.ClearChargingProfile:
@@ -171,6 +185,7 @@ class Ocpp21(ChargerEmulator):
         self.started = True
         self.profiles: dict[str, Profile] = {}
         self.tx_id: str | None = None
+        self.allowed: set[str] = set()  # the modes the CSMS allowed in this transaction
         self._tx_n = itertools.count(1)
         self.outbox: list[Any] = []  # requests to v2h, sent in order while connected
         self.boot_reason: str | None = "PowerUp"  # None: booted and accepted already
@@ -214,6 +229,7 @@ class Ocpp21(ChargerEmulator):
         want = self.car() and not self.bench.faults.charger_user_mode
         if want and self.tx_id is None:
             self.tx_id = f"tx-{next(self._tx_n)}"
+            self.allowed = set()
             self.outbox += [self.tx_event("Started", "CablePluggedIn"), self._needs()]
         elif not want and self.tx_id is not None:
             why = "StoppedByEV" if self.car() else "EVDisconnected"
@@ -253,7 +269,8 @@ class Ocpp21(ChargerEmulator):
     def take(self, evse_id: int, p: dict[str, Any]) -> str | None:
         """A SetChargingProfile: None when applied, else the reason it is rejected."""
         now = self.bench.now()
-        why = "UnknownEVSE" if evse_id != EVSE else check_profile(p, self.tx_id)
+        why = "UnknownEVSE" if evse_id != EVSE else check_profile(
+            p, self.tx_id, MODE in self.allowed)
         if why is None and self.bench.faults.charger_rejects:
             self.forced_rejections += 1
             return "Busy"
@@ -326,7 +343,7 @@ class Ocpp21(ChargerEmulator):
         """The car's V2X limits (the plant's), requested as DC_BPT under dynamic control."""
         pl = self.bench.plant
         return call.NotifyEVChargingNeeds(evse_id=EVSE, charging_needs={
-            "requestedEnergyTransfer": "DC_BPT", "controlMode": "DynamicControl",
+            "requestedEnergyTransfer": MODE, "controlMode": "DynamicControl",
             "v2xChargingParameters": {"maxChargePower": pl.max_chg_w,
                                       "maxDischargePower": pl.max_dis_w}})
 

@@ -82,6 +82,7 @@ class StationState:
     discharged_wh: float = math.nan
     max_charge_w: float = math.nan
     max_discharge_w: float = math.nan
+    requested_mode: str = ""  # requestedEnergyTransfer of the car's last charging needs
     boots: int = 0
 
 
@@ -130,6 +131,7 @@ class _Csms(ChargePoint):
         st = self.drv.state
         st.boots += 1
         st.tx_id = None  # a boot ends every transaction; profiles are gone
+        self.drv.allowed_tx = None
         log.info("ocpp: station %s booted (%s, %s %s)", self.id, reason,
                  charging_station.get("vendor_name"), charging_station.get("model"))
         return call_result.BootNotification(current_time=_iso(self.drv.wall()),
@@ -180,9 +182,32 @@ class _Csms(ChargePoint):
             v2x = charging_needs.get("v2x_charging_parameters") or {}
             st = self.drv.state
             st.max_charge_w = float(v2x.get("max_charge_power", math.nan))
-            bpt = charging_needs.get("requested_energy_transfer") in BPT_MODES
+            st.requested_mode = charging_needs.get("requested_energy_transfer", "")
+            bpt = st.requested_mode in BPT_MODES
             st.max_discharge_w = float(v2x.get("max_discharge_power", math.nan)) if bpt else 0.0
         return call_result.NotifyEVChargingNeeds(status="Accepted")
+
+    @on("Authorize")
+    def on_authorize(self, **_: Any) -> call_result.Authorize:
+        """One household, one station: whoever the station lets plug in is accepted."""
+        return call_result.Authorize(id_token_info={"status": "Accepted"})
+
+    # reports v2h has no use for, acknowledged so that a station does not retry them
+    @on("SecurityEventNotification")
+    def on_security_event(self, **_: Any) -> call_result.SecurityEventNotification:
+        return call_result.SecurityEventNotification()
+
+    @on("NotifyEvent")
+    def on_event(self, **_: Any) -> call_result.NotifyEvent:
+        return call_result.NotifyEvent()
+
+    @on("NotifyReport")
+    def on_report(self, **_: Any) -> call_result.NotifyReport:
+        return call_result.NotifyReport()
+
+    @on("FirmwareStatusNotification")
+    def on_firmware(self, **_: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
 
 
 class Ocpp21:
@@ -203,6 +228,7 @@ class Ocpp21:
         self.station: _Csms | None = None
         self.validity_s = cfg.watchdog_s
         self._controlled: tuple[_Csms, int] | None = None  # (session, boots) control was taken
+        self.allowed_tx: str | None = None  # the transaction v2h allowed to discharge
         self._fresh = asyncio.Event()
         self._arrived = asyncio.Event()
         self._closing = False
@@ -351,9 +377,29 @@ class Ocpp21:
 
     async def set_power(self, watts: float) -> None:
         chg, dis = self.limits()
+        if dis > 0.0 and not await self._allow():
+            dis = 0.0
         w = float(round(max(-dis, min(chg, watts))))
         await self._tx({"startPeriod": 0, "operationMode": "CentralSetpoint", "setpoint": w,
                         "limit": chg, "dischargeLimit": -dis})
+
+    async def _allow(self) -> bool:
+        """Discharge allowed in this transaction: once per transaction v2h, as the CSMS,
+        allows the car's bidirectional transfer mode (NotifyAllowedEnergyTransfer; every
+        bidirectional mode when the car's request is not known). False when refused."""
+        tx = self.state.tx_id
+        if tx is None or tx == self.allowed_tx:
+            return tx is not None
+        mode = self.state.requested_mode
+        modes = [mode] if mode in BPT_MODES else sorted(BPT_MODES)
+        res = await self._call(call.NotifyAllowedEnergyTransfer(
+            transaction_id=tx, allowed_energy_transfer=modes))
+        if res.status != "Accepted":
+            log.warning("ocpp: the station refused discharge in transaction %s (%s)", tx,
+                        res.status)
+            return False
+        self.allowed_tx = tx
+        return True
 
     async def stop(self) -> None:
         """An Idle TxProfile; without a transaction nothing can move: nothing to send."""

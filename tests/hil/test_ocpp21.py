@@ -51,6 +51,13 @@ class TestRules:
         """Each broken rule is named as the reason the station rejects the profile."""
         assert check_profile(profile(per), "tx-1") == why
 
+    def test_discharge_before_it_is_allowed_is_rejected(self):
+        """No negative setpoint before the CSMS allowed a bidirectional mode; charging is."""
+        dis = period(operation_mode="CentralSetpoint", setpoint=-100.0, discharge_limit=-200.0)
+        assert check_profile(profile(dis), "tx-1", v2x=False) == "V2XNotAuthorized"
+        chg = period(operation_mode="CentralSetpoint", setpoint=100.0, discharge_limit=-200.0)
+        assert check_profile(profile(chg), "tx-1", v2x=False) is None
+
     def test_profile_of_another_transaction_is_rejected(self):
         """A TxProfile for a transaction not running (or none running) is refused."""
         p = profile(period(operation_mode="Idle"))
@@ -117,7 +124,7 @@ async def test_driver_discharges_charges_and_stops(station):
     bench.advance(5)
     assert bench.charger.command_w() == 0.0 and abs(bench.plant.p) < 5.0
     assert d.limits() == (bench.plant.max_chg_w, bench.plant.max_dis_w)
-    assert bench.charger.rejected == []
+    assert bench.charger.rejected == [] and bench.charger.allowed == {"DC_BPT"}
 
 
 async def test_setpoint_beyond_the_cars_limit_is_clamped(station):
