@@ -13,6 +13,7 @@ import sys
 from controller import config
 
 from ._bench import CHARGER_MODELS
+from ._ocpp21 import STATION_ID
 from ._run import make_bench
 
 CHARGER_NAMES = tuple(CHARGER_MODELS)
@@ -25,8 +26,12 @@ async def _serve(args: argparse.Namespace) -> int:
     where = (f"serial {bench.meter_serial}" if bench.meter_serial
              else f"127.0.0.1:{ports['meter']}")
     print(f"meter {bench.meter_kind} on {where} unit {args.unit_id}", flush=True)
-    print(f"charger {args.charger} on 127.0.0.1:{ports['charger']} unit {args.unit_id}",
-          flush=True)
+    if args.charger == "ocpp21":  # the station dials the controller, which listens there
+        print(f"charger ocpp21 dials ws://127.0.0.1:{ports['charger']}/{STATION_ID}",
+              flush=True)
+    else:
+        print(f"charger {args.charger} on 127.0.0.1:{ports['charger']} unit {args.unit_id}",
+              flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
