@@ -199,6 +199,7 @@ class Ocpp21(ChargerEmulator):
         self.url_user = ""  # "station:password@" for a test of profile 2
         self.ssl: Any = None
         self.ws: Any = None
+        self.cp: _Station | None = None  # the session's charge point (tests reach into it)
         self._task: asyncio.Task[None] | None = None
         self._status = ""
 
@@ -402,7 +403,7 @@ class Ocpp21(ChargerEmulator):
 
     async def _session(self, ws: Any) -> None:
         """Boot (when it has booted), its state, then what happens, until the drop."""
-        cp = _Station(ws, self)
+        cp = self.cp = _Station(ws, self)
         reader = asyncio.get_running_loop().create_task(cp.start(), name="hil.charger.ocpp.rx")
         try:
             if self.boot_reason is not None:

@@ -46,6 +46,8 @@ TX_PROFILE_ID = 1        # v2h's TxProfile (replaced by each command)
 DEFAULT_PROFILE_ID = 2   # v2h's TxDefaultProfile: Idle, the fallback on expiry
 TX_STACK_LEVEL = 1
 HEARTBEAT_S = 60         # the interval v2h gives in BootNotification's reply
+SAMPLE_MAX_S = 2.0       # the oldest MeterValues a read takes from a station that declines
+                         # TriggerMessage (its SampledDataCtrlr.TxUpdatedInterval: 1 s)
 LIMIT_W = 22_000         # the most v2h commands either way (AC 3 x 32 A; the car's less)
 # the V2X energy transfer modes (NotifyEVChargingNeeds requestedEnergyTransfer) that may
 # discharge; any other: the car only charges
@@ -232,6 +234,7 @@ class Ocpp21:
         self._fresh = asyncio.Event()
         self._arrived = asyncio.Event()
         self._closing = False
+        self.sample_t = -math.inf  # when the last MeterValues arrived (clock s)
         self.profiles_sent: list[dict[str, Any]] = []  # the last few, for tests (newest last)
 
     # -- the server ----------------------------------------------------------------------
@@ -267,7 +270,7 @@ class Ocpp21:
             self.server = await serve(self._session, self.cfg.host, self.cfg.port,
                                       subprotocols=[websockets.Subprotocol(SUBPROTOCOL)],
                                       ssl=self.ssl_context(), process_request=auth,
-                                      ping_interval=None)
+                                      ping_interval=None, close_timeout=1.0)
         log.info("ocpp: listening on %s:%d (security profile %d)", self.cfg.host,
                  self.cfg.port, self.cfg.security_profile or 0)
 
@@ -283,8 +286,8 @@ class Ocpp21:
             return
         old, cp = self.station, _Csms(ident, ws, self)
         self.station = cp  # the newest wins: a station that came back after a drop
-        if old is not None:
-            await old.ws.close()
+        if old is not None:  # presumed dead: no closing handshake to wait for
+            old.ws.transport.abort()
         self._arrived.set()
         log.info("ocpp: station %s connected", ident)
         try:
@@ -322,30 +325,40 @@ class Ocpp21:
 
     def fresh(self) -> None:
         """A MeterValues arrived: wake the read waiting for it."""
+        self.sample_t = self.clock()
         self._fresh.set()
         self._fresh = asyncio.Event()
 
     # -- the Charger protocol -------------------------------------------------------------
     async def read(self) -> ChargerReading:
-        """Ask for MeterValues now (TriggerMessage) and wait for them: as fresh as a read."""
+        """Ask for MeterValues now (TriggerMessage) and wait for them: as fresh as a read. A
+        station that declines the trigger is read from the MeterValues it sends by itself,
+        while the last is at most SAMPLE_MAX_S old (its reading's t is when it came)."""
         cp = await self._need()
         got = self._fresh
         res = await self._call(call.TriggerMessage(requested_message="MeterValues",
                                                    evse={"id": self.evse_id}))
-        if res.status != "Accepted":
-            raise DeviceError("charger ocpp21", f"TriggerMessage: {res.status}")
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                await got.wait()
-        except TimeoutError:
-            raise DeviceError("charger ocpp21", "no MeterValues after the trigger") from None
+        t = self.clock()
+        if res.status == "Accepted":
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    await got.wait()
+            except TimeoutError:
+                raise DeviceError("charger ocpp21", "no MeterValues after the trigger") from None
+            t = self.clock()
+        elif t - self.sample_t <= SAMPLE_MAX_S:
+            t = self.sample_t
+        else:
+            raise DeviceError("charger ocpp21", f"TriggerMessage {res.status}, and no "
+                              f"MeterValues of its own for {SAMPLE_MAX_S:g} s")
         st = self.state
         car = st.status in ("Occupied", "Reserved") or st.tx_id is not None
         faulted = st.status == "Faulted"
         controlled = self._controlled == (cp, st.boots)
-        return ChargerReading(self.clock(), st.power_w, car, st.tx_id is not None and not faulted,
-                              st.soc if car else math.nan, 1 if st.tx_id else 0,
-                              1 if faulted else 0, controlled, st.charged_wh, st.discharged_wh)
+        ready = st.tx_id is not None and not faulted
+        return ChargerReading(t, st.power_w, car, ready, st.soc if car else math.nan,
+                              1 if st.tx_id else 0, 1 if faulted else 0, controlled,
+                              st.charged_wh, st.discharged_wh)
 
     async def take_control(self, watchdog_s: int) -> None:
         """The Idle TxDefaultProfile (the fallback of every expired TxProfile), accepted.

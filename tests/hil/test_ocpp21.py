@@ -242,3 +242,21 @@ async def test_take_control_asks_for_the_transaction(station):
     await until(lambda: d.state.tx_id == bench.charger.tx_id)
     await d.set_power(-500)
     assert bench.charger.command_w() == -500.0
+
+
+async def test_station_declining_the_trigger_is_read_from_its_samples(station, monkeypatch):
+    """A station that answers TriggerMessage with Rejected: the read takes the MeterValues it
+    sent by itself while they are at most SAMPLE_MAX_S old, with their arrival as t."""
+    from ocpp.v21 import call_result
+
+    bench, d = await station()
+    await d.read()
+    route = bench.charger.cp.route_map["TriggerMessage"]
+    monkeypatch.setitem(route, "_on_action", lambda **_: call_result.TriggerMessage(
+        status="Rejected"))
+    monkeypatch.delitem(route, "_after_action")
+    r = await d.read()
+    assert r.t == d.sample_t and r.car_present
+    d.sample_t -= 3.0
+    with pytest.raises(DeviceError, match="Rejected"):
+        await d.read()
