@@ -46,8 +46,8 @@ def _time(s: str) -> datetime:
 
 def check_profile(p: dict[str, Any], tx_id: str | None, v2x: bool = True) -> str | None:
     """Why the station rejects the profile `p` (snake_case keys, as the library hands it),
-    as a reasonCode; None when it keeps the V2X rules (OCPP 2.1 part 2, K01 and Q: the
-    operationMode table of ChargingSchedulePeriodType):
+    as a reasonCode; None when it keeps the V2X rules (OCPP 2.1 part 2, blocks K and Q: the
+    operation modes of ChargingSchedulePeriodType):
     CentralSetpoint needs a setpoint; Idle takes no limit, dischargeLimit or setpoint; a
     setpoint lies within [dischargeLimit, limit]; ChargingOnly discharges nothing; a
     TxProfile names the transaction running; rates in W; and (`v2x` False) no discharging

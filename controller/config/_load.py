@@ -129,7 +129,7 @@ OUTLET_KEYS = {"plug": "evtec", "connector": "ambibox"}
 # OCPP's keys: the ocpp21 driver's alone
 OCPP_KEYS = ("station_id", "evse_id", "security_profile", "password", "cert_file", "key_file",
              "ca_file")
-# what each OCPP security profile needs (OCPP 2.1 part 2, A00): 0 plain, on loopback only
+# what each OCPP security profile needs (OCPP 2.1 part 2, block A): 0 plain, on loopback only
 OCPP_NEEDS = {2: ("password", "cert_file", "key_file"), 3: ("cert_file", "key_file", "ca_file")}
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 

@@ -8,13 +8,14 @@ What is used (firmware_notes/ocpp21.md, with the spec's sections and the schema 
 * v2h -> station: TriggerMessage(MeterValues) for each read; SetChargingProfile: once a
   TxDefaultProfile `Idle` (what the station falls back to), then each command a TxProfile
   whose one period is `CentralSetpoint` with a signed `setpoint` (W, - discharge) inside
-  [`dischargeLimit`, `limit`], or `Idle` for a stop; ClearChargingProfile on release.
+  [`dischargeLimit`, `limit`], or `Idle` for a stop; NotifyAllowedEnergyTransfer (the V2X
+  authorization) once a transaction; ClearChargingProfile on release.
 
 The dead-man: every TxProfile is valid for `watchdog_s` (its schedule's `duration` and its
 `validTo`), so a station that stops hearing from v2h falls back to the Idle default by
 itself within that time: the counterpart of a Modbus charger's watchdog.
 
-Security (OCPP 2.1 part 2, A00 "Security profiles"): 2 = TLS and HTTP basic auth with the
+Security (OCPP 2.1 part 2, block A: the security profiles): 2 = TLS and HTTP basic auth with the
 station's password; 3 = TLS with client certificates from `ca_file`; 0 = plain websocket,
 only on a loopback address (tests, the bench)."""
 
@@ -27,34 +28,28 @@ import math
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import websockets
 from ocpp.exceptions import OCPPError
-from ocpp.routing import on
-from ocpp.v21 import ChargePoint, call, call_result
+from ocpp.v21 import call
 from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
 
 from controller.config import Charger as ChargerConfig
 
-from .base import Capabilities, ChargerReading, DeviceError, SocSource, finite_or_nan
+from ._ocpp import BPT_MODES, Csms, StationState, iso
+from .base import Capabilities, ChargerReading, DeviceError, SocSource
 
 SUBPROTOCOL = "ocpp2.1"
 TX_PROFILE_ID = 1        # v2h's TxProfile (replaced by each command)
 DEFAULT_PROFILE_ID = 2   # v2h's TxDefaultProfile: Idle, the fallback on expiry
 TX_STACK_LEVEL = 1
-HEARTBEAT_S = 60         # the interval v2h gives in BootNotification's reply
 SAMPLE_MAX_S = 2.0       # the oldest MeterValues a read takes from a station that declines
                          # TriggerMessage (its SampledDataCtrlr.TxUpdatedInterval: 1 s)
 LIMIT_W = 22_000         # the most v2h commands either way (AC 3 x 32 A; the car's less)
-# the V2X energy transfer modes (NotifyEVChargingNeeds requestedEnergyTransfer) that may
-# discharge; any other: the car only charges
-BPT_MODES = frozenset({"AC_BPT", "AC_BPT_DER", "DC_BPT", "DC_ACDP_BPT"})
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 log = logging.getLogger("v2h")
-logging.getLogger("ocpp").setLevel(logging.WARNING)  # the library logs every frame at INFO
 
 CAPS = Capabilities(
     max_charge_w=LIMIT_W, max_discharge_w=LIMIT_W,
@@ -64,152 +59,6 @@ CAPS = Capabilities(
     watchdog_register=None, watchdog_max_s=600,
     watchdog_profile=True,  # each TxProfile expires after watchdog_s
     energy_counters=True, phases=(1, 3))
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-@dataclass
-class StationState:
-    """What the station last told v2h: the connector, the transaction, the meter values
-    (W, %, Wh; NaN until told) and the car's V2X limits (W, NaN until told)."""
-
-    status: str = "Unavailable"  # connectorStatus
-    tx_id: str | None = None
-    charging_state: str = ""
-    power_w: float = math.nan
-    soc: float = math.nan
-    charged_wh: float = math.nan
-    discharged_wh: float = math.nan
-    max_charge_w: float = math.nan
-    max_discharge_w: float = math.nan
-    requested_mode: str = ""  # requestedEnergyTransfer of the car's last charging needs
-    boots: int = 0
-
-
-def _scaled(sv: dict[str, Any]) -> float:
-    """A sampledValue's value in W, Wh or % (unitOfMeasure: k-prefixed units, multiplier)."""
-    try:
-        x = float(sv["value"])
-    except (KeyError, TypeError, ValueError):
-        return math.nan
-    unit = sv.get("unit_of_measure") or {}
-    x *= float(10.0 ** float(unit.get("multiplier", 0)))
-    return x * 1000.0 if str(unit.get("unit", "")).startswith("k") else x
-
-
-def parse_meter_values(values: list[dict[str, Any]], st: StationState) -> None:
-    """MeterValueType entries (snake_case keys, as the library hands them) into `st`: the
-    last sample of each measurand over all phases (no `phase`); power is import - export."""
-    got: dict[str, float] = {}
-    for mv in values:
-        for sv in mv.get("sampled_value", []):
-            if sv.get("phase") is None:
-                got[sv.get("measurand", "Energy.Active.Import.Register")] = _scaled(sv)
-    if "Power.Active.Import" in got or "Power.Active.Export" in got:
-        imp = got.get("Power.Active.Import", 0.0)
-        st.power_w = finite_or_nan(imp - got.get("Power.Active.Export", 0.0), 2.0 * LIMIT_W)
-    if "SoC" in got:
-        soc = got["SoC"]
-        st.soc = soc if 0.0 < soc <= 100.0 else math.nan
-    if "Energy.Active.Import.Register" in got:
-        st.charged_wh = got["Energy.Active.Import.Register"]
-    if "Energy.Active.Export.Register" in got:
-        st.discharged_wh = got["Energy.Active.Export.Register"]
-
-
-class _Csms(ChargePoint):
-    """One station's session, the CSMS side: its requests update the driver's state."""
-
-    def __init__(self, ident: str, ws: ServerConnection, drv: Ocpp21) -> None:
-        super().__init__(ident, ws, response_timeout=30)
-        self.ws = ws
-        self.drv = drv
-
-    @on("BootNotification")
-    def on_boot(self, charging_station: dict[str, Any], reason: str,
-                **_: Any) -> call_result.BootNotification:
-        st = self.drv.state
-        st.boots += 1
-        st.tx_id = None  # a boot ends every transaction; profiles are gone
-        self.drv.allowed_tx = None
-        log.info("ocpp: station %s booted (%s, %s %s)", self.id, reason,
-                 charging_station.get("vendor_name"), charging_station.get("model"))
-        return call_result.BootNotification(current_time=_iso(self.drv.wall()),
-                                            interval=HEARTBEAT_S, status="Accepted")
-
-    @on("Heartbeat")
-    def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        return call_result.Heartbeat(current_time=_iso(self.drv.wall()))
-
-    @on("StatusNotification")
-    def on_status(self, connector_status: str, evse_id: int,
-                  **_: Any) -> call_result.StatusNotification:
-        if evse_id == self.drv.evse_id:
-            self.drv.state.status = connector_status
-        return call_result.StatusNotification()
-
-    @on("TransactionEvent")
-    def on_transaction(self, event_type: str, transaction_info: dict[str, Any],
-                       meter_value: list[dict[str, Any]] | None = None,
-                       evse: dict[str, Any] | None = None,
-                       **_: Any) -> call_result.TransactionEvent:
-        st = self.drv.state
-        if evse is None or evse.get("id") == self.drv.evse_id:
-            if event_type == "Ended":
-                if st.tx_id == transaction_info["transaction_id"]:
-                    st.tx_id = None
-                log.info("ocpp: transaction %s ended (%s)", transaction_info["transaction_id"],
-                         transaction_info.get("stopped_reason", "?"))
-            else:
-                st.tx_id = transaction_info["transaction_id"]
-            st.charging_state = transaction_info.get("charging_state", st.charging_state)
-            if meter_value:
-                parse_meter_values(meter_value, st)
-        return call_result.TransactionEvent()
-
-    @on("MeterValues")
-    def on_meter_values(self, evse_id: int, meter_value: list[dict[str, Any]],
-                        **_: Any) -> call_result.MeterValues:
-        if evse_id == self.drv.evse_id:
-            parse_meter_values(meter_value, self.drv.state)
-            self.drv.fresh()
-        return call_result.MeterValues()
-
-    @on("NotifyEVChargingNeeds")
-    def on_needs(self, charging_needs: dict[str, Any], evse_id: int,
-                 **_: Any) -> call_result.NotifyEVChargingNeeds:
-        if evse_id == self.drv.evse_id:
-            v2x = charging_needs.get("v2x_charging_parameters") or {}
-            st = self.drv.state
-            st.max_charge_w = float(v2x.get("max_charge_power", math.nan))
-            st.requested_mode = charging_needs.get("requested_energy_transfer", "")
-            bpt = st.requested_mode in BPT_MODES
-            st.max_discharge_w = float(v2x.get("max_discharge_power", math.nan)) if bpt else 0.0
-        return call_result.NotifyEVChargingNeeds(status="Accepted")
-
-    @on("Authorize")
-    def on_authorize(self, **_: Any) -> call_result.Authorize:
-        """One household, one station: whoever the station lets plug in is accepted."""
-        return call_result.Authorize(id_token_info={"status": "Accepted"})
-
-    # reports v2h has no use for, acknowledged so that a station does not retry them
-    @on("SecurityEventNotification")
-    def on_security_event(self, **_: Any) -> call_result.SecurityEventNotification:
-        return call_result.SecurityEventNotification()
-
-    @on("NotifyEvent")
-    def on_event(self, **_: Any) -> call_result.NotifyEvent:
-        return call_result.NotifyEvent()
-
-    @on("NotifyReport")
-    def on_report(self, **_: Any) -> call_result.NotifyReport:
-        return call_result.NotifyReport()
-
-    @on("FirmwareStatusNotification")
-    def on_firmware(self, **_: Any) -> call_result.FirmwareStatusNotification:
-        return call_result.FirmwareStatusNotification()
 
 
 class Ocpp21:
@@ -227,9 +76,9 @@ class Ocpp21:
         self.timeout_s = cfg.timeout_s
         self.state = StationState()
         self.server: Server | None = None
-        self.station: _Csms | None = None
+        self.station: Csms | None = None
         self.validity_s = cfg.watchdog_s
-        self._controlled: tuple[_Csms, int] | None = None  # (session, boots) control was taken
+        self._controlled: tuple[Csms, int] | None = None  # (session, boots) control was taken
         self.allowed_tx: str | None = None  # the transaction v2h allowed to discharge
         self._fresh = asyncio.Event()
         self._arrived = asyncio.Event()
@@ -284,7 +133,7 @@ class Ocpp21:
         if ws.subprotocol != SUBPROTOCOL:
             await ws.close(1002, "ocpp2.1 only")
             return
-        old, cp = self.station, _Csms(ident, ws, self)
+        old, cp = self.station, Csms(ident, ws, self)
         self.station = cp  # the newest wins: a station that came back after a drop
         if old is not None:  # presumed dead: no closing handshake to wait for
             old.ws.transport.abort()
@@ -301,7 +150,7 @@ class Ocpp21:
                 log.log(logging.INFO if self._closing else logging.WARNING,
                         "ocpp: station %s disconnected", ident)
 
-    async def _need(self) -> _Csms:
+    async def _need(self) -> Csms:
         """The connected station (waiting up to timeout_s for one); DeviceError if none."""
         await self.start()
         if self.station is None:
@@ -376,7 +225,7 @@ class Ocpp21:
             "id": DEFAULT_PROFILE_ID, "stackLevel": 0,
             "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
             "chargingSchedule": [{
-                "id": DEFAULT_PROFILE_ID, "startSchedule": _iso(self.wall()),
+                "id": DEFAULT_PROFILE_ID, "startSchedule": iso(self.wall()),
                 "chargingRateUnit": "W",
                 "chargingSchedulePeriod": [{"startPeriod": 0, "operationMode": "Idle"}]}]})
         self._controlled = (cp, self.state.boots)
@@ -428,9 +277,9 @@ class Ocpp21:
         await self._profile({
             "id": TX_PROFILE_ID, "stackLevel": TX_STACK_LEVEL,
             "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Absolute",
-            "transactionId": tx, "validTo": _iso(now + timedelta(seconds=self.validity_s)),
+            "transactionId": tx, "validTo": iso(now + timedelta(seconds=self.validity_s)),
             "chargingSchedule": [{
-                "id": TX_PROFILE_ID, "startSchedule": _iso(now), "duration": self.validity_s,
+                "id": TX_PROFILE_ID, "startSchedule": iso(now), "duration": self.validity_s,
                 "chargingRateUnit": "W", "chargingSchedulePeriod": [period]}]})
 
     async def _profile(self, profile: dict[str, Any]) -> None:
