@@ -115,11 +115,16 @@ class Ocpp21:
             raise DeviceError("charger ocpp21", "a plain websocket only on a loopback address")
         auth = (basic_auth(realm="v2h", check_credentials=self._password_ok)
                 if self.cfg.security_profile == 2 else None)
-        async with asyncio.timeout(5.0):
-            self.server = await serve(self._session, self.cfg.host, self.cfg.port,
-                                      subprotocols=[websockets.Subprotocol(SUBPROTOCOL)],
-                                      ssl=self.ssl_context(), process_request=auth,
-                                      ping_interval=None, close_timeout=1.0)
+        try:
+            async with asyncio.timeout(5.0):
+                # no pings: each read's TriggerMessage finds a silent station sooner
+                self.server = await serve(self._session, self.cfg.host, self.cfg.port,
+                                          subprotocols=[websockets.Subprotocol(SUBPROTOCOL)],
+                                          ssl=self.ssl_context(), process_request=auth,
+                                          ping_interval=None, close_timeout=1.0)
+        except OSError as exc:  # the port taken, the address not ours: tried again next read
+            raise DeviceError("charger ocpp21", f"cannot listen on {self.cfg.host}:"
+                              f"{self.cfg.port}: {exc}") from exc
         log.info("ocpp: listening on %s:%d (security profile %d)", self.cfg.host,
                  self.cfg.port, self.cfg.security_profile or 0)
 

@@ -114,3 +114,19 @@ class TestProfile3:
         with pytest.raises((ssl.SSLError, websockets.InvalidHandshake)):
             await dial(d, client_ssl(pki, cert))
         assert d.station is None
+
+
+async def test_port_taken_is_a_device_error():
+    """v2h cannot listen (the port is someone else's): a DeviceError, tried again later."""
+    import socket
+
+    from controller.devices import DeviceError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        cfg = config.defaults(("charger.driver=ocpp21", f"charger.port={s.getsockname()[1]}"))
+        d = Ocpp21(cfg.charger)
+        with pytest.raises(DeviceError, match="cannot listen"):
+            await d.start()
+        await d.close()
