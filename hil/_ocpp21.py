@@ -181,9 +181,10 @@ class Ocpp21(ChargerEmulator):
 
     def __init__(self, bench: Bench, unit_id: int = 1) -> None:
         self.factory, self.holding, self.writable, self.power_register = {}, (), frozenset(), 0
+        self.profiles: dict[str, Profile] = {}  # by purpose (the base reads control_row())
         super().__init__(bench, unit_id)
         self.started = True
-        self.profiles: dict[str, Profile] = {}
+        self._seq = 0  # TransactionEvent seqNo
         self.tx_id: str | None = None
         self.allowed: set[str] = set()  # the modes the CSMS allowed in this transaction
         self._tx_n = itertools.count(1)
@@ -246,7 +247,7 @@ class Ocpp21(ChargerEmulator):
 
     def control_row(self) -> tuple[int, int, int]:
         """1 while v2h's Idle TxDefaultProfile is in force (its fallback), else 0."""
-        d = getattr(self, "profiles", {}).get("TxDefaultProfile")
+        d = self.profiles.get("TxDefaultProfile")
         return (1 if d is not None and d.mode == "Idle" else 0, 0, 0)
 
     def control_want(self, watchdog_s: int) -> tuple[int, int, int]:
@@ -334,7 +335,7 @@ class Ocpp21(ChargerEmulator):
                                 "chargingState": "EVConnected" if kind != "Ended" else "Idle"}
         if reason:
             info["stoppedReason"] = reason
-        self._seq = getattr(self, "_seq", 0) + 1
+        self._seq += 1
         return call.TransactionEvent(event_type=kind, timestamp=_iso(self.wall()),
                                      trigger_reason=trigger, seq_no=self._seq,
                                      transaction_info=info, evse={"id": EVSE, "connectorId": 1},
