@@ -75,10 +75,11 @@ bench: $(BUILT)
 
 # every HIL scenario in real time, against `v2h run` as its own process, with the Quasar;
 # and the safety set (grid loss, meter silent / frozen / garbage, charger lost, SIGKILL,
-# reserve, fuse, load steps) with each other charger's emulator and driver (issue #13). A
+# reserve, fuse, load steps) with each other charger's emulator and driver (issues #13, #14:
+# ocpp21 is the OCPP 2.1 station, whose dead-man is each profile's expiry). A
 # check that times what a charger does not have (its own watchdog) prints n/a. They run
 # side by side (each is light: a bench and a controller) so the matrix stays under 12 min.
-HIL_CHARGERS := evtec ambibox sigenergy sunspec
+HIL_CHARGERS := evtec ambibox sigenergy sunspec ocpp21
 HIL_SAFETY   := grid-loss-quick meter-silent-quick meter-frozen meter-garbage \
                 charger-lost-quick sigkill evening-limits fuse-charge load-steps
 hil: $(BUILT) sysdeps

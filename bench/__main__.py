@@ -1,4 +1,5 @@
-"""`make bench`: the step's cost compiled and pure, and a year of seconds in the batch runner.
+"""`make bench`: the step's cost compiled and pure, and a year of seconds in the batch runner;
+the live loop's timing; one OCPP 2.1 setpoint's round trip (`ocpp_setpoint_ms_p99`).
 
 Prints a few readable lines, then one JSON object as the last line."""
 
@@ -143,6 +144,13 @@ def main() -> None:
     out.update(asyncio.run(measure(float(os.environ.get("V2H_BENCH_LIVE_S", "120")))))
     print(f"live loop: read-to-write p99 {out['read_to_write_ms_p99']} ms, jitter p99 "
           f"{out['period_jitter_ms_p99']} ms, {out['rss_mb']} MB, {out['cpu_pct']} % CPU",
+          flush=True)
+    from bench.ocpp import measure as measure_ocpp
+
+    out.update(asyncio.run(measure_ocpp()))
+    print(f"ocpp 2.1: one setpoint (SetChargingProfile -> Accepted) p50 "
+          f"{out['ocpp_setpoint_ms_p50']} ms, p99 {out['ocpp_setpoint_ms_p99']} ms; profile "
+          f"accepted -> power moving on the bench's plant {out['ocpp_accept_to_move_ms']} ms",
           flush=True)
     print(json.dumps(out))
 

@@ -204,7 +204,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="demo-evening", metavar="NAME_OR_FILE")
     p.add_argument("--minutes", type=float, help="stop after this long")
     p.add_argument("--charger", default="quasar", metavar="NAME",
-                   choices=("quasar", "evtec", "ambibox", "sigenergy", "sunspec"),
+                   choices=("quasar", "evtec", "ambibox", "sigenergy", "sunspec",
+                            "ocpp21"),
                    help="the charger on the bench and its driver (default quasar)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE")

@@ -13,6 +13,7 @@ import sys
 from controller import config
 
 from ._bench import CHARGER_MODELS
+from ._ocpp21 import STATION_ID
 from ._run import make_bench
 
 CHARGER_NAMES = tuple(CHARGER_MODELS)
@@ -25,8 +26,12 @@ async def _serve(args: argparse.Namespace) -> int:
     where = (f"serial {bench.meter_serial}" if bench.meter_serial
              else f"127.0.0.1:{ports['meter']}")
     print(f"meter {bench.meter_kind} on {where} unit {args.unit_id}", flush=True)
-    print(f"charger {args.charger} on 127.0.0.1:{ports['charger']} unit {args.unit_id}",
-          flush=True)
+    if args.charger == "ocpp21":  # the station dials the controller, which listens there
+        print(f"charger ocpp21 dials ws://127.0.0.1:{ports['charger']}/{STATION_ID}",
+              flush=True)
+    else:
+        print(f"charger {args.charger} on 127.0.0.1:{ports['charger']} unit {args.unit_id}",
+              flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -54,11 +59,12 @@ async def _run(args: argparse.Namespace) -> int:
         why = f": {c['not_applicable']}" if c["passed"] is None else ""
         print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']}){why}")
     print(text)
-    if res.get("forbidden_writes"):
-        print(f"FAIL {name}: forbidden_writes = {res['forbidden_writes']} (limit 0)")
+    for key in ("forbidden_writes", "rejected_profiles"):
+        if res.get(key):
+            print(f"FAIL {name}: {key} = {res[key]} (limit 0)")
     ok = (all(c["passed"] is not False for c in res["checks"])
           and res["safety_violations"] == 0
-          and not res.get("forbidden_writes"))
+          and not res.get("forbidden_writes") and not res.get("rejected_profiles"))
     return 0 if ok else 1
 
 

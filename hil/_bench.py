@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -23,6 +24,7 @@ from ._em24 import Em24
 from ._evtec import Evtec
 from ._faults import KINDS, Faults
 from ._modbus import start_server
+from ._ocpp21 import Ocpp21
 from ._p1 import P1
 from ._quasar import Quasar
 from ._rtu import RtuLine
@@ -38,7 +40,7 @@ METERS = {"sdm630": Sdm630, "em24": Em24, "p1": P1}
 # the charger models, by the name of their driver (controller.devices.CHARGERS)
 CHARGER_MODELS: dict[str, type[Quasar] | type[ChargerEmulator]] = {
     "quasar": Quasar, "evtec": Evtec, "ambibox": Ambibox, "sigenergy": Sigenergy,
-    "sunspec": SunSpec}
+    "sunspec": SunSpec, "ocpp21": Ocpp21}
 
 
 @dataclass
@@ -62,16 +64,16 @@ class Bench:
     The meter is `meter_kind` ("sdm630", "em24", "p1") on `meter_link` ("tcp", or "rtu": the
     SDM630 on a serial line, its device in `meter_serial`). With `meter_dies_with_grid` a
     self-powered meter goes dark with every grid loss, as the fault `meter_dark_kind`
-    ("meter_dark": no reply; "meter_refused": port closed), until the grid has been back
-    for `meter_boot_s` (s). The charger is `charger_kind` ("quasar", "evtec", "ambibox",
-    "sigenergy", "sunspec"). With `sync_faults` each fault waits, from its at_s, for the
-    controller's next write of a power (its power register) and starts on the tick after it: the
-    worst phase for a loop that writes once a second (faults due at the same at_s move
-    together; the schedule's at_s are moved, so the checks score the real start). With
-    `meter_publish_s` > 0 a Modbus meter publishes on a clock of its own, a sample every
-    meter_publish_s from meter_publish_phase_s (bench s), and every read until the next
-    returns it (0: each read measures anew); `pubs` holds when each was published (the
-    bench's `clock`)."""
+    ("meter_dark": no reply; "meter_refused": port closed), until the grid has been back for
+    `meter_boot_s` (s). The charger is `charger_kind` ("quasar", "evtec", "ambibox",
+    "sigenergy", "sunspec" over Modbus TCP; "ocpp21", the OCPP station that dials the controller
+    on ports["charger"], where the controller listens). With `sync_faults` each fault waits,
+    from its at_s, for the controller's next write of a power (its power register) and starts on
+    the tick after it: the worst phase for a loop that writes once a second (faults due at the
+    same at_s move together; the schedule's at_s are moved, so the checks score the real start).
+    With `meter_publish_s` > 0 a Modbus meter publishes on a clock of its own, a sample every
+    meter_publish_s from meter_publish_phase_s (bench s), and every read until the next returns
+    it (0: each read measures anew); `pubs` holds when each was published (the bench's `clock`)."""
 
     scenario: sim.Scenario
     config: cfgmod.Config = field(default_factory=cfgmod.defaults)
@@ -205,6 +207,8 @@ class Bench:
         """Close a device's port now (clients dropped, connects refused), or reopen it on the
         same port (a task: see settle())."""
         srv = self.servers.get(name)
+        if name == "charger" and isinstance(self.charger, Ocpp21):
+            return  # the station dials out: it drops and redials by itself (hil/_ocpp21.py)
         if not up:
             if isinstance(srv, P1):
                 srv.close()
@@ -251,6 +255,7 @@ class Bench:
         pl = self.plant
         self.g_hist.append((pl.g1, pl.g2, pl.g3))
         del self.g_hist[:-(self.plant.n_sub + self.plant.meter_lat_n + 2)]
+        self.charger.tick()
         pl.tick(self.t_bench, fl, inp.l1[k], inp.l2[k], inp.l3[k], inp.pv[k])
         if isinstance(self.meter, P1):
             self.meter.on_tick()
@@ -287,9 +292,13 @@ class Bench:
             srv, self.ports["meter"] = await start_server(self.meter.device(), meter_port,
                                                           self.meter.trace_packet)
             self.servers["meter"] = srv
-        srv, port = await start_server(self.charger.device(), charger_port,
-                                       self.charger.trace_packet)
-        self.servers["charger"] = srv
+        if isinstance(self.charger, Ocpp21):  # v2h listens, the station dials it
+            port = charger_port or free_port()
+            await self.charger.start(port)
+        else:
+            srv, port = await start_server(self.charger.device(), charger_port,
+                                           self.charger.trace_packet)
+            self.servers["charger"] = srv
         self.ports["charger"] = port
         self._update_faults()
         return dict(self.ports)
@@ -311,6 +320,8 @@ class Bench:
         for task in list(self._pending):
             task.cancel()
         await asyncio.gather(*self._pending, return_exceptions=True)
+        if isinstance(self.charger, Ocpp21):
+            await self.charger.stop()
         for srv in self.servers.values():
             if isinstance(srv, P1):
                 await srv.stop()
@@ -324,6 +335,13 @@ class Bench:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a peer that listens where we dial)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def sample_to_write_ms(bench: Bench) -> list[float]:

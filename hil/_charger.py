@@ -49,6 +49,10 @@ class ChargerLink:
     def watchdog(self) -> None:
         raise NotImplementedError
 
+    def tick(self) -> None:
+        """Each plant sub-step: a charger's own timers (an OCPP station's profiles expire);
+        a Modbus charger has none that the traffic does not drive."""
+
     def hear(self, fc: int, start: int, address: int, regs: list[int],
              values: list[int] | list[bool] | None) -> tuple[bool, ExcCodes | None]:
         """(True, what the action returns) when the request is not for it (no coils) or

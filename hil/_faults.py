@@ -31,6 +31,7 @@ class Faults:
     charger_reply_lost: bool = False  # writes are applied, their replies never sent
     charger_user_mode: bool = False   # someone takes it to app control (81 -> 0) at the start
     soc_zero_idle: bool = False       # SoC register 0 while it neither charges nor discharges
+    charger_rejects: bool = False     # OCPP: every charging profile rejected (Busy)
     soc_jump: bool = False            # SoC register jumps by 2 points (0, -2, 0, +2 every 5 s)
 
 

@@ -20,6 +20,7 @@ from controller import config, sim
 
 from ._bench import Bench, Fault
 from ._checks import CHECKS, METER_FAULTS, NEEDS_WATCHDOG, Run
+from ._ocpp21 import Ocpp21
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
 
@@ -236,6 +237,10 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "safety_violations": _safety_seconds(run),
         # writes the real charger must never get (the Sigenergy's 0 W limit): must be 0
         "forbidden_writes": bench.charger.forbidden,
+        # profiles an OCPP station rejected for breaking the V2X rules (not those a
+        # charger_rejects fault refused): must be 0
+        "rejected_profiles": (len(bench.charger.rejected) if isinstance(bench.charger, Ocpp21)
+                              else 0),
         "checks": checks,
         # the faults as they ran (bench s; sync_faults moves a start to v2h's write)
         "faults": [{"kind": e.kind, "at_s": e.at_s if math.isfinite(e.at_s) else None,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from ._contract import contract_checks, lease_checks
-from ._schema import SECTIONS, Config
+from ._schema import SECTIONS, Charger, Config
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
@@ -126,6 +126,32 @@ def _cross_checks(cfg: Config) -> list[tuple[str, str]]:
 
 # the outlet keys and the one driver each belongs to
 OUTLET_KEYS = {"plug": "evtec", "connector": "ambibox"}
+# OCPP's keys: the ocpp21 driver's alone
+OCPP_KEYS = ("station_id", "evse_id", "security_profile", "password", "cert_file", "key_file",
+             "ca_file")
+# what each OCPP security profile needs (OCPP 2.1 part 2, block A): 0 plain, on loopback only
+OCPP_NEEDS = {2: ("password", "cert_file", "key_file"), 3: ("cert_file", "key_file", "ca_file")}
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _ocpp_checks(ch: Charger) -> list[tuple[str, str]]:
+    """The ocpp21 driver's keys: the security profile's needs, its files there."""
+    if ch.driver != "ocpp21":
+        return [(f"charger.{k}", f"only the ocpp21 driver has {k}")
+                for k in OCPP_KEYS if getattr(ch, k) is not None]
+    prof = ch.security_profile or 0
+    if prof == 0 and ch.host not in LOOPBACK:
+        return [("charger.host", f"{ch.host} is no loopback address: a plain websocket "
+                 "(security_profile 0) only there; else 2 (TLS + password) or 3 (client "
+                 "certificates)")]
+    out = [("charger.security_profile", f"{prof} needs charger.{k}")
+           for k in OCPP_NEEDS.get(prof, ()) if getattr(ch, k) is None]
+    if ch.password is not None and prof != 2:
+        out.append(("charger.password", f"a password is security profile 2's, not {prof}'s"))
+    out += [(f"charger.{k}", f"no such file: {getattr(ch, k)}")
+            for k in ("cert_file", "key_file", "ca_file")
+            if getattr(ch, k) is not None and not Path(getattr(ch, k)).is_file()]
+    return out
 
 
 def _charger_checks(cfg: Config) -> list[tuple[str, str]]:
@@ -139,6 +165,7 @@ def _charger_checks(cfg: Config) -> list[tuple[str, str]]:
         if getattr(ch, key) is not None and ch.driver != driver:
             out.append((f"charger.{key}", f"the {ch.driver} driver has no {key} (only "
                         f"{driver} has)"))
+    out += _ocpp_checks(ch)
     caps = CHARGER_CAPS.get(ch.driver)
     if caps is None:
         return out

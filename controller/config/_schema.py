@@ -44,9 +44,17 @@ class Meter(Base, frozen=True):
 class Charger(Base, frozen=True):
     """The bidirectional charger: driver, address, the phases it is on, its watchdog (s).
     `plug` (EVtec) and `connector` (Ambibox) pick the outlet of a charger with several;
-    each is refused for a driver that has none (the driver's default is 1)."""
+    each is refused for a driver that has none (the driver's default is 1).
 
-    driver: Literal["quasar", "evtec", "ambibox", "sigenergy", "sunspec"] = "quasar"
+    OCPP 2.1 (`ocpp21`): v2h is the station's CSMS and listens on host:port; `watchdog_s`
+    is how long each charging profile is valid (the dead-man the station enforces). The
+    station's identity `station_id` (any one station when unset) and EVSE `evse_id`; the
+    security profile: 2 TLS (`cert_file`, `key_file`: v2h's) with the station's `password`,
+    3 TLS with client certificates signed by `ca_file`, 0 plain (loopback only; the
+    default there). These keys are refused for the other drivers."""
+
+    driver: Literal["quasar", "evtec", "ambibox", "sigenergy", "sunspec",
+                    "ocpp21"] = "quasar"
     host: str = "127.0.0.1"
     port: Port = 502
     unit_id: UnitId = 1
@@ -56,6 +64,13 @@ class Charger(Base, frozen=True):
     phase: Literal[1, 2, 3] = 1
     watchdog_s: Annotated[int, Meta(ge=2, le=600)] = 10
     timeout_s: Annotated[float, Meta(gt=0.0, le=5.0)] = 0.3
+    station_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]{1,48}$")] | None = None
+    evse_id: Annotated[int, Meta(ge=1, le=99)] | None = None
+    security_profile: Literal[0, 2, 3] | None = None
+    password: Annotated[str, Meta(min_length=16, max_length=40)] | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    ca_file: str | None = None
 
 
 class Car(Base, frozen=True):

@@ -8,6 +8,7 @@ from .ambibox import Ambibox
 from .base import Capabilities, Charger, ChargerReading, DeviceError, Meter, MeterReading, SocSource
 from .em24 import Em24
 from .evtec import Evtec
+from .ocpp21 import Ocpp21
 from .quasar import Quasar
 from .sdm630 import Sdm630
 from .sigenergy import Sigenergy
@@ -26,12 +27,13 @@ def _p1(cfg: MeterConfig, clock: Callable[[], float] | None = None) -> Meter:
 METERS: dict[str, Callable[..., Meter]] = {"sdm630": Sdm630, "em24": Em24, "p1": _p1}
 CHARGERS: dict[str, Callable[..., Charger]] = {
     "quasar": Quasar, "evtec": Evtec, "ambibox": Ambibox, "sigenergy": Sigenergy,
-    "sunspec": SunSpec}
+    "sunspec": SunSpec, "ocpp21": Ocpp21}
 # name -> what the driver declares (check-config reads these without building a driver)
 CHARGER_CAPS: dict[str, Capabilities] = {
     "quasar": Quasar.caps, "evtec": Evtec.caps, "ambibox": Ambibox.caps,
-    "sigenergy": Sigenergy.caps, "sunspec": SunSpec.caps}
+    "sigenergy": Sigenergy.caps, "sunspec": SunSpec.caps,
+    "ocpp21": Ocpp21.caps}
 
 __all__ = ["CHARGERS", "CHARGER_CAPS", "METERS", "Ambibox", "Capabilities", "Charger",
-           "ChargerReading", "DeviceError", "Em24", "Evtec", "Meter", "MeterReading", "Quasar",
-           "Sdm630", "Sigenergy", "SocSource", "SunSpec"]
+           "ChargerReading", "DeviceError", "Em24", "Evtec", "Meter", "MeterReading", "Ocpp21",
+           "Quasar", "Sdm630", "Sigenergy", "SocSource", "SunSpec"]

@@ -60,7 +60,8 @@ class ChargerReading:
 
 @dataclass(frozen=True)
 class SocSource:
-    """Where a charger's car SoC comes from: `register` (None: the charger gives none) read
+    """Where a charger's car SoC comes from: `register` (None: none to read; the charger
+    gives none, or sends it in a message, as OCPP's MeterValues SoC measurand) read
     as count x `scale` %, and whether it reads only during a session (`session_only`: a 0 or
     a missing value outside one is no reading, not an empty battery)."""
 
@@ -83,6 +84,8 @@ class Capabilities:
     * `soc`: where the SoC comes from (SocSource);
     * `watchdog_register`, `watchdog_max_s` (s): the register of its own Modbus watchdog or
       idle timeout and the longest value it takes; None and 0 when it has none;
+    * `watchdog_profile`: its watchdog is no register but the validity of each command
+      (OCPP: every charging profile expires after watchdog_s), up to `watchdog_max_s`;
     * `energy_counters`: it reports charged and discharged energy (Wh) in its reading;
     * `phases`: the AC connections it comes in (1 and/or 3)."""
 
@@ -94,12 +97,14 @@ class Capabilities:
     watchdog_register: int | None
     watchdog_max_s: int
     never_write: tuple[tuple[int, int], ...] = ()
+    watchdog_profile: bool = False
     energy_counters: bool = False
     phases: tuple[int, ...] = (1,)
 
     @property
     def has_watchdog(self) -> bool:
-        return self.watchdog_register is not None and self.watchdog_max_s > 0
+        return ((self.watchdog_register is not None or self.watchdog_profile)
+                and self.watchdog_max_s > 0)
 
 
 class Meter(Protocol):

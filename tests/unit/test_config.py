@@ -194,6 +194,23 @@ class TestChargerChecks:
          "v2h.toml:3: charger.plug: Expected `int` <= 8"),
         ('[charger]\ndriver = "wallbox"\n',
          "v2h.toml:2: charger.driver: Invalid enum value 'wallbox'"),
+        ('[charger]\ndriver = "quasar"\nsecurity_profile = 2\n',
+         "v2h.toml:3: charger.security_profile: only the ocpp21 driver has security_profile"),
+        ('[charger]\ndriver = "ocpp21"\nhost = "0.0.0.0"\nport = 9000\n',
+         "v2h.toml:3: charger.host: 0.0.0.0 is no loopback address: a plain websocket "
+         "(security_profile 0) only there; else 2 (TLS + password) or 3 (client "
+         "certificates)"),
+        ('[charger]\ndriver = "ocpp21"\nhost = "0.0.0.0"\nsecurity_profile = 2\n'
+         'cert_file = "/nonexistent.crt"\n',
+         "v2h.toml:4: charger.security_profile: 2 needs charger.password"),
+        ('[charger]\ndriver = "ocpp21"\nhost = "0.0.0.0"\nsecurity_profile = 2\n'
+         'cert_file = "/nonexistent.crt"\n',
+         "v2h.toml:5: charger.cert_file: no such file: /nonexistent.crt"),
+        ('[charger]\ndriver = "ocpp21"\nsecurity_profile = 3\nkey_file = "/etc/hostname"\n'
+         'cert_file = "/etc/hostname"\n',
+         "v2h.toml:3: charger.security_profile: 3 needs charger.ca_file"),
+        ('[charger]\ndriver = "ocpp21"\npassword = "short"\n',
+         "v2h.toml:3: charger.password: Expected `str` of length >= 16"),
     ])
     def test_charger_check_reports_the_offending_line(self, tmp_path, capsys, text, expected):
         """check-config exits 2 with FILE:LINE: key.path: message for the charger's keys."""

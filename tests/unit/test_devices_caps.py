@@ -35,7 +35,9 @@ class TestDeclared:
         assert 0 <= c.min_power_w < min(c.max_charge_w, c.max_discharge_w)
         assert c.stop in ("zero", "command", "both")
         assert set(c.phases) <= {1, 3} and c.phases
-        assert (c.watchdog_register is None) == (c.watchdog_max_s == 0)
+        # a watchdog is a register or each profile's expiry (OCPP), with its longest value
+        assert (c.watchdog_register is None and not c.watchdog_profile) == (
+            c.watchdog_max_s == 0)
         assert c.soc.register is None or c.soc.scale > 0
         if c.stop == "zero":  # a 0 W write is how it stops: it must not be forbidden
             assert not any(v == 0 for _, v in c.never_write)
