@@ -120,6 +120,45 @@ def sweep() -> dict[str, float]:
             "sweep_v2h_worse_than_p_loop": worse}
 
 
+def assess() -> dict[str, Any]:
+    """`v2h assess` (issue #15): one full assessment of the example household (a year at
+    1 s for each of the six options, ageing, the coarse routes, the report), and a portfolio
+    of 20 copies of it (other seeds) on 1 and 2 worker processes. The portfolio's homes are
+    V2H_BENCH_ASSESS_DAYS long (default 91, to keep the bench short); its rate is given in
+    full-year homes per minute (homes x days / 365 per minute)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from controller.assess import assess_one, portfolio
+
+    example = Path(__file__).resolve().parent.parent / "controller" / "assess" / "example"
+    days = int(os.environ.get("V2H_BENCH_ASSESS_DAYS", "91"))
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="v2h-bench-assess-") as tmp:
+        t = time.perf_counter()
+        row = assess_one(str(example), tmp)
+        out["assess_home_s"] = round(time.perf_counter() - t, 2)
+        assert row["error"] is None, row["error"]
+        root = Path(tmp) / "homes"
+        text = (example / "household.toml").read_text(encoding="utf-8")
+        for i in range(20):
+            d = root / f"home-{i:02d}"
+            d.mkdir(parents=True)
+            (d / "household.toml").write_text(text.replace("seed = 1", f"seed = {i + 1}"),
+                                              encoding="utf-8")
+            for f in ("v2h.toml", "grid_15min.csv.gz", "pv_15min.csv.gz"):
+                shutil.copy(example / f, d / f)
+        for w in (1, 2):
+            t = time.perf_counter()
+            rows = portfolio(root, Path(tmp) / f"out-{w}", workers=w, days=days)
+            dt = time.perf_counter() - t
+            assert not any(r["error"] for r in rows)
+            out[f"assess_homes_per_min_{w}w"] = round(20 * days / 365 / (dt / 60.0), 2)
+    out["assess_portfolio_days"] = days
+    return out
+
+
 def main() -> None:
     out: dict[str, float] = {}
     out.update(sweep())
@@ -133,6 +172,10 @@ def main() -> None:
     out.update(step_ns())
     print(f"step: {out['step_ns_compiled']} ns compiled, {out['step_ns_pure']} ns pure "
           f"(x{out['speedup']})", flush=True)
+    out.update(assess())
+    print(f"assess: one home (six options, a year at 1 s) in {out['assess_home_s']} s; "
+          f"portfolio {out['assess_homes_per_min_1w']} / {out['assess_homes_per_min_2w']} "
+          "full-year homes per minute on 1 / 2 workers", flush=True)
     out.update(year())
     print(f"year at 1 s: {out['year_1s_sim_s']} s plant + control, "
           f"{out['year_1s_inputs_s']} s building inputs", flush=True)

@@ -34,10 +34,21 @@ class Ageing:
     cycles: list[tuple[float, float]]
 
 
-def _model(chem: str) -> Any:
-    from blast import models  # imported here: about 1 s, and only the assessment needs it
+def blast() -> Any:
+    """BLAST-Lite's `blast` package, imported on first use (about 1 s). Its h5pyd (used
+    only to fetch climate data, which v2h does not) warns on import that distutils' version
+    class is deprecated: not ours to fix, and silenced here only."""
+    import warnings
 
-    return getattr(models, MODELS[chem])()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "distutils Version classes", DeprecationWarning)
+        import blast.models
+        import blast.utils.demo
+    return blast
+
+
+def _model(chem: str) -> Any:
+    return getattr(blast().models, MODELS[chem])()
 
 
 def temperatures(start_month: int, n: int, slot_s: int, indoor: bool) -> np.ndarray:

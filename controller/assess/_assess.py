@@ -365,7 +365,7 @@ def _verdict(options: list[dict[str, Any]]) -> str:
     best = max(cands, key=lambda o: o["net_savings_eur"], default=None)
     if best is None or best["net_savings_eur"] <= 0:
         return ("Neither: no option lowers this household's yearly cost under the 2027 rules "
-                "once the car battery's extra wear is counted.")
+                "(the car battery's extra wear counted).")
     pb = best["payback_years"]
     pay = f", paying back its {best['purchase_eur']:,.0f} EUR in {pb:.1f} years" \
         if pb is not None else ""

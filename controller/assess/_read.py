@@ -214,7 +214,8 @@ def read_series(path: str | Path, tz: str = "Europe/Amsterdam",
         # a counter's difference is the energy of the interval ending at its reading
         watts = (imp - exp_) * 3600.0 / step
         t = work["_t"] - pd.Timedelta(seconds=step)
-        watts.iloc[0] = np.nan
+        # the first reading only starts the count: no interval ends at it
+        watts, t = watts.iloc[1:], t.iloc[1:]
     elif kind == "energy":
         e = {c: work[c] * scale[c] for c in cols}
         if pv:
