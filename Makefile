@@ -72,8 +72,13 @@ test-compiled: $(BUILT)
 # demo). The other real-time tests (protocols, emulators, broker, TLS, ledger crash: `hil`
 # without `loop`) exercise no code that differs between the two cores and run once, above:
 # twice they would take CI past 15 minutes.
+# tests/assess runs once, above: the assessment calls the core's batch runner and the home
+# battery, whose pure and compiled paths the parity tests compare inside one run
+# (tests/unit/test_parity.py, tests/assess/test_battery.py); a year-like horizon in pure
+# Python would cost minutes for nothing new.
 test-pure: $(BUILT)
-	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests -m "not slow and (not hil or loop)"
+	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests -m "not slow and (not hil or loop)" \
+	  --ignore=tests/assess
 
 bench: $(BUILT)
 	$(PY) -m bench

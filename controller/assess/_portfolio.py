@@ -102,8 +102,9 @@ def write_summary(rows: list[dict[str, Any]], out_dir: str | Path) -> Path:
         w.writeheader()
         w.writerows(rows)
     head = "".join(f"<th>{html.escape(f)}</th>" for f in SUMMARY_FIELDS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r.get(f) if r.get(f) is not None else '-'))}</td>"
-                                    for f in SUMMARY_FIELDS) + "</tr>" for r in rows)
+    cell = lambda v: html.escape("-" if v is None else str(v))  # noqa: E731
+    body = "".join("<tr>" + "".join(f"<td>{cell(r.get(f))}</td>" for f in SUMMARY_FIELDS)
+                   + "</tr>" for r in rows)
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>v2h assess: "
             f"portfolio</title></head><body><h1>Portfolio: {len(rows)} homes</h1><table "
             f"border=\"1\"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
