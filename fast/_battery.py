@@ -45,13 +45,16 @@ def run(grid0: cython.double[:], cap_wh: cython.double, soc_wh: cython.double,
         l0: cython.double, l1: cython.double, l2: cython.double,
         cell_eff: cython.double, standby_w: cython.double, dead_s: cython.int,
         tau_s: cython.double, out: cython.double[:], soc_trace: cython.double[:],
-        trace_every: cython.int, state: cython.double[:]):
+        trace_every: cython.int, state: cython.double[:],
+        slot_io: cython.double[:] = None):
     """Run the battery over grid0 (W per second: the house's grid power without it).
 
     Adds to `out` (OUT_FIELDS; O_SOC is set), writes the SoC (Wh) every `trace_every`
-    seconds into soc_trace (when it is long enough), and carries its power and the last
-    `dead_s` net powers in `state` (1 + dead_s values, zeros at the start) so a year can
-    be run in pieces with the same result. Returns the SoC (Wh) at the end."""
+    seconds into soc_trace (when it is long enough) and, with `slot_io` (2 per
+    `trace_every` seconds), adds each such slot's import and export (Wh) there; carries its
+    power and the last `dead_s` net powers in `state` (1 + dead_s values, zeros at the
+    start) so a year can be run in pieces with the same result. Returns the SoC (Wh) at
+    the end."""
     n: cython.Py_ssize_t = len(grid0)
     k: cython.Py_ssize_t
     j: cython.int
@@ -67,6 +70,9 @@ def run(grid0: cython.double[:], cap_wh: cython.double, soc_wh: cython.double,
     cell: cython.double = 0.0
     dc_out: cython.double = 0.0
     do_trace: cython.bint = trace_every > 0 and len(soc_trace) >= n // trace_every
+    do_io: cython.bint = (trace_every > 0 and slot_io is not None
+                          and len(slot_io) >= 2 * ((n + trace_every - 1) // trace_every))
+    js: cython.Py_ssize_t = 0
     for k in range(n):
         if do_trace and k % trace_every == 0 and k // trace_every < len(soc_trace):
             soc_trace[k // trace_every] = soc_wh
@@ -128,6 +134,12 @@ def run(grid0: cython.double[:], cap_wh: cython.double, soc_wh: cython.double,
         if p == 0.0:
             g += standby_w
             stby += standby_w / 3600.0
+        if do_io:
+            js = 2 * (k // trace_every)
+            if g > 0.0:
+                slot_io[js] += g / 3600.0
+            else:
+                slot_io[js + 1] -= g / 3600.0
         if g > 0.0:
             imp += g / 3600.0
         else:

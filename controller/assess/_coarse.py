@@ -33,12 +33,16 @@ def run(load_w: np.ndarray, pv_w: np.ndarray, home: np.ndarray, trips: np.ndarra
     cap = cap_kwh * 1000.0
     soc = soc_pct / 100.0 * cap
     n = len(load_w)
-    imp = np.zeros(n)
-    exp_ = np.zeros(n)
-    power = np.zeros(n)
+    imp = [0.0] * n
+    exp_ = [0.0] * n
+    power = [0.0] * n
     d = HB_DEFAULTS
     topping = False
-    net = load_w - pv_w
+    # Python floats: numpy scalars cost several times more per operation in this loop
+    net = (load_w - pv_w).tolist()
+    home = np.asarray(home, dtype=float).tolist()
+    trips = np.asarray(trips, dtype=float).tolist()
+    hrs = hours.tolist() if hours is not None else None
     for k in range(len(net)):
         soc = max(soc - trips[k], 0.0)
         pres = home[k] if kind != "battery" else 1.0
@@ -69,7 +73,7 @@ def run(load_w: np.ndarray, pv_w: np.ndarray, home: np.ndarray, trips: np.ndarra
             power[k] = p
             continue
         else:  # v2h
-            hour = int(hours[k]) if hours is not None else 12
+            hour = int(hrs[k]) if hrs is not None else 12
             topping = pres > 0 and top_up(soc / cap * 100.0, topping, hour, reserve_pct,
                                           need_pct)
             if topping:
@@ -87,4 +91,4 @@ def run(load_w: np.ndarray, pv_w: np.ndarray, home: np.ndarray, trips: np.ndarra
         imp[k] = max(g, 0.0) * h
         exp_[k] = max(-g, 0.0) * h
         power[k] = p
-    return imp, exp_, power
+    return np.array(imp), np.array(exp_), np.array(power)

@@ -172,7 +172,7 @@ CSS = """
 body{font-family:system-ui,sans-serif;max-width:960px;margin:1.5em auto;padding:0 1em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .verdict{font-size:1.15em;background:#f3f7fb;padding:.8em;border-left:4px solid #1f77b4}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+table{border-collapse:collapse;font-size:.8em;margin:.5em 0;width:100%}
 td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{text-align:left}
 .legend span{margin-right:1em;font-size:.85em}.legend i{display:inline-block;width:.9em;
 height:.9em;margin-right:.3em;vertical-align:middle}
