@@ -184,7 +184,7 @@ def _assess(args: argparse.Namespace) -> int:
             row = assess_one(str(homes[0]), args.out, args.days)
             if row["error"]:
                 print(row["error"], file=sys.stderr)
-                return 2
+                return 1 if row["internal"] else 2
             print(row["verdict"])
             print(f"report: {row['report']}")
             return 0
@@ -196,6 +196,8 @@ def _assess(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['household']}: {r['error'] or r['verdict']}")
     print(f"summary: {args.out}/summary.csv, {args.out}/summary.html")
+    if any(r["internal"] for r in bad):
+        return 1
     return 2 if bad else 0
 
 

@@ -16,7 +16,7 @@ from ._errors import AssessError
 
 SUMMARY_FIELDS = ("household", "folder", "verdict", "best", "best_net_savings_eur",
                   "best_payback_years", "v2h_net_savings_eur", "battery_10_savings_eur",
-                  "seconds", "report", "error")
+                  "wear_eur_kwh", "seconds", "report", "error")
 
 
 def households(root: str | Path) -> list[Path]:
@@ -41,6 +41,7 @@ def assess_one(folder: str, out_dir: str, days: int | None = None) -> dict[str, 
     t0 = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(SUMMARY_FIELDS)
     row["folder"] = folder
+    row["internal"] = False
     try:
         h, cfg = load(folder)
         if days is not None:
@@ -50,6 +51,11 @@ def assess_one(folder: str, out_dir: str, days: int | None = None) -> dict[str, 
         row["error"] = str(exc)
         row["household"] = Path(folder).name
         return row
+    except Exception as exc:  # noqa: BLE001 - one home's failure must not end a portfolio
+        row["error"] = f"{folder}:0: internal error: {type(exc).__name__}: {exc}"
+        row["household"] = Path(folder).name
+        row["internal"] = True
+        return row
     paths = write(r, Path(out_dir) / Path(folder).name)
     opts = {o["option"]: o for o in r["options"]}
     cands = [o for o in r["options"] if o["option"] != "none"]
@@ -58,6 +64,7 @@ def assess_one(folder: str, out_dir: str, days: int | None = None) -> dict[str, 
                best_net_savings_eur=round(best["net_savings_eur"], 2),
                best_payback_years=best["payback_years"],
                v2h_net_savings_eur=round(opts["v2h"]["net_savings_eur"], 2),
+               wear_eur_kwh=opts["v2h"].get("ageing", {}).get("wear_eur_kwh"),
                battery_10_savings_eur=(round(opts["battery-10"]["savings_eur"], 2)
                                        if "battery-10" in opts else None),
                seconds=round(time.perf_counter() - t0, 2), report=str(paths["html"]))
@@ -98,7 +105,7 @@ def write_summary(rows: list[dict[str, Any]], out_dir: str | Path) -> Path:
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     with (d / "summary.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(SUMMARY_FIELDS))
+        w = csv.DictWriter(fh, fieldnames=list(SUMMARY_FIELDS), extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     head = "".join(f"<th>{html.escape(f)}</th>" for f in SUMMARY_FIELDS)

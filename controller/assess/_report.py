@@ -234,6 +234,14 @@ def render(r: dict[str, Any]) -> str:
                      f"</td><td>{_fmt(a['q_loss_pct'], '.2f')}</td><td>{_fmt(a['efc'], '.0f')}"
                      f"</td><td>{_e(cyc)}</td></tr>")
     parts.append("</tbody></table>")
+    v2h = next((o for o in r["options"] if o["option"] == "v2h" and o.get("ageing")), None)
+    if v2h is not None:
+        a = v2h["ageing"]
+        parts.append(
+            f'<p id="wear">The car\'s extra wear with V2H: {_fmt(a["extra_cost_eur"])} EUR a '
+            f'year over {_fmt(v2h.get("throughput_kwh"))} kWh discharged, so the plan\'s '
+            f'<code>plan.wear_eur_kwh</code> = {_fmt(a.get("wear_eur_kwh"), ".3f")} (0 when '
+            "V2H ages the car less than charging it full on arrival does).</p>")
     notes = [n for f in r["inputs"]["files"] for n in f["notes"]] + r["inputs"]["notes"]
     parts += ["<h2>The data and what was repaired</h2><ul>",
               *(f"<li>{_e(f['file'])}: {_e(f['kind'])} every {f['interval_s']} s, "

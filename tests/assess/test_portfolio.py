@@ -58,3 +58,22 @@ def test_portfolio_on_two_workers_from_the_command_line(homes, tmp_path, capsys)
     assert rc == 2
     assert "Home 0" in out and "Home 1" in out and "no such file" in out
     assert (tmp_path / "out" / "summary.html").exists()
+
+
+def test_an_internal_failure_is_a_row_not_a_crash(homes, tmp_path, monkeypatch):
+    """A home whose assessment fails unexpectedly gets its error in its row (exit 1 from
+    the command line); the other homes are still assessed."""
+    from controller.assess import _assess
+
+    real = _assess.assess_home
+
+    def flaky(home, cfg, ageing=True):
+        if home.h.seed == 2:
+            raise ZeroDivisionError("a bug")
+        return real(home, cfg, ageing)
+
+    monkeypatch.setattr(_assess, "assess_home", flaky)
+    rows = portfolio(homes, tmp_path / "out", days=1)
+    by = {Path(r["folder"]).name: r for r in rows}
+    assert "internal error: ZeroDivisionError: a bug" in by["home-1"]["error"]
+    assert by["home-0"]["error"] is None
