@@ -108,10 +108,13 @@ def _coarse_routes(home: Home, cfg: Config, passes: list[Pass], imp: np.ndarray,
     car = by["none"].totals
     # the car's trips at coarse resolution: the 1-s route's trip energy, spread evenly
     # over the returns (each return takes the same trip)
-    back = np.flatnonzero(np.diff(home.home_min.astype(np.int8)) == 1) + 1
-    trips_min = np.zeros(len(home.home_min))
-    if len(back):
-        trips_min[back] = car["trips_wh"] / len(back)
+    if home.trips_min is not None:
+        trips_min = home.trips_min
+    else:
+        back = np.flatnonzero(np.diff(home.home_min.astype(np.int8)) == 1) + 1
+        trips_min = np.zeros(len(home.home_min))
+        if len(back):
+            trips_min[back] = car["trips_wh"] / len(back)
     per = home.interval_s
     for minutes in (15, 60):
         s = minutes * 60

@@ -14,6 +14,7 @@ charger, the car's battery, the limits, the tariff; the defaults when absent).
     soc_pct = 60                # at the start
     trip_kwh = 8                # taken from the battery on each trip
     away = ["mon-fri 07:30-17:30"]
+    # or measured days: sessions = "sessions.csv.gz", sessions_user = "OSL_S_KT146"
     pack_eur_kwh = 120          # what a kWh of the car's battery is worth (wear cost)
     [battery]
     sizes_kwh = [5, 10, 15]
@@ -62,6 +63,11 @@ class CarDays(Base, frozen=True):
     trip_kwh: Annotated[float, Meta(ge=0.0, le=200.0)] = 8.0
     away: list[str] = msgspec.field(default_factory=lambda: ["mon-fri 07:30-17:30"])
     pack_eur_kwh: Annotated[float, Meta(ge=0.0, le=2000.0)] = 120.0
+    # measured days instead of `away`: a CSV of home charging sessions (plugin_local,
+    # plugout_local, energy_kwh, user_id; as ../shared/data/assessment's Norwegian file):
+    # the car is home while plugged in and comes back with the session's energy used
+    sessions: str | None = None
+    sessions_user: str | None = None
 
 
 class Battery(Base, frozen=True):

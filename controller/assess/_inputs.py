@@ -41,6 +41,13 @@ class Home:
     notes: list[str] = field(default_factory=list)
     files: list[Series] = field(default_factory=list)
     one_s: tuple[np.ndarray, np.ndarray] | None = None  # true 1-s load and PV, when known
+    trips_min: np.ndarray | None = None  # Wh used by the trip ending at each minute (sessions)
+
+    def trip_wh(self, day: int, second: int) -> float:
+        """The energy (Wh) the car comes home without at this second of the day."""
+        if self.trips_min is None:
+            return self.h.car.trip_kwh * 1000.0
+        return float(self.trips_min[day * 1440 + second // 60])
 
     @property
     def name(self) -> str:
@@ -67,7 +74,9 @@ class Home:
         the seconds at which the car comes home."""
         load, pv = self.seconds(day)
         car = np.repeat(self.home_min[day * 1440:(day + 1) * 1440], 60).astype(np.uint8)
-        back = np.flatnonzero(np.diff(car.astype(np.int8)) == 1) + 1
+        back = list(np.flatnonzero(np.diff(car.astype(np.int8)) == 1) + 1)
+        if day > 0 and car[0] and not self.home_min[day * 1440 - 1]:
+            back.insert(0, 0)  # home at midnight after being away: a return too
         return Inputs(_doubles(load * LOAD_SHARE[0]), _doubles(load * LOAD_SHARE[1]),
                       _doubles(load * LOAD_SHARE[2]), _doubles(pv),
                       array("B", (car * CAR).tobytes()), [int(b) for b in back])
@@ -136,8 +145,73 @@ def home_of(h: Household, tz: str) -> Home:
         notes.append(f"{days} whole days of data: the figures per year are scaled up from them")
     windows = away_windows(h)
     files = [grid] + ([pv] if pv is not None else [])
-    return Home(h, tz, grid.start_utc, grid.interval_s, load[:days * per], pvi[:days * per],
+    home = Home(h, tz, grid.start_utc, grid.interval_s, load[:days * per], pvi[:days * per],
                 days, windows, presence(grid.start_utc, days, tz, windows), notes, files)
+    if h.car.sessions:
+        home.windows = []
+        home.home_min, home.trips_min, note = sessions(folder / h.car.sessions,
+                                                       h.car.sessions_user, grid.start_utc,
+                                                       days, tz)
+        notes.append(note)
+    return home
+
+
+def sessions(path: Path, user: str | None, start_utc: float, days: int, tz: str
+             ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The car's presence per minute and the trip energy (Wh) at each plug-in, from home
+    charging sessions: the user's sessions (the one with most when none is named) moved by
+    whole weeks so that its first full week falls on the household's first (weekdays kept),
+    repeated when the sessions span less than the data. Presence is "plugged in": a car at
+    home but not plugged in is away here (what the sessions cannot show)."""
+    p = str(path)
+    try:
+        df = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise AssessError(p, 0, f"cannot read the sessions: {exc}") from None
+    need = {"plugin_local", "plugout_local", "energy_kwh"}
+    if not need <= set(df.columns):
+        raise AssessError(p, 1, f"sessions need columns {', '.join(sorted(need))}")
+    if user is None and "user_id" in df.columns:
+        user = str(df["user_id"].value_counts().index[0])
+    if user is not None:
+        if "user_id" not in df.columns or user not in set(df["user_id"]):
+            raise AssessError(p, 0, f"no sessions of user {user!r}")
+        df = df[df["user_id"] == user]
+    df = df.dropna(subset=["plugin_local", "plugout_local"])
+    t_in = pd.to_datetime(df["plugin_local"])
+    t_out = pd.to_datetime(df["plugout_local"])
+    if len(df) == 0:
+        raise AssessError(p, 0, "no complete session")
+    local0 = pd.Timestamp(start_utc, unit="s", tz="UTC").tz_convert(tz).tz_localize(None)
+    first = t_in.min().normalize()
+    first -= pd.Timedelta(days=first.weekday())  # its Monday
+    start_monday = local0.normalize() - pd.Timedelta(days=local0.weekday())
+    span_weeks = max(1, int((t_out.max() - first).days // 7) + 1)
+    n = days * 1440
+    home = np.zeros(n, dtype=np.uint8)
+    trips = np.zeros(n)
+    minute = lambda t: ((t - local0) // pd.Timedelta(minutes=1))  # noqa: E731
+    reps = 0
+    shift = start_monday - first
+    while True:
+        a = minute(t_in + shift).to_numpy()
+        b = minute(t_out + shift).to_numpy()
+        e = df["energy_kwh"].to_numpy(dtype=float) * 1000.0
+        if a.min() >= n:
+            break
+        for i, j, wh in zip(a, b, e):
+            lo, hi = max(0, int(i)), min(n, int(j))
+            if hi > lo:
+                home[lo:hi] = 1
+                if i >= 0:
+                    trips[lo] += wh
+        shift += pd.Timedelta(weeks=span_weeks)
+        reps += 1
+    note = (f"car days: {len(df)} charging sessions of {user or 'the file'} "
+            f"({t_in.min():%Y-%m-%d} to {t_out.max():%Y-%m-%d}) moved onto the data's weeks"
+            + (f", repeated {reps} times" if reps > 1 else "")
+            + f"; home {home.mean():.0%} of the time (plugged in)")
+    return home, trips, note
 
 
 def home_from_seconds(h: Household, tz: str, start_utc: float, load: np.ndarray,

@@ -205,7 +205,7 @@ def run_options(home: Home, cfg: Config, prices: tuple[list[float], list[float]]
         for key, car in cars.items():
             pas = passes[key]
             _car_day(day, inp, car, pas, trace if key == "none" else None,
-                     planner if key == "v2h-plan" else None, cfg, hours)
+                     planner if key == "v2h-plan" else None, cfg, hours, home.trip_wh)
         grid0 = trace[0::6].copy()
         for p in hb:
             _battery_day(day, grid0, p)
@@ -227,7 +227,8 @@ def run_options(home: Home, cfg: Config, prices: tuple[list[float], list[float]]
 
 
 def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: np.ndarray | None,
-             planner: Planner | None, cfg: Config, hours: np.ndarray) -> None:
+             planner: Planner | None, cfg: Config, hours: np.ndarray,
+             trip_wh: Any) -> None:
     """One day of a car pass, cut at each slot and each return of the car."""
     core = fast.core
     pl, tot = car.pl, car.tot
@@ -242,10 +243,10 @@ def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: np.ndarray | None,
     reserve = cfg.limits.reserve_soc
     need = pl.car_min_soc + car.sc.car.trip_kwh * 1000.0 / pl.cap_wh * 100.0 + 5.0
     for a, b in zip(cuts, cuts[1:]):
-        back = a in returns and a > 0
+        back = a in returns and (a > 0 or day > 0)
         if back:
             before = pl.soc_wh
-            pl.soc_wh = max(pl.soc_wh - car.sc.car.trip_kwh * 1000.0,
+            pl.soc_wh = max(pl.soc_wh - trip_wh(day, a),
                             pl.cap_wh * pl.car_min_soc / 100.0)
             car.trips_wh += before - pl.soc_wh
         if a % SLOT_S == 0 or back:

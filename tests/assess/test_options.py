@@ -81,3 +81,33 @@ def test_coarse_routes_error_is_stated(home, cfg):
                   f"{res[name]['export_kwh'] * per_year / one_s[name]['export_kwh'] - 1:+.1%}")
             assert np.isfinite(err)
         assert res["v2h"]["overstates_pct"] is not None
+
+
+def test_car_days_from_charging_sessions(tmp_path, cfg):
+    """Measured sessions instead of away windows: the car is home while plugged in, each
+    plug-in brings the session's energy back as the trip's use, and the balances still
+    close (a plug-in at midnight included)."""
+    from controller.assess._inputs import sessions
+
+    csv = tmp_path / "s.csv"
+    csv.write_text("user_id,plugin_local,plugout_local,energy_kwh\n"
+                   "u,2019-08-09 18:00,2019-08-09 23:30,6.5\n"
+                   "u,2019-08-10 00:00,2019-08-10 07:30,0.5\n"
+                   "u,2019-08-10 19:10,2019-08-11 08:00,9.25\n"
+                   "v,2019-08-06 12:00,2019-08-06 13:00,1\n")
+    home_min, trips, note = sessions(csv, "u", START, DAYS, "Europe/Amsterdam")
+    assert "3 charging sessions of u" in note
+    # the sessions' week (Friday 9 August 2019 on) lands on the data's first week: Friday
+    # 27 June 2025 is day 0; every plug-in is in the horizon
+    assert trips.sum() == pytest.approx(16_250.0)
+    assert home_min[18 * 60] == 1 and home_min[23 * 60 + 45] == 0 and home_min[1440] == 1
+    load, pv = household_seconds(DAYS, seed=4, start_day=177)
+    h = Household(data=Data(file="-"), name="sessions")
+    home = home_from_seconds(h, "Europe/Amsterdam", START, load, pv)
+    home.windows, home.home_min, home.trips_min = [], home_min, trips
+    passes = run_options(home, cfg, None, False)
+    want = trips.sum()
+    for p in passes:
+        assert p.balance.worst_wh < 1.0, p.name
+        if p.kind != "battery":
+            assert p.totals["trips_wh"] == pytest.approx(want, abs=1e-6), p.name
