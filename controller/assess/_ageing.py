@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ._types import Arr
+
 MODELS = {"NMC": "NMC_Gr_75Ah_A", "LFP": "Lfp_Gr_250AhPrismatic"}
 # KNMI De Bilt, monthly mean temperature (degC), normals 1991-2020
 DE_BILT_C = (3.6, 3.9, 6.5, 9.8, 13.4, 16.2, 18.3, 17.9, 14.7, 10.9, 7.0, 4.2)
@@ -51,16 +53,17 @@ def _model(chem: str) -> Any:
     return getattr(blast().models, MODELS[chem])()
 
 
-def temperatures(start_month: int, n: int, slot_s: int, indoor: bool) -> np.ndarray:
+def temperatures(start_month: int, n: int, slot_s: int, indoor: bool) -> Arr:
     """degC per slot: the month's mean (indoors: HOME_C), months of 30.4 days from
     `start_month` (0 = January)."""
     if indoor:
         return np.full(n, HOME_C)
     month = (start_month + (np.arange(n) * slot_s / (30.4 * 86_400)).astype(int)) % 12
-    return np.array(DE_BILT_C)[month] + CAR_WARM_C
+    out: Arr = np.array(DE_BILT_C)[month] + CAR_WARM_C
+    return out
 
 
-def cycles(soc_pct: np.ndarray) -> list[tuple[float, float]]:
+def cycles(soc_pct: Arr) -> list[tuple[float, float]]:
     """Rainflow-counted cycles of a SoC series (%): (depth %, count), deepest first."""
     import rainflow
 
@@ -68,7 +71,7 @@ def cycles(soc_pct: np.ndarray) -> list[tuple[float, float]]:
     return [(float(d), float(c)) for d, c in sorted(hist, reverse=True) if c > 0]
 
 
-def age(soc_pct: np.ndarray, slot_s: int, chem: str, start_month: int = 0,
+def age(soc_pct: Arr, slot_s: int, chem: str, start_month: int = 0,
         indoor: bool = False, years: float | None = None) -> Ageing:
     """BLAST-Lite over the SoC series (% per slot), repeated to `years` when given (the
     series is one year of the battery's life otherwise). BLAST-Lite gets the SoC once an

@@ -23,6 +23,7 @@ from ._generate import price_year
 from ._household import Household, load
 from ._inputs import DAY_S, Home, home_of
 from ._options import HB_DEFAULTS, SLOT_S, Pass, local_hours, run_options
+from ._types import Arr
 
 RULES_FROM = date(2027, 1, 1)  # the Dutch net metering ends: the year assessed is after it
 
@@ -90,12 +91,12 @@ def _market(h: Household, start_utc: float, n: int) -> tuple[list[float], str]:
     return [float(x) for x in np.tile(v, reps)[:n]], f"price file {f}"
 
 
-def _bill(p: Pass, imp: np.ndarray, exp_: np.ndarray) -> float:
+def _bill(p: Pass, imp: Arr, exp_: Arr) -> float:
     return float((p.imp * imp).sum() - (p.exp * exp_).sum()) / 1000.0
 
 
-def _coarse_routes(home: Home, cfg: Config, passes: list[Pass], imp: np.ndarray,
-                   exp_: np.ndarray) -> dict[str, Any]:
+def _coarse_routes(home: Home, cfg: Config, passes: list[Pass], imp: Arr,
+                   exp_: Arr) -> dict[str, Any]:
     """Savings by resolution: the coarse route at 15 and 60 min against the 1-s route
     (EUR over the assessed days; `overstates_pct` how much more the coarse route saves)."""
     by = {p.name: p for p in passes}
@@ -165,9 +166,9 @@ def _label(name: str) -> str:
     return LABELS.get(name, name)
 
 
-def _month_of_slots(start_utc: float, n: int, tz: str) -> np.ndarray:
+def _month_of_slots(start_utc: float, n: int, tz: str) -> Arr:
     idx = pd.date_range(pd.Timestamp(start_utc, unit="s", tz="UTC"), periods=n, freq="15min")
-    return idx.tz_convert(tz).month.to_numpy()
+    return np.asarray(idx.tz_convert(tz).month, dtype=np.int64)
 
 
 def _age_all(passes: list[Pass], h: Household, start_month: int) -> dict[str, Any]:
@@ -227,7 +228,7 @@ def _precheck(home: Home, cfg: Config) -> dict[str, Any]:
     }
 
 
-def _days_for_charts(home: Home, months: np.ndarray) -> tuple[int, int]:
+def _days_for_charts(home: Home, months: Arr) -> tuple[int, int]:
     """A typical summer and winter day: the median-PV day of the sunniest and of the
     darkest month present (by load when there is no PV)."""
     per = DAY_S // home.interval_s
@@ -338,7 +339,7 @@ def _read_dict(s: Any) -> dict[str, Any]:
     return as_dict(s)
 
 
-def _charts(passes: list[Pass], months: np.ndarray, summer: int, winter: int,
+def _charts(passes: list[Pass], months: Arr, summer: int, winter: int,
             home: Home) -> dict[str, Any]:
     per_day = DAY_S // SLOT_S
     show = [p for p in passes if p.kind != "battery"] + \

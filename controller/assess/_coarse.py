@@ -14,18 +14,20 @@ from __future__ import annotations
 import numpy as np
 
 from ._options import HB_DEFAULTS, top_up
+from ._types import Arr
 
 
-def aggregate(a: np.ndarray, f: int) -> np.ndarray:
+def aggregate(a: Arr, f: int) -> Arr:
     """Means over groups of f values (a last partial group dropped)."""
     m = len(a) // f
-    return np.asarray(a[:m * f]).reshape(m, f).mean(axis=1)
+    out: Arr = np.asarray(a[:m * f]).reshape(m, f).mean(axis=1)
+    return out
 
 
-def run(load_w: np.ndarray, pv_w: np.ndarray, home: np.ndarray, trips: np.ndarray,
+def run(load_w: Arr, pv_w: Arr, home: Arr, trips: Arr,
         interval_s: int, kind: str, cap_kwh: float, max_w: float, reserve_pct: float,
-        max_pct: float, eff: float, soc_pct: float, hours: np.ndarray | None = None,
-        need_pct: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        max_pct: float, eff: float, soc_pct: float, hours: Arr | None = None,
+        need_pct: float = 0.0) -> tuple[Arr, Arr, Arr]:
     """Import, export (Wh) and the battery's AC power (W, + charging) per interval of one
     option. `home`: share of each interval the car is home (0..1); `trips`: Wh the car
     brings back used, per interval (their sum over an interval)."""

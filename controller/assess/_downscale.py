@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._types import Arr
+
 ON_S = 90.0
 OFF_S = 300.0
 V_MEDIAN = 0.45
@@ -34,7 +36,7 @@ CLOUD_DEPTH = 0.3
 EDGE_S = 5
 
 
-def _switching(n: int, on_s: float, off_s: float, rng: np.random.Generator) -> np.ndarray:
+def _switching(n: int, on_s: float, off_s: float, rng: np.random.Generator) -> Arr:
     """A 0/1 series of n seconds: alternating exponential off- and on-times."""
     mean = on_s + off_s
     k = int(n / mean * 2.2) + 16
@@ -53,16 +55,17 @@ def _switching(n: int, on_s: float, off_s: float, rng: np.random.Generator) -> n
     return np.roll(s, int(rng.integers(0, 600))).astype(np.float64)
 
 
-def _spread(means: np.ndarray, shape: np.ndarray, interval_s: int) -> np.ndarray:
+def _spread(means: Arr, shape: Arr, interval_s: int) -> Arr:
     """means (W per interval) times shape / the shape's mean over each interval."""
     m = len(means)
     sh = shape[:m * interval_s].reshape(m, interval_s)
     norm = sh.mean(axis=1)
     norm[norm <= 0.0] = 1.0
-    return (sh * (means / norm)[:, None]).ravel()
+    out: Arr = (sh * (means / norm)[:, None]).ravel()
+    return out
 
 
-def load_to_seconds(watts: np.ndarray, interval_s: int, seed: int) -> np.ndarray:
+def load_to_seconds(watts: Arr, interval_s: int, seed: int) -> Arr:
     """A house load (W per interval, >= 0) as 1-s values (W) with the same interval means."""
     w = np.maximum(np.asarray(watts, dtype=float), 0.0)
     if interval_s == 1:
@@ -75,7 +78,7 @@ def load_to_seconds(watts: np.ndarray, interval_s: int, seed: int) -> np.ndarray
     return _spread(w, shape, interval_s)
 
 
-def pv_to_seconds(watts: np.ndarray, interval_s: int, seed: int) -> np.ndarray:
+def pv_to_seconds(watts: Arr, interval_s: int, seed: int) -> Arr:
     """PV production (W per interval, >= 0) as 1-s values (W) with the same interval means."""
     w = np.maximum(np.asarray(watts, dtype=float), 0.0)
     if interval_s == 1:
@@ -90,7 +93,8 @@ def pv_to_seconds(watts: np.ndarray, interval_s: int, seed: int) -> np.ndarray:
     return _spread(w, shape, interval_s)
 
 
-def aggregate(seconds: np.ndarray, interval_s: int) -> np.ndarray:
+def aggregate(seconds: Arr, interval_s: int) -> Arr:
     """1-s values (W) as means per interval (W); a last partial interval is dropped."""
     m = len(seconds) // interval_s
-    return np.asarray(seconds[:m * interval_s]).reshape(m, interval_s).mean(axis=1)
+    out: Arr = np.asarray(seconds[:m * interval_s]).reshape(m, interval_s).mean(axis=1)
+    return out

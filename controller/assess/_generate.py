@@ -11,6 +11,8 @@ import numpy as np
 
 from controller import sim
 
+from ._types import Arr
+
 # NL day-ahead 2025, monthly means (EUR/MWh) from the data README (validation only): the
 # generated year is drawn around them
 MONTHLY_EUR_MWH = (116.7, 125.8, 91.7, 74.8, 64.2, 67.7, 87.5, 74.5, 77.7, 82.4, 91.1, 87.7)
@@ -21,7 +23,7 @@ DAILY_SHAPE = (0.95, 0.9, 0.88, 0.87, 0.9, 1.0, 1.15, 1.3, 1.2, 1.0, 0.8, 0.65, 
 
 
 def household_seconds(days: int, seed: int = 1, start_day: int = 0
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      ) -> tuple[Arr, Arr]:
     """A household's 1-s house load and PV (W) over `days` from 1 January (+start_day): the
     standard-day scenario's appliances and clouds, the seasons moving sunrise, sunset and
     the PV peak (as `make bench`'s year)."""

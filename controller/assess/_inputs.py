@@ -6,6 +6,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from ._downscale import load_to_seconds, pv_to_seconds
 from ._errors import AssessError
 from ._household import Household, away_windows
 from ._read import Series, read_series
+from ._types import Arr
 
 DAY_S = 86_400
 CAR = 1 << fast.FLAGS.index("car")
@@ -33,15 +35,15 @@ class Home:
     tz: str
     start_utc: float
     interval_s: int
-    load_i: np.ndarray
-    pv_i: np.ndarray
+    load_i: Arr
+    pv_i: Arr
     days: int
     windows: list[tuple[set[int], int, int]]
-    home_min: np.ndarray  # 1 where the car is home, per minute of the horizon
+    home_min: Arr  # 1 where the car is home, per minute of the horizon
     notes: list[str] = field(default_factory=list)
     files: list[Series] = field(default_factory=list)
-    one_s: tuple[np.ndarray, np.ndarray] | None = None  # true 1-s load and PV, when known
-    trips_min: np.ndarray | None = None  # Wh used by the trip ending at each minute (sessions)
+    one_s: tuple[Arr, Arr] | None = None  # true 1-s load and PV, when known
+    trips_min: Arr | None = None  # Wh used by the trip ending at each minute (sessions)
 
     def trip_wh(self, day: int, second: int) -> float:
         """The energy (Wh) the car comes home without at this second of the day."""
@@ -57,7 +59,7 @@ class Home:
     def seed(self) -> int:
         return self.h.seed
 
-    def seconds(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+    def seconds(self, day: int) -> tuple[Arr, Arr]:
         """The day's 1-s house load and PV (W): as measured at 1 s, or downscaled (seeded
         by the household's seed and the day)."""
         if self.one_s is not None:
@@ -82,15 +84,15 @@ class Home:
                       array("B", (car * CAR).tobytes()), [int(b) for b in back])
 
 
-def _doubles(x: np.ndarray) -> array:
+def _doubles(x: Arr) -> array[float]:
     """A float64 numpy array as array("d") (one copy, no per-element work)."""
-    a = array("d")
+    a: array[float] = array("d")
     a.frombytes(np.ascontiguousarray(x, dtype=np.float64).tobytes())
     return a
 
 
 def presence(start_utc: float, days: int, tz: str,
-             windows: list[tuple[set[int], int, int]]) -> np.ndarray:
+             windows: list[tuple[set[int], int, int]]) -> Arr:
     """1 per minute where the car is home (not inside an away window, local time)."""
     idx = pd.date_range(pd.Timestamp(start_utc, unit="s", tz="UTC"), periods=days * 1440,
                         freq="1min").tz_convert(tz)
@@ -103,7 +105,7 @@ def presence(start_utc: float, days: int, tz: str,
     return home
 
 
-def _common(grid: Series, pv: Series | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _common(grid: Series, pv: Series | None) -> tuple[Arr, Arr, list[str]]:
     """House load and PV per interval of the grid file (W)."""
     notes: list[str] = []
     if pv is None:
@@ -157,7 +159,7 @@ def home_of(h: Household, tz: str) -> Home:
 
 
 def sessions(path: Path, user: str | None, start_utc: float, days: int, tz: str
-             ) -> tuple[np.ndarray, np.ndarray, str]:
+             ) -> tuple[Arr, Arr, str]:
     """The car's presence per minute and the trip energy (Wh) at each plug-in, from home
     charging sessions: the user's sessions (the one with most when none is named) moved by
     whole weeks so that its first full week falls on the household's first (weekdays kept),
@@ -190,12 +192,14 @@ def sessions(path: Path, user: str | None, start_utc: float, days: int, tz: str
     n = days * 1440
     home = np.zeros(n, dtype=np.uint8)
     trips = np.zeros(n)
-    minute = lambda t: ((t - local0) // pd.Timedelta(minutes=1))  # noqa: E731
+    def minute(t: Any) -> Arr:
+        return np.asarray((t - local0) // pd.Timedelta(minutes=1), dtype=np.int64)
+
     reps = 0
     shift = start_monday - first
     while True:
-        a = minute(t_in + shift).to_numpy()
-        b = minute(t_out + shift).to_numpy()
+        a = minute(t_in + shift)
+        b = minute(t_out + shift)
         e = df["energy_kwh"].to_numpy(dtype=float) * 1000.0
         if a.min() >= n:
             break
@@ -214,8 +218,8 @@ def sessions(path: Path, user: str | None, start_utc: float, days: int, tz: str
     return home, trips, note
 
 
-def home_from_seconds(h: Household, tz: str, start_utc: float, load: np.ndarray,
-                      pv: np.ndarray) -> Home:
+def home_from_seconds(h: Household, tz: str, start_utc: float, load: Arr,
+                      pv: Arr) -> Home:
     """A Home whose 1-s load and PV are known (a generated household, or 1-s data)."""
     days = len(load) // DAY_S
     windows = away_windows(h)

@@ -28,6 +28,7 @@ from controller.sim._scenario import Car, Plant
 
 from ._household import Household
 from ._inputs import Home
+from ._types import Arr
 
 SLOT_S = 900
 DAY_S = 86_400
@@ -59,11 +60,11 @@ def top_up(soc_pct: float, was: bool, hour: int, reserve: float, need: float) ->
     return night and (soc_pct < reserve or (was and soc_pct < reserve + TOP_UP_PCT))
 
 
-def local_hours(start_utc: float, n: int, tz: str, slot_s: int = 900) -> np.ndarray:
+def local_hours(start_utc: float, n: int, tz: str, slot_s: int = 900) -> Arr:
     """The local hour (0..23) at the start of each of n slots."""
     idx = pd.date_range(pd.Timestamp(start_utc, unit="s", tz="UTC"), periods=n,
                         freq=f"{slot_s}s").tz_convert(tz)
-    return idx.hour.to_numpy()
+    return np.asarray(idx.hour, dtype=np.int64)
 
 
 @dataclass
@@ -85,9 +86,9 @@ class Pass:
     name: str
     kind: str  # "none", "v2h", "battery", "v2h-plan"
     cap_kwh: float
-    imp: np.ndarray
-    exp: np.ndarray
-    soc: np.ndarray
+    imp: Arr
+    exp: Arr
+    soc: Arr
     totals: dict[str, float] = field(default_factory=dict)
     balance: Balance = field(default_factory=Balance)
     state: Any = None
@@ -168,7 +169,9 @@ def plan_config(cfg: Config, h: Household, windows: list[tuple[set[int], int, in
     """The config the price plan runs with: by price, 24 h ahead, the car's first away
     window as its departure and return on those weekdays, the household's trip energy."""
     days, a, b = windows[0] if windows else (set(range(7)), 0, 0)
-    hh = lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}"  # noqa: E731
+    def hh(s: int) -> str:
+        return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
+
     pl = msgspec.structs.replace(
         cfg.plan, by_price=True, horizon_h=24,
         departure=hh(a) if windows else None, return_at=hh(b) if windows else None,
@@ -181,7 +184,9 @@ def run_options(home: Home, cfg: Config, prices: tuple[list[float], list[float]]
     """Every option over the home's days; `prices` (import, export EUR/kWh per slot) feed the
     price plan, which runs when the contract is dynamic."""
     n_slots = home.days * DAY_S // SLOT_S
-    zeros = lambda: np.zeros(n_slots)  # noqa: E731
+    def zeros() -> Arr:
+        return np.zeros(n_slots)
+
     cars = {"none": _Car(home, cfg, "none"), "v2h": _Car(home, cfg, "v2h")}
     planner = None
     if dynamic and prices is not None:
@@ -226,8 +231,8 @@ def run_options(home: Home, cfg: Config, prices: tuple[list[float], list[float]]
     return out[:2] + hb + out[2:]
 
 
-def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: np.ndarray | None,
-             planner: Planner | None, cfg: Config, hours: np.ndarray,
+def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: Arr | None,
+             planner: Planner | None, cfg: Config, hours: Arr,
              trip_wh: Any) -> None:
     """One day of a car pass, cut at each slot and each return of the car."""
     core = fast.core
@@ -288,7 +293,7 @@ def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: np.ndarray | None,
     pas.balance.add(grid_res, store_res)
 
 
-def _battery_day(day: int, grid0: np.ndarray, p: Pass) -> None:
+def _battery_day(day: int, grid0: Arr, p: Pass) -> None:
     """One day of a home battery on the house's grid power without it (its state carries
     over from day to day, so the cuts change nothing)."""
     d = HB_DEFAULTS

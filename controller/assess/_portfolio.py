@@ -109,7 +109,9 @@ def write_summary(rows: list[dict[str, Any]], out_dir: str | Path) -> Path:
         w.writeheader()
         w.writerows(rows)
     head = "".join(f"<th>{html.escape(f)}</th>" for f in SUMMARY_FIELDS)
-    cell = lambda v: html.escape("-" if v is None else str(v))  # noqa: E731
+    def cell(v: Any) -> str:
+        return html.escape("-" if v is None else str(v))
+
     body = "".join("<tr>" + "".join(f"<td>{cell(r.get(f))}</td>" for f in SUMMARY_FIELDS)
                    + "</tr>" for r in rows)
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>v2h assess: "

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import AssessError
+from ._types import Arr
 
 TIME_COLUMNS = ("time", "timestamp", "start", "time_utc", "start_utc", "time_logger")
 POWER = {"power_w": 1.0, "power_kw": 1000.0}
@@ -44,7 +45,7 @@ class Series:
     kind: str
     start_utc: float
     interval_s: int
-    watts: np.ndarray
+    watts: Arr
     notes: list[str] = field(default_factory=list)
 
     @property

@@ -56,7 +56,9 @@ def _scale(lo: float, hi: float) -> tuple[float, float, list[float]]:
 def _frame(name: str, title: str, lo: float, hi: float, ticks: list[float], unit: str,
            xlabels: list[tuple[float, str]]) -> list[str]:
     iw, ih = W - PAD_L - PAD_R, H - PAD_T - PAD_B
-    y = lambda v: PAD_T + ih * (1 - (v - lo) / (hi - lo))  # noqa: E731
+    def y(v: float) -> float:
+        return PAD_T + ih * (1 - (v - lo) / (hi - lo))
+
     out = [f'<svg class="chart" data-chart="{_e(name)}" viewBox="0 0 {W} {H}" width="{W}" '
            f'height="{H}" role="img" aria-label="{_e(title)}" '
            'xmlns="http://www.w3.org/2000/svg">',
@@ -103,7 +105,9 @@ def bar_chart(name: str, title: str, groups: list[str], series: dict[str, list[f
     xl = [((i + 0.5) / len(groups), g) for i, g in enumerate(groups)]
     out = _frame(name, title, lo, hi, ticks, unit, xl)
     bw = gw * 0.8 / max(1, len(series))
-    y = lambda v: PAD_T + ih * (1 - (v - lo) / (hi - lo))  # noqa: E731
+    def y(v: float) -> float:
+        return PAD_T + ih * (1 - (v - lo) / (hi - lo))
+
     for j, (key, s) in enumerate(series.items()):
         for i, v in enumerate(s):
             if not math.isfinite(v):
