@@ -208,7 +208,10 @@ def _precheck(home: Home, cfg: Config) -> dict[str, Any]:
     return {
         "fuse_a": cfg.limits.fuse_a, "charger_phases": ph, "site_phases": cfg.site.phases,
         "fuse_w": fuse_w, "charger_w": ch_w,
-        "fuse_ok": fuse_w >= ch_w,
+        "fuse_ok": fuse_w >= ch_w and ph <= cfg.site.phases,
+        "phases_text": (f"the charger is on {ph} phase(s) of a {cfg.site.phases}-phase "
+                        "connection" + ("" if ph <= cfg.site.phases else
+                                        ": it needs a 3-phase connection")),
         "fuse_text": (f"{cfg.limits.fuse_a:g} A on {ph} phase(s) carries {fuse_w / 1000:.1f} kW;"
                       f" the charger moves up to {ch_w / 1000:.1f} kW" +
                       ("" if fuse_w >= ch_w else " - v2h limits it to the fuse (and the house "
@@ -362,19 +365,30 @@ def _charts(passes: list[Pass], months: Arr, summer: int, winter: int,
             "labels": {p.name: _label(p.name) for p in passes}}
 
 
+# a purchase that does not pay back within this many years is not recommended: about the
+# warranty of a home battery (10 years) and a bidirectional charger's expected life
+PAYBACK_YEARS = 15.0
+
+
 def _verdict(options: list[dict[str, Any]]) -> str:
-    """The answer in one sentence: the option that saves the most after wear, and its
-    payback; or neither."""
+    """The answer in one sentence: the option that pays back fastest within PAYBACK_YEARS
+    (after the car's extra wear), or why none does."""
     cands = [o for o in options if o["option"] != "none"]
-    best = max(cands, key=lambda o: o["net_savings_eur"], default=None)
-    if best is None or best["net_savings_eur"] <= 0:
+    paying = [o for o in cands if o["payback_years"] is not None
+              and o["payback_years"] <= PAYBACK_YEARS]
+    if paying:
+        best = min(paying, key=lambda o: float(o["payback_years"]))
+        return (f"{best['label'][0].upper()}{best['label'][1:]} suits this household best: it "
+                f"saves {best['net_savings_eur']:,.0f} EUR a year under the 2027 rules after "
+                f"wear, paying back its {best['purchase_eur']:,.0f} EUR in "
+                f"{best['payback_years']:.1f} years.")
+    if not cands or max(float(o["net_savings_eur"]) for o in cands) <= 0:
         return ("Neither: no option lowers this household's yearly cost under the 2027 rules "
                 "(the car battery's extra wear counted).")
-    pb = best["payback_years"]
-    pay = f", paying back its {best['purchase_eur']:,.0f} EUR in {pb:.1f} years" \
-        if pb is not None else ""
-    return (f"{best['label'][0].upper()}{best['label'][1:]} suits this household best: it saves "
-            f"{best['net_savings_eur']:,.0f} EUR a year under the 2027 rules after wear{pay}.")
+    best = max(cands, key=lambda o: float(o["net_savings_eur"]))
+    return (f"Neither pays back within {PAYBACK_YEARS:.0f} years: the best, "
+            f"{best['label']}, saves {best['net_savings_eur']:,.0f} EUR a year under the 2027 "
+            f"rules after wear against {best['purchase_eur'] or 0:,.0f} EUR to buy.")
 
 
 def assess(folder: str | Path) -> dict[str, Any]:

@@ -44,20 +44,24 @@ HB_DEFAULTS = {"l0": 0.0103, "l1": 0.0081, "l2": 0.0366, "cell_eff": 0.9687,
                "standby_w": 14.5, "dead_s": 2, "tau_s": 0.6, "min_w": 36.0, "min_soc": 0.05,
                "c_rate": 0.4, "max_w": 5000.0}
 # V2H without a plan tops the car up from the grid at full power (issue #15 is silent; the
-# car must still drive): at night (NIGHT local hours) when it is below its reserve, until
-# TOP_UP_PCT above it; at any hour when it could not make the next trip
+# car must still drive): at night (NIGHT local hours) when a trip has taken it more than
+# BELOW_PCT under its reserve (v2h itself stops discharging at the reserve, a little under
+# it by its hysteresis), until TOP_UP_PCT above it; at any hour when it could not make the
+# next trip
 TOP_UP_PCT = 10.0
+BELOW_PCT = 3.0
 NIGHT = (1, 6)
 
 
 def top_up(soc_pct: float, was: bool, hour: int, reserve: float, need: float) -> bool:
     """Whether V2H without a plan charges the car from the grid in this slot: below `need`
-    (% for the next trip and the car's own minimum) at any hour; below the reserve at
-    night, until TOP_UP_PCT above it."""
+    (% for the next trip and the car's own minimum) at any hour; more than BELOW_PCT under
+    the reserve at night, until TOP_UP_PCT above it."""
     if soc_pct < need:
         return True
     night = NIGHT[0] <= hour < NIGHT[1]
-    return night and (soc_pct < reserve or (was and soc_pct < reserve + TOP_UP_PCT))
+    return night and (soc_pct < reserve - BELOW_PCT
+                      or (was and soc_pct < reserve + TOP_UP_PCT))
 
 
 def local_hours(start_utc: float, n: int, tz: str, slot_s: int = 900) -> Arr:

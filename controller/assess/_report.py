@@ -221,7 +221,7 @@ def render(r: dict[str, Any]) -> str:
               "than the 1-s route.</p>", chart, table]
     pc = r["precheck"]
     parts += ["<h2>Technical pre-check</h2><ul>",
-              f"<li>{_e(pc['fuse_text'])}</li>",
+              f"<li>{_e(pc['fuse_text'])}; {_e(pc['phases_text'])}.</li>",
               f"<li>The car is home during {_fmt(pc['car_home_when_pv_pct'], '.0f')} % of the "
               f"{_fmt(pc['pv_hours'])} hours PV produces.</li>",
               *(f"<li>Needs {_e(x)}.</li>" for x in pc["needs"]),
