@@ -51,6 +51,9 @@ class Data(Base, frozen=True):
     pv_file: str | None = None
     ignore_columns: list[str] = []
     days: Annotated[int, Meta(ge=1, le=366)] = 365
+    # the clock of naive times in the files, when it is not the site's time zone (a logger
+    # on a fixed offset without summer time: "Etc/GMT-1" is UTC+1)
+    timezone: str | None = None
 
 
 class CarDays(Base, frozen=True):
@@ -147,6 +150,14 @@ def load(folder: str | Path) -> tuple[Household, Config]:
             from None
     h = msgspec.structs.replace(h, folder=str(d))
     away_windows(h, str(path))
+    if h.data.timezone is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(h.data.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise AssessError(str(path), find_line(text, "data.timezone"),
+                              f"data.timezone: unknown time zone {h.data.timezone!r}") from None
     cfg_path = d / "v2h.toml"
     try:
         cfg = config.load(cfg_path) if cfg_path.exists() else config.defaults()

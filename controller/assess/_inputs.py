@@ -135,8 +135,9 @@ def _common(grid: Series, pv: Series | None) -> tuple[Arr, Arr, list[str]]:
 def home_of(h: Household, tz: str) -> Home:
     """Read the household's files and make its Home (AssessError on bad input)."""
     folder = Path(h.folder)
-    grid = read_series(folder / h.data.file, tz, tuple(h.data.ignore_columns))
-    pv = read_series(folder / h.data.pv_file, tz, tuple(h.data.ignore_columns), pv=True) \
+    clock = h.data.timezone or tz
+    grid = read_series(folder / h.data.file, clock, tuple(h.data.ignore_columns))
+    pv = read_series(folder / h.data.pv_file, clock, tuple(h.data.ignore_columns), pv=True) \
         if h.data.pv_file else None
     load, pvi, notes = _common(grid, pv)
     per = DAY_S // grid.interval_s

@@ -6,7 +6,8 @@ UTC grid, and every repair is reported (`Series.notes`), never made silently.
 Columns (one time column and the value columns of one kind; firmware_notes/assessment.md):
 - time: `time`, `timestamp`, `start`, `time_utc`, `start_utc` or `time_logger`; ISO 8601
   with an offset or `Z` is UTC, naive times are local in the household's time zone;
-- power: `power_w` or `power_kw` (grid power, import positive; PV files: production),
+- power: `power_w`, `active_power_w` or `power_kw` (grid power, import positive; PV files:
+  production),
   optionally `unit` per row (`W` or `kW`), which must not change within a file;
 - P1 counters: `import_t1_kwh`, `import_t2_kwh`, `export_t1_kwh`, `export_t2_kwh` (kWh
   read at each time; `_wh` also accepted);
@@ -27,7 +28,7 @@ from ._errors import AssessError
 from ._types import Arr
 
 TIME_COLUMNS = ("time", "timestamp", "start", "time_utc", "start_utc", "time_logger")
-POWER = {"power_w": 1.0, "power_kw": 1000.0}
+POWER = {"power_w": 1.0, "power_kw": 1000.0, "active_power_w": 1.0}
 COUNTERS = ("import_t1", "import_t2", "export_t1", "export_t2")
 ENERGIES = ("import", "export", "energy")
 UNITS = {"w": 1.0, "kw": 1000.0}

@@ -129,3 +129,11 @@ class TestBadInput:
         rc = cli.main(["assess", str(tmp_path), "--out", str(tmp_path / "out")])
         err = capsys.readouterr().err
         assert rc == 2 and "household.toml:5: car.chemistry" in err
+
+    def test_unknown_clock_time_zone(self, tmp_path, capsys):
+        """A data.timezone that does not exist is named with its line."""
+        (tmp_path / "household.toml").write_text('name = "x"\n[data]\nfile = "g.csv"\n'
+                                                 'timezone = "Mars/Olympus"\n')
+        rc = cli.main(["assess", str(tmp_path), "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert rc == 2 and "household.toml:4: data.timezone: unknown time zone" in err
