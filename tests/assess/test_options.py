@@ -111,3 +111,19 @@ def test_car_days_from_charging_sessions(tmp_path, cfg):
         assert p.balance.worst_wh < 1.0, p.name
         if p.kind != "battery":
             assert p.totals["trips_wh"] == pytest.approx(want, abs=1e-6), p.name
+
+
+def test_fixed_contract_has_no_price_plan(home):
+    """A fixed contract: five options (no plan without market prices), every slot priced
+    alike, net metering off (the 2027 rules) unless the tariff keeps it past 2027."""
+    from controller.assess import slot_prices
+
+    cfg = config.defaults(("control.identify=false", "tariff.contract=fixed",
+                           "tariff.rate_eur_kwh=0.12", "tariff.feed_in_fee_eur_kwh=0.05"))
+    imp, exp_, dyn, source = slot_prices(home.h, cfg, home.start_utc, 96)
+    assert not dyn and source == "fixed contract"
+    assert imp == pytest.approx([(0.12 + 0.10154) * 1.21] * 96) and set(exp_) == {0.05}
+    r = assess_home(home, cfg, ageing=False)
+    assert [o["option"] for o in r["options"]] == ["none", "v2h", "battery-5", "battery-10",
+                                                   "battery-15"]
+    assert not r["prices"]["net_metering_2027"]

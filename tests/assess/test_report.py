@@ -48,6 +48,7 @@ async def test_report_opens_without_console_errors_and_charts_render(result, tmp
                            screenshot=True)
     assert page.problems == []
     assert page.values["verdict"] == result["verdict"]
+    assert page.pdf.startswith(b"%PDF")  # it prints
     import matplotlib.image as mpimg
 
     img = mpimg.imread(io.BytesIO(page.png), format="png")[..., :3]
