@@ -2,12 +2,13 @@
 household folder or a portfolio of them, each simulated a year at 1 s per option
 (firmware_notes/assessment.md)."""
 
-from ._assess import assess, assess_home, slot_prices
+from ._assess import assess, assess_home
 from ._errors import AssessError
 from ._household import Household, load
 from ._inputs import Home, home_from_seconds, home_of
 from ._options import Pass, run_options
 from ._portfolio import assess_one, households, portfolio
+from ._prices import slot_prices
 from ._read import Series, read_series
 from ._report import render, write
 

@@ -10,7 +10,6 @@ and per day the terms of its energy balance (Balance)."""
 
 from __future__ import annotations
 
-import math
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
@@ -323,7 +322,3 @@ def _battery_day(day: int, grid0: Arr, p: Pass) -> None:
     store_res = (st["soc_wh"] - soc0) - (diff[2] - diff[3] - diff[5] - diff[6])
     p.balance.add(grid_res, store_res)
 
-
-def plain(x: float) -> float:
-    """A finite float for JSON (NaN -> 0)."""
-    return x if math.isfinite(x) else 0.0
