@@ -137,3 +137,16 @@ class TestBadInput:
         rc = cli.main(["assess", str(tmp_path), "--out", str(tmp_path / "out")])
         err = capsys.readouterr().err
         assert rc == 2 and "household.toml:4: data.timezone: unknown time zone" in err
+
+
+def test_autumn_clock_change_repeated_hour(tmp_path):
+    """Naive local times through the autumn clock change (02:00-03:00 twice): the repeated
+    hour is placed by order, no minute lost or doubled, and the change is reported."""
+    import pandas as pd
+
+    idx = pd.date_range(pd.Timestamp("2025-10-26 01:00", tz="Europe/Amsterdam"), periods=240,
+                        freq="1min")
+    rows = ["time,power_w"] + [f"{t.strftime('%Y-%m-%d %H:%M')},{i}" for i, t in enumerate(idx)]
+    s = read_series(_write(tmp_path / "a.csv", "\n".join(rows)), tz="Europe/Amsterdam")
+    assert len(s.watts) == 240 and list(s.watts) == [float(i) for i in range(240)]
+    assert any("clock change" in n for n in s.notes)
