@@ -40,9 +40,10 @@ sim: $(BUILT)
 	$(VENV)/bin/v2h simulate --scenario standard-day --policy all --chart $(OUT)/standard-day.png
 
 # `v2h assess` on the shipped example household (a measured year's load, CC BY 4.0): a year
-# at 1 s per option; it opens nothing and prints where the report is
+# at 1 s per option, on both cores (the price plan's pass in a second process); it opens
+# nothing and prints where the report is
 assess-demo: $(BUILT)
-	$(VENV)/bin/v2h assess controller/assess/example --out $(OUT)/assess
+	$(VENV)/bin/v2h assess controller/assess/example --workers 2 --out $(OUT)/assess
 
 # Debian packages the tests use as real peers (mbpoll: a Modbus master sharing no code with
 # pymodbus; Mosquitto: the broker; openssl: the TLS test's certificates). Installed with

@@ -181,7 +181,7 @@ def _assess(args: argparse.Namespace) -> int:
                 and not args.scheduler:
             from controller.assess import assess_one
 
-            row = assess_one(str(homes[0]), args.out, args.days)
+            row = assess_one(str(homes[0]), args.out, args.days, min(args.workers, 2))
             if row["error"]:
                 print(row["error"], file=sys.stderr)
                 return 1 if row["internal"] else 2
@@ -249,7 +249,8 @@ def parser() -> argparse.ArgumentParser:
                    "folder of them (a portfolio)")
     p.add_argument("--out", default="out/assess", metavar="DIR", help="where the reports go")
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="homes assessed side by side on this machine")
+                   help="homes assessed side by side on this machine (one home: 2 runs its "
+                   "price-plan pass in a second process)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="a dask.distributed scheduler (tcp://host:8786) to spread homes over")
     p.add_argument("--days", type=int, metavar="N", help="only the first N days of each home")

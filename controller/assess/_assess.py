@@ -117,14 +117,16 @@ def _age_all(passes: list[Pass], h: Household, start_month: int) -> dict[str, An
     return out
 
 
-def assess_home(home: Home, cfg: Config, ageing: bool = True) -> dict[str, Any]:
-    """Every figure of one household's assessment (see the module's docstring)."""
+def assess_home(home: Home, cfg: Config, ageing: bool = True, workers: int = 1
+                ) -> dict[str, Any]:
+    """Every figure of one household's assessment (see the module's docstring); with
+    `workers` 2 the price plan's pass runs in a second process."""
     t0 = time.perf_counter()
     h = home.h
     n = home.days * DAY_S // SLOT_S
     imp_l, exp_l, dynamic, source = slot_prices(h, cfg, home.start_utc, n)
     imp, exp_ = np.array(imp_l), np.array(exp_l)
-    passes = run_options(home, cfg, (imp_l, exp_l), dynamic)
+    passes = run_options(home, cfg, (imp_l, exp_l), dynamic, workers)
     t_sim = time.perf_counter() - t0
     scale = 365.0 / home.days
     mean_imp = float(imp.mean())

@@ -183,55 +183,101 @@ def plan_config(cfg: Config, h: Household, windows: list[tuple[set[int], int, in
 
 
 def run_options(home: Home, cfg: Config, prices: tuple[list[float], list[float]] | None,
-                dynamic: bool, core: Any = None) -> list[Pass]:
+                dynamic: bool, workers: int = 1) -> list[Pass]:
     """Every option over the home's days; `prices` (import, export EUR/kWh per slot) feed the
-    price plan, which runs when the contract is dynamic."""
+    price plan, which runs when the contract is dynamic. The home batteries run on the
+    "nothing" pass's grid power, second by second (the trace's mean of each second). With
+    `workers` > 1 the price plan's pass runs in a forked second process meanwhile (the
+    same seconds, made again there from the same seeds)."""
+    plan = dynamic and prices is not None
+    if plan and workers > 1:
+        return _two_processes(home, cfg, prices)
+    return _passes(home, cfg, prices, ("none", "v2h", "battery", "v2h-plan") if plan
+                   else ("none", "v2h", "battery"))
+
+
+# what a forked process inherits instead of receiving it pickled (a generated home's 1-s
+# year is hundreds of MB): set just before the fork, read by _plan_child
+_FORK_JOB: tuple[Home, Config, Any] | None = None
+
+
+def _plan_child() -> list[Pass]:
+    assert _FORK_JOB is not None
+    home, cfg, prices = _FORK_JOB
+    return _passes(home, cfg, prices, ("v2h-plan",))
+
+
+def _two_processes(home: Home, cfg: Config, prices: Any) -> list[Pass]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORK_JOB
+    _FORK_JOB = (home, cfg, prices)
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            fut = pool.submit(_plan_child)
+            here = _passes(home, cfg, prices, ("none", "v2h", "battery"))
+            there = fut.result()
+    finally:
+        _FORK_JOB = None
+    return here + there
+
+
+def _passes(home: Home, cfg: Config, prices: Any, which: tuple[str, ...]) -> list[Pass]:
+    """The chosen options ("none", "v2h", "battery": every size, on the none pass's grid;
+    "v2h-plan") over the home's days, in the order asked."""
     n_slots = home.days * DAY_S // SLOT_S
+
     def zeros() -> Arr:
         return np.zeros(n_slots)
 
-    cars = {"none": _Car(home, cfg, "none"), "v2h": _Car(home, cfg, "v2h")}
+    cars = {k: _Car(home, cfg, "none" if k == "none" else "v2h") for k in which
+            if k != "battery"}
+    if "battery" in which and "none" not in cars:
+        raise ValueError("the home batteries run on the none pass's grid")
     planner = None
-    if dynamic and prices is not None:
-        cars["v2h-plan"] = _Car(home, cfg, "v2h")
+    if "v2h-plan" in cars:
         pcfg = plan_config(cfg, home.h, home.windows)
         planner = Planner(pcfg, prices[0], prices[1], home.start_utc,
                           planning.Forecaster(default_w=cfg.plan.default_demand_w))
     passes = {k: Pass(k, k, cfg.car.capacity_kwh, zeros(), zeros(), zeros())
               for k in cars}
     hb = []
-    for i, size in enumerate(home.h.battery.sizes_kwh):
+    for size in home.h.battery.sizes_kwh if "battery" in which else []:
         p = Pass(f"battery-{size:g}", "battery", size, zeros(), zeros(), zeros())
         d = HB_DEFAULTS
         p.state = {"soc_wh": size * 1000.0 * d["min_soc"], "mem": np.zeros(1 + int(d["dead_s"])),
-                   "out": np.zeros(fast.battery.OUT_N), "i": i}
+                   "out": np.zeros(fast.battery.OUT_N)}
         hb.append(p)
     hours = local_hours(home.start_utc, n_slots, home.tz)
     trace = np.zeros(6 * DAY_S)  # the "nothing" pass's seconds, each day overwritten
     for day in range(home.days):
         inp = home.day(day)
         for key, car in cars.items():
-            pas = passes[key]
-            _car_day(day, inp, car, pas, trace if key == "none" else None,
+            _car_day(day, inp, car, passes[key], trace if key == "none" else None,
                      planner if key == "v2h-plan" else None, cfg, hours, home.trip_wh)
-        grid0 = trace[0::6].copy()
-        for p in hb:
-            _battery_day(day, grid0, p)
-    out = list(passes.values())
+        if hb:
+            grid0 = trace[0::6].copy()
+            for p in hb:
+                _battery_day(day, grid0, p)
     for key, car in cars.items():
         passes[key].totals = {**_tot(car.tot), "trips_wh": car.trips_wh,
                               "soc_end_pct": car.pl.soc_pct,
                               "plan_solves": planner.solves if planner and key == "v2h-plan"
                               else 0}
+        passes[key].state = None
     for p in hb:
         o = p.state["out"]
         p.totals = {f: float(o[i]) for i, f in enumerate(fast.battery.OUT_FIELDS)}
         p.totals["soc_end_pct"] = o[7] / (p.cap_kwh * 10.0)
-    # the house (load, PV) is the same in every option: the none pass's
-    base = passes["none"].totals
-    for p in hb:
-        p.totals["load_wh"], p.totals["pv_wh"] = base["load_wh"], base["pv_wh"]
-    return out[:2] + hb + out[2:]
+        # the house (load, PV) is the same in every option: the none pass's
+        p.totals["load_wh"] = passes["none"].totals["load_wh"]
+        p.totals["pv_wh"] = passes["none"].totals["pv_wh"]
+        p.state = None
+    out = []
+    for k in which:
+        out += hb if k == "battery" else [passes[k]]
+    return out
 
 
 def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: Arr | None,

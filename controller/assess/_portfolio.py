@@ -28,9 +28,11 @@ def households(root: str | Path) -> list[Path]:
     return sorted(p.parent for p in r.glob("*/household.toml"))
 
 
-def assess_one(folder: str, out_dir: str, days: int | None = None) -> dict[str, Any]:
+def assess_one(folder: str, out_dir: str, days: int | None = None, workers: int = 1
+               ) -> dict[str, Any]:
     """One home's assessment written under out_dir/<folder name>; its summary row. Bad
-    input gives a row with `error` (FILE:LINE: problem), never an exception."""
+    input gives a row with `error` (FILE:LINE: problem), never an exception. `workers` 2
+    runs the price plan's pass in a second process (one home on two cores)."""
     import msgspec
 
     from ._assess import assess_home
@@ -46,7 +48,7 @@ def assess_one(folder: str, out_dir: str, days: int | None = None) -> dict[str, 
         h, cfg = load(folder)
         if days is not None:
             h = msgspec.structs.replace(h, data=msgspec.structs.replace(h.data, days=days))
-        r = assess_home(home_of(h, cfg.site.timezone), cfg)
+        r = assess_home(home_of(h, cfg.site.timezone), cfg, workers=workers)
     except AssessError as exc:
         row["error"] = str(exc)
         row["household"] = Path(folder).name

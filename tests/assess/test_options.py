@@ -127,3 +127,17 @@ def test_fixed_contract_has_no_price_plan(home):
     assert [o["option"] for o in r["options"]] == ["none", "v2h", "battery-5", "battery-10",
                                                    "battery-15"]
     assert not r["prices"]["net_metering_2027"]
+
+
+def test_plan_pass_in_a_second_process_gives_the_same(home, cfg):
+    """With workers=2 the price plan's pass runs in a forked process: every option's
+    figures are those of one process, bit for bit."""
+    from controller.assess import slot_prices
+
+    prices = slot_prices(home.h, cfg, home.start_utc, DAYS * 96)
+    one = run_options(home, cfg, prices[:2], True)
+    two = run_options(home, cfg, prices[:2], True, workers=2)
+    assert [p.name for p in one] == [p.name for p in two]
+    for a, b in zip(one, two):
+        assert a.totals == b.totals, a.name
+        assert (a.imp == b.imp).all() and (a.soc == b.soc).all(), a.name

@@ -67,10 +67,10 @@ def test_an_internal_failure_is_a_row_not_a_crash(homes, tmp_path, monkeypatch):
 
     real = _assess.assess_home
 
-    def flaky(home, cfg, ageing=True):
+    def flaky(home, cfg, ageing=True, workers=1):
         if home.h.seed == 2:
             raise ZeroDivisionError("a bug")
-        return real(home, cfg, ageing)
+        return real(home, cfg, ageing, workers)
 
     monkeypatch.setattr(_assess, "assess_home", flaky)
     rows = portfolio(homes, tmp_path / "out", days=1)
