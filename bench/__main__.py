@@ -124,11 +124,11 @@ def assess() -> dict[str, Any]:
     """`v2h assess` (issue #15): one full assessment of the example household (a year at
     1 s for each of the six options, ageing, the coarse routes, the report) on one core
     (`assess_home_s`) and on two (`assess_home_2w_s`: the price plan's pass in a second
-    process; it gains only while the second core is free), and a portfolio of 20 copies of it (other seeds) on 1 and 2
-    worker processes. The portfolio's homes are
+    process; it gains only while the second core is free), and a portfolio of 20 copies of
+    it (other seeds) on 1 and 2 worker processes. The portfolio's homes are
     V2H_BENCH_ASSESS_DAYS long (default 91, to keep the bench short); its rate is given in
     full-year homes per minute (homes x days / 365 per minute). BLAST-Lite is imported
-    before the clock starts (about 1.5 s once per process, whichever run came first)."""
+    before the clocks start (about 1.5 s once per process, whichever run came first)."""
     import shutil
     import tempfile
     from pathlib import Path
