@@ -208,6 +208,7 @@ def read_series(path: str | Path, tz: str = "Europe/Amsterdam",
     work = work[work["_t"].notna()]
     work = _dedupe(p, work, tcol, notes)
     step = _interval(p, work["_t"])
+    rows = work.index.to_numpy() + 2  # each row's line in the file (the header is line 1)
     if kind == "p1":
         energy = _counters(p, work.dropna(), cols, scale, notes)
         w = energy.reindex(work.index)
@@ -218,6 +219,7 @@ def read_series(path: str | Path, tz: str = "Europe/Amsterdam",
         t = work["_t"] - pd.Timedelta(seconds=step)
         # the first reading only starts the count: no interval ends at it
         watts, t = watts.iloc[1:], t.iloc[1:]
+        rows = rows[1:]
     elif kind == "energy":
         e = {c: work[c] * scale[c] for c in cols}
         if pv:
@@ -233,27 +235,34 @@ def read_series(path: str | Path, tz: str = "Europe/Amsterdam",
         watts = work[cols[0]] * scale[cols[0]]
         t = work["_t"]
     s = pd.Series(watts.to_numpy(dtype=float), index=pd.DatetimeIndex(t))
+    lines = pd.Series(rows, index=s.index)
     secs = ((s.index - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy()
     off = secs % step != 0
     if off.any():
         notes.append(f"{int(off.sum())} time(s) off the {step}-s grid: floored to it")
-        s.index = s.index.floor(f"{step}s")
-        s = s[~s.index.duplicated(keep="first")]
+        s.index = lines.index = s.index.floor(f"{step}s")
+        keep = ~s.index.duplicated(keep="first")
+        s, lines = s[keep], lines[keep]
     grid = pd.date_range(s.index[0], s.index[-1], freq=f"{step}s")
     full = s.reindex(grid)
-    return _fill(p, kind, full, step, notes)
+    # the line of each interval's row, or of the last row before it (a gap follows it)
+    at = lines.reindex(grid).ffill().to_numpy(dtype=np.int64)
+    return _fill(p, kind, full, step, notes, at)
 
 
-def _fill(path: str, kind: str, full: pd.Series, step: int, notes: list[str]) -> Series:
-    """Refuse a series with too much missing; fill short gaps from the day before (or
-    after), longer ones from the week's mean for that time of day; say so."""
+def _fill(path: str, kind: str, full: pd.Series, step: int, notes: list[str],
+          lines: Any) -> Series:
+    """Refuse a series with too much missing (naming the line where the first gap is or
+    follows); fill short gaps from the day before (or after), then a week, then the
+    time-of-day mean; say so."""
     miss = full.isna().to_numpy()
     share = float(miss.mean())
     if share > MAX_MISSING:
-        i = np.flatnonzero(miss)
-        raise AssessError(path, 0, f"{share:.0%} of the {len(full)} intervals are missing "
-                          f"(first gap at {full.index[i[0]].isoformat()}): more than "
-                          f"{MAX_MISSING:.0%} missing cannot be assessed; send a fuller year")
+        i = int(np.flatnonzero(miss)[0])
+        raise AssessError(path, int(lines[i]), f"{share:.0%} of the {len(full)} intervals "
+                          f"are missing, the first at {full.index[i].isoformat()} (here or "
+                          f"after this line): more than {MAX_MISSING:.0%} missing cannot be "
+                          "assessed; send a fuller year")
     if miss.any():
         per_day = 86400 // step
         v = full.to_numpy(dtype=float).copy()

@@ -85,10 +85,13 @@ class TestBadInput:
             read_series(p)
 
     def test_thirty_percent_missing(self, tmp_path):
-        """A series with 30 % of its intervals missing is refused, saying so."""
+        """A series with 30 % of its intervals missing is refused, naming the line the
+        first gap follows."""
         rows = ["time,power_w"] + [f"{t},400" for i, t in
                                    enumerate(_minutes("2025-01-01 00:00", 1000)) if i % 10 >= 3]
-        with pytest.raises(AssessError, match=r"m\.csv:0: 30% of the \d+ intervals are missing"):
+        # minutes 3..9 are lines 2..8; the first gap (minutes 10-12) follows line 8
+        with pytest.raises(AssessError, match=r"m\.csv:8: 30% of the \d+ intervals are "
+                           r"missing, the first at 2024-12-31T23:10:00\+00:00"):
             read_series(_write(tmp_path / "m.csv", "\n".join(rows)))
 
     def test_mixed_units(self, tmp_path):
