@@ -48,9 +48,10 @@ def household_seconds(days: int, seed: int = 1, start_day: int = 0
 
 
 def price_year(start_utc: float, slots: int, seed: int = 2025) -> list[float]:
-    """Market prices (EUR/kWh) per 15-min slot from start_utc: the 2025 monthly means, the
-    daily shape, day-to-day weather noise, and negative hours on sunny spring and summer
-    middays (about 570 hours a year, as 2025 had 573)."""
+    """Market prices (EUR/kWh) per 15-min slot from start_utc: the 2025 monthly means (each
+    month's exactly, with a UTC month), the daily shape, day-to-day weather noise, and
+    negative hours on sunny spring and summer middays (about 600 hours a year; 2025 had
+    573). tests/assess/test_generate.py checks them against the data README's figures."""
     rng = np.random.default_rng(seed)
     t = start_utc + np.arange(slots) * 900.0
     day = ((t - start_utc) // 86_400).astype(int)
@@ -67,5 +68,12 @@ def price_year(start_utc: float, slots: int, seed: int = 2025) -> list[float]:
     summer = (month >= 3) & (month <= 8)
     neg = summer & (sunny[day] < 0.62) & (hour >= 11) & (hour <= 15)
     price = np.where(neg, -np.abs(price) * 0.3 - 5.0, price)
-    # the year's mean stays the README's (the negative hours pull it down)
+    # each month's mean back to the README's (its negative middays pulled it down): the
+    # other slots of the month are raised by what they lost
+    for m in range(12):
+        sel = month == m
+        if sel.any():
+            pos = sel & ~neg
+            price[pos] += (MONTHLY_EUR_MWH[m] - price[sel].mean()) * sel.sum() / max(
+                1, pos.sum())
     return [float(x) / 1000.0 for x in price]
