@@ -1,6 +1,7 @@
 """The compiled core of v2h: control step, supervisor, policies, plant and batch runner.
 
-One source per module (`_core.py`, `_profile.py`) in Cython's pure-Python mode. Built, they
+One source per module (`_core.py`, `_profile.py`, `_battery.py`: the home battery of
+`v2h assess`) in Cython's pure-Python mode. Built, they
 load as C extensions; `V2H_NO_EXTENSIONS=1` forces the very same files to run as plain
 Python. `COMPILED` tells which path is in use, and `implementations()` gives both for the
 parity tests.
@@ -44,7 +45,8 @@ def _load(name: str) -> ModuleType:
 
 core = _load("_core")
 profile = _load("_profile")
-COMPILED = _is_compiled(core) and _is_compiled(profile)
+battery = _load("_battery")
+COMPILED = _is_compiled(core) and _is_compiled(profile) and _is_compiled(battery)
 
 
 def implementations() -> dict[str, ModuleType]:
@@ -60,6 +62,15 @@ def profile_implementations() -> dict[str, ModuleType]:
     """The same for _profile."""
     impls = {"pure": _load_pure("_profile")}
     compiled = importlib.import_module("fast._profile")
+    if _is_compiled(compiled):
+        impls["compiled"] = compiled
+    return impls
+
+
+def battery_implementations() -> dict[str, ModuleType]:
+    """The same for _battery."""
+    impls = {"pure": _load_pure("_battery")}
+    compiled = importlib.import_module("fast._battery")
     if _is_compiled(compiled):
         impls["compiled"] = compiled
     return impls
@@ -89,7 +100,8 @@ Ident = core.Ident
 
 __all__ = [
     "COMPILED", "CtlState", "EvccState", "FLAGS", "Ident", "LIMIT_FIELDS", "Limits", "MODES",
-    "Measurement", "NO_EXTENSIONS", "POLICIES", "Plan", "Plant", "REASONS", "Totals", "core",
-    "decide", "fast_path", "grid_state", "implementations", "meter_ok", "profile",
-    "profile_implementations", "reason_names", "run_batch", "step", "supervise",
+    "Measurement", "NO_EXTENSIONS", "POLICIES", "Plan", "Plant", "REASONS", "Totals", "battery",
+    "battery_implementations", "core", "decide", "fast_path", "grid_state", "implementations",
+    "meter_ok", "profile", "profile_implementations", "reason_names", "run_batch", "step",
+    "supervise",
 ]
