@@ -1,0 +1,193 @@
+"""Review of the ocpp21 driver against a scripted station: a raw OCPP 2.1 websocket client
+on 127.0.0.1 (no library on the station's side), so that each test says exactly what the
+station sends and when — the attacks the bench's well-behaved emulator never makes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import websockets
+
+from controller import config
+from controller.devices import Ocpp21
+from hil._bench import free_port
+
+pytestmark = pytest.mark.hil
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def meter(*vals: tuple[str, float], ts: datetime | None = None) -> dict[str, Any]:
+    return {"timestamp": iso(ts or datetime.now(UTC)),
+            "sampledValue": [{"value": v, "measurand": m} for m, v in vals]}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class RawStation:
+    """One station's websocket to v2h: it sends what a test tells it; v2h's calls are
+    answered by `answer` (action, payload) -> (reply payload, [calls to send after])."""
+
+    def __init__(self, port: int, ident: str = "ST-1") -> None:
+        self.url = f"ws://127.0.0.1:{port}/{ident}"
+        self.ws: Any = None
+        self.ids = itertools.count(1)
+        self.pending: dict[str, asyncio.Future[Any]] = {}
+        self.got: list[tuple[str, dict[str, Any]]] = []  # v2h's calls, in order
+        self.values: list[tuple[str, float]] = [("Power.Active.Import", 0.0)]
+        self.ts_offset = timedelta(0)  # the station's clock minus the real one
+        self.task: asyncio.Task[None] | None = None
+        self.answer: Callable[[str, dict[str, Any]], Any] = self.default_answer
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.ts_offset
+
+    def default_answer(self, action: str, payload: dict[str, Any]) -> Any:
+        if action == "TriggerMessage" and payload["requestedMessage"] == "MeterValues":
+            return {"status": "Accepted"}, [("MeterValues", {
+                "evseId": 1, "meterValue": [meter(*self.values, ts=self.now())]})]
+        if action == "TriggerMessage":
+            return {"status": "Rejected"}, []
+        if action == "ClearChargingProfile":
+            return {"status": "Accepted"}, []
+        return {"status": "Accepted"}, []
+
+    async def connect(self) -> None:
+        self.ws = await websockets.connect(self.url, subprotocols=[
+            websockets.Subprotocol("ocpp2.1")], ping_interval=None)
+        self.task = asyncio.get_running_loop().create_task(self._recv())
+
+    async def _recv(self) -> None:
+        try:
+            async for raw in self.ws:
+                msg = json.loads(raw)
+                if msg[0] == 2:
+                    _, mid, action, payload = msg
+                    self.got.append((action, payload))
+                    reply, after = self.answer(action, payload)
+                    if reply is not None:
+                        await self.ws.send(json.dumps([3, mid, reply]))
+                    for a, p in after:
+                        await self.send(a, p, wait=False)
+                elif msg[1] in self.pending:
+                    self.pending.pop(msg[1]).set_result(msg)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def send(self, action: str, payload: dict[str, Any], wait: bool = True) -> Any:
+        mid = f"s{next(self.ids)}"
+        fut = asyncio.get_running_loop().create_future()
+        self.pending[mid] = fut
+        await self.ws.send(json.dumps([2, mid, action, payload]))
+        if wait:
+            async with asyncio.timeout(3.0):
+                return await fut
+        return None
+
+    async def boot(self) -> None:
+        await self.send("BootNotification", {"reason": "PowerUp", "chargingStation": {
+            "model": "M", "vendorName": "V"}})
+
+    async def tx(self, kind: str, tx_id: str, *vals: tuple[str, float],
+                 seq: int = 0) -> None:
+        p: dict[str, Any] = {"eventType": kind, "timestamp": iso(self.now()),
+                             "triggerReason": "CablePluggedIn", "seqNo": seq,
+                             "transactionInfo": {"transactionId": tx_id},
+                             "evse": {"id": 1, "connectorId": 1}}
+        if vals:
+            p["meterValue"] = [meter(*vals, ts=self.now())]
+        await self.send("TransactionEvent", p)
+
+    async def needs(self, mode: str = "DC_BPT", chg: float = 7000.0,
+                    dis: float = 5000.0) -> None:
+        await self.send("NotifyEVChargingNeeds", {"evseId": 1, "chargingNeeds": {
+            "requestedEnergyTransfer": mode, "v2xChargingParameters": {
+                "maxChargePower": chg, "maxDischargePower": dis}}})
+
+    async def status(self, s: str) -> None:
+        await self.send("StatusNotification", {"timestamp": iso(self.now()),
+                                               "connectorStatus": s, "evseId": 1,
+                                               "connectorId": 1})
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.task is not None:
+            await self.task
+
+
+@pytest_asyncio.fixture
+async def rig():
+    """A driver on a free port (fake monotonic clock) and scripted stations dialing it."""
+    made: list[Any] = []
+
+    async def make(*extra: str) -> tuple[Ocpp21, RawStation, FakeClock]:
+        port = free_port()
+        cfg = config.defaults(("charger.driver=ocpp21", f"charger.port={port}",
+                               "charger.timeout_s=1.0", *extra))
+        clock = FakeClock()
+        d = Ocpp21(cfg.charger, clock=clock)
+        await d.start()
+        s = RawStation(port)
+        await s.connect()
+        made.extend([s, d])
+        await s.boot()
+        await s.status("Occupied")
+        return d, s, clock
+
+    yield make
+    for x in made:
+        await x.close()
+
+
+# -- SoC ---------------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="review: the previous car's SoC is read as the new "
+                   "car's")
+async def test_new_transaction_does_not_inherit_the_last_cars_soc(rig):
+    """Car A (SoC 80 %) leaves; car B, whose station reports no SoC (an AC car), plugs in:
+    its SoC is unknown (NaN: no discharge), never car A's 80 % — the core takes a finite
+    reading as the car's, and would discharge car B below its reserve."""
+    d, s, _ = await rig()
+    await s.tx("Started", "tx-A", ("SoC", 80.0), ("Power.Active.Import", 0.0))
+    await s.needs()
+    r = await d.read()
+    assert r.soc == 80.0
+    await s.tx("Ended", "tx-A", seq=1)
+    await s.tx("Started", "tx-B", ("Power.Active.Import", 0.0), seq=2)
+    r = await d.read()
+    assert r.car_present and r.ready
+    assert math.isnan(r.soc), f"car B read as {r.soc} % (car A's)"
+
+
+@pytest.mark.xfail(strict=True, reason="review: a SoC reported once is read as fresh for "
+                   "ever")
+async def test_soc_no_longer_reported_goes_unknown(rig):
+    """The station reported SoC 60 % once, then its MeterValues carry power only (SoC
+    dropped from its measurands, the car's ISO 15118 session lost): minutes later the read
+    must not still say 60 % — the core resets its own energy-moved estimate on every finite
+    reading, so a stale one lets it discharge for ever at 'SoC 60 %'."""
+    d, s, clock = await rig()
+    await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Import", 0.0))
+    await s.needs()
+    s.values = [("Power.Active.Export", 5000.0)]
+    clock.t += 600.0  # ten minutes of discharging at 5 kW: 833 Wh
+    r = await d.read()
+    assert r.power_w == -5000.0
+    assert math.isnan(r.soc), f"SoC {r.soc} % from a MeterValues 600 s old"
