@@ -45,6 +45,14 @@ class StationState:
     max_discharge_w: float = math.nan
     requested_mode: str = ""  # requestedEnergyTransfer of the car's last charging needs
     boots: int = 0
+    soc_t: float = -math.inf  # when the SoC last came (the driver's clock, s)
+
+    def new_car(self) -> None:
+        """A transaction ended or another began: what the car told belongs to no car known
+        to be here (its SoC, its V2X limits and mode: unknown until the next one tells)."""
+        self.soc, self.soc_t = math.nan, -math.inf
+        self.max_charge_w = self.max_discharge_w = math.nan
+        self.requested_mode = ""
 
 
 def _scaled(sv: dict[str, Any]) -> float:
@@ -58,9 +66,11 @@ def _scaled(sv: dict[str, Any]) -> float:
     return x * 1000.0 if str(unit.get("unit", "")).startswith("k") else x
 
 
-def parse_meter_values(values: list[dict[str, Any]], st: StationState) -> None:
+def parse_meter_values(values: list[dict[str, Any]], st: StationState,
+                       now: float) -> None:
     """MeterValueType entries (snake_case keys, as the library hands them) into `st`: the
-    last sample of each measurand over all phases (no `phase`); power is import - export."""
+    last sample of each measurand over all phases (no `phase`); power is import - export;
+    the SoC with the time it came (`now`), so that a read takes it only while fresh."""
     got: dict[str, float] = {}
     for mv in values:
         for sv in mv.get("sampled_value", []):
@@ -72,6 +82,7 @@ def parse_meter_values(values: list[dict[str, Any]], st: StationState) -> None:
     if "SoC" in got:
         soc = got["SoC"]
         st.soc = soc if 0.0 < soc <= 100.0 else math.nan
+        st.soc_t = now
     if "Energy.Active.Import.Register" in got:
         st.charged_wh = got["Energy.Active.Import.Register"]
     if "Energy.Active.Export.Register" in got:
@@ -86,6 +97,8 @@ class Host(Protocol):
     allowed_tx: str | None
 
     def wall(self) -> datetime: ...
+
+    def clock(self) -> float: ...
 
     def fresh(self) -> None: ...
 
@@ -128,23 +141,27 @@ class Csms(ChargePoint):
                        **_: Any) -> call_result.TransactionEvent:
         st = self.drv.state
         if evse is None or evse.get("id") == self.drv.evse_id:
-            if event_type == "Ended":
-                if st.tx_id == transaction_info["transaction_id"]:
-                    st.tx_id = None
-                log.info("ocpp: transaction %s ended (%s)", transaction_info["transaction_id"],
-                         transaction_info.get("stopped_reason", "?"))
-            else:
-                st.tx_id = transaction_info["transaction_id"]
+            tx = transaction_info["transaction_id"]
+            if event_type != "Ended" and st.tx_id is not None and st.tx_id != tx:
+                st.new_car()  # another transaction, the last one's Ended missed (offline)
             st.charging_state = transaction_info.get("charging_state", st.charging_state)
             if meter_value:
-                parse_meter_values(meter_value, st)
+                parse_meter_values(meter_value, st, self.drv.clock())
+            if event_type == "Ended":
+                if st.tx_id in (tx, None):  # not a late Ended of one before the running one
+                    st.tx_id = None
+                    st.new_car()
+                log.info("ocpp: transaction %s ended (%s)", tx,
+                         transaction_info.get("stopped_reason", "?"))
+            else:
+                st.tx_id = tx
         return call_result.TransactionEvent()
 
     @on("MeterValues")
     def on_meter_values(self, evse_id: int, meter_value: list[dict[str, Any]],
                         **_: Any) -> call_result.MeterValues:
         if evse_id == self.drv.evse_id:
-            parse_meter_values(meter_value, self.drv.state)
+            parse_meter_values(meter_value, self.drv.state, self.drv.clock())
             self.drv.fresh()
         return call_result.MeterValues()
 

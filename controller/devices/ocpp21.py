@@ -210,7 +210,11 @@ class Ocpp21:
         faulted = st.status == "Faulted"
         controlled = self._controlled == (cp, st.boots)
         ready = st.tx_id is not None and not faulted
-        return ChargerReading(t, st.power_w, car, ready, st.soc if car else math.nan,
+        # the SoC only as fresh as a reading (the core takes a finite one as the car's now
+        # and tracks the energy moved from it; one the station stopped sending, or the last
+        # car's, would hold the reserve at a number no longer true)
+        soc = st.soc if car and self.clock() - st.soc_t <= SAMPLE_MAX_S else math.nan
+        return ChargerReading(t, st.power_w, car, ready, soc,
                               1 if st.tx_id else 0, 1 if faulted else 0, controlled,
                               st.charged_wh, st.discharged_wh)
 

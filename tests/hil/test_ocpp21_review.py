@@ -158,8 +158,6 @@ async def rig():
 
 # -- SoC ---------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="review: the previous car's SoC is read as the new "
-                   "car's")
 async def test_new_transaction_does_not_inherit_the_last_cars_soc(rig):
     """Car A (SoC 80 %) leaves; car B, whose station reports no SoC (an AC car), plugs in:
     its SoC is unknown (NaN: no discharge), never car A's 80 % — the core takes a finite
@@ -176,8 +174,6 @@ async def test_new_transaction_does_not_inherit_the_last_cars_soc(rig):
     assert math.isnan(r.soc), f"car B read as {r.soc} % (car A's)"
 
 
-@pytest.mark.xfail(strict=True, reason="review: a SoC reported once is read as fresh for "
-                   "ever")
 async def test_soc_no_longer_reported_goes_unknown(rig):
     """The station reported SoC 60 % once, then its MeterValues carry power only (SoC
     dropped from its measurands, the car's ISO 15118 session lost): minutes later the read
