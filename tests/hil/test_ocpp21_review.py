@@ -187,3 +187,36 @@ async def test_soc_no_longer_reported_goes_unknown(rig):
     r = await d.read()
     assert r.power_w == -5000.0
     assert math.isnan(r.soc), f"SoC {r.soc} % from a MeterValues 600 s old"
+
+
+# -- the dead-man in absolute time ----------------------------------------------------------
+
+def _ends(p: dict[str, Any]) -> datetime:
+    """When a TxProfile stops applying, in the clock it is written in: the earlier of its
+    validTo and its schedule's start + duration."""
+    sched = p["chargingSchedule"][0]
+    start = datetime.fromisoformat(sched["startSchedule"])
+    return min(datetime.fromisoformat(p["validTo"]),
+               start + timedelta(seconds=sched["duration"]))
+
+
+@pytest.mark.xfail(strict=True, reason="review: profile times in v2h's clock, not the "
+                   "station's: the dead-man runs late by the clock difference")
+async def test_dead_man_is_watchdog_s_in_the_stations_clock(rig):
+    """The station keeps its own (NTP) time, 30 s behind the gateway's (a Raspberry Pi
+    without a real-time clock after a power cut, or the other way round): every profile
+    must still stop applying watchdog_s after the station got it, in the station's clock
+    — else after a SIGKILL the last discharge runs watchdog_s + 30 s. The station's clock
+    is known to v2h: every MeterValues carries its timestamp."""
+    d, s, _ = await rig("charger.watchdog_s=10")
+    s.ts_offset = timedelta(seconds=-30)
+    await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Import", 0.0))
+    await s.needs()
+    await d.read()
+    await d.take_control(10)
+    await d.set_power(-3000.0)
+    at_station = s.now()
+    p = s.got[-1][1]["chargingProfile"]
+    assert p["chargingSchedule"][0]["chargingSchedulePeriod"][0]["setpoint"] == -3000.0
+    runs_s = (_ends(p) - at_station).total_seconds()
+    assert runs_s <= 10.5, f"the discharge runs {runs_s:.1f} s unwatched, not 10"
