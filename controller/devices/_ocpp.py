@@ -89,6 +89,20 @@ def parse_meter_values(values: list[dict[str, Any]], st: StationState,
         st.discharged_wh = got["Energy.Active.Export.Register"]
 
 
+def newest_stamp(values: list[dict[str, Any]]) -> datetime | None:
+    """The newest `timestamp` of MeterValueType entries (the station's clock), None if none
+    parses as a time with a zone."""
+    got = None
+    for mv in values:
+        try:
+            t = datetime.fromisoformat(str(mv.get("timestamp", "")))
+        except ValueError:
+            continue
+        if t.tzinfo is not None and (got is None or t > got):
+            got = t
+    return got
+
+
 class Host(Protocol):
     """What a session reads and tells of the driver it belongs to."""
 
@@ -100,7 +114,7 @@ class Host(Protocol):
 
     def clock(self) -> float: ...
 
-    def fresh(self) -> None: ...
+    def fresh(self, stamp: datetime | None = None) -> None: ...
 
 
 class Csms(ChargePoint):
@@ -162,7 +176,7 @@ class Csms(ChargePoint):
                         **_: Any) -> call_result.MeterValues:
         if evse_id == self.drv.evse_id:
             parse_meter_values(meter_value, self.drv.state, self.drv.clock())
-            self.drv.fresh()
+            self.drv.fresh(newest_stamp(meter_value))
         return call_result.MeterValues()
 
     @on("NotifyEVChargingNeeds")

@@ -48,6 +48,7 @@ TX_STACK_LEVEL = 1
 SAMPLE_MAX_S = 2.0       # the oldest MeterValues a read takes from a station that declines
                          # TriggerMessage (its SampledDataCtrlr.TxUpdatedInterval: 1 s)
 LIMIT_W = 22_000         # the most v2h commands either way (AC 3 x 32 A; the car's less)
+SKEW_MAX = timedelta(days=1)  # a station's clock further off than this is not believed
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 log = logging.getLogger("v2h")
 
@@ -84,6 +85,14 @@ class Ocpp21:
         self._arrived = asyncio.Event()
         self._closing = False
         self.sample_t = -math.inf  # when the last MeterValues arrived (clock s)
+        # the station's clock less v2h's wall clock, from its MeterValues' timestamps: a
+        # profile's times are the station's (it judges validTo by its own clock); taken as
+        # the sample's time, which is before it arrived, so never later than the station's
+        # now: a profile ends at most watchdog_s after the station got it, never later
+        # (only from the MeterValues a trigger asked for: sampled now, not ones queued while
+        # the station was offline)
+        self.skew = timedelta(0)
+        self._stamp: timedelta | None = None  # the last MeterValues' skew
         self.profiles_sent: list[dict[str, Any]] = []  # the last few, for tests (newest last)
 
     # -- the server ----------------------------------------------------------------------
@@ -177,9 +186,11 @@ class Ocpp21:
         except TimeoutError:
             raise DeviceError("charger ocpp21", f"{type(payload).__name__}: no reply") from None
 
-    def fresh(self) -> None:
-        """A MeterValues arrived: wake the read waiting for it."""
+    def fresh(self, stamp: datetime | None = None) -> None:
+        """A MeterValues arrived (sampled at `stamp`, the station's clock): wake the read
+        waiting for it."""
         self.sample_t = self.clock()
+        self._stamp = None if stamp is None else stamp - self.wall()
         self._fresh.set()
         self._fresh = asyncio.Event()
 
@@ -200,6 +211,10 @@ class Ocpp21:
             except TimeoutError:
                 raise DeviceError("charger ocpp21", "no MeterValues after the trigger") from None
             t = self.clock()
+            if self._stamp is not None and abs(self._stamp) <= SKEW_MAX:
+                self.skew = self._stamp
+            elif self._stamp is not None:
+                log.warning("ocpp: the station's clock is %s off: not believed", self._stamp)
         elif t - self.sample_t <= SAMPLE_MAX_S:
             t = self.sample_t
         else:
@@ -234,7 +249,7 @@ class Ocpp21:
             "id": DEFAULT_PROFILE_ID, "stackLevel": 0,
             "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
             "chargingSchedule": [{
-                "id": DEFAULT_PROFILE_ID, "startSchedule": iso(self.wall()),
+                "id": DEFAULT_PROFILE_ID, "startSchedule": iso(self.station_now()),
                 "chargingRateUnit": "W",
                 "chargingSchedulePeriod": [{"startPeriod": 0, "operationMode": "Idle"}]}]})
         self._controlled = (cp, self.state.boots)
@@ -282,7 +297,7 @@ class Ocpp21:
         tx = self.state.tx_id
         if tx is None:
             raise DeviceError("charger ocpp21", "no transaction (no car in a session)")
-        now = self.wall()
+        now = self.station_now()
         await self._profile({
             "id": TX_PROFILE_ID, "stackLevel": TX_STACK_LEVEL,
             "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Absolute",
@@ -290,6 +305,10 @@ class Ocpp21:
             "chargingSchedule": [{
                 "id": TX_PROFILE_ID, "startSchedule": iso(now), "duration": self.validity_s,
                 "chargingRateUnit": "W", "chargingSchedulePeriod": [period]}]})
+
+    def station_now(self) -> datetime:
+        """Now in the station's clock (as far as its MeterValues tell)."""
+        return self.wall() + self.skew
 
     async def _profile(self, profile: dict[str, Any]) -> None:
         self.profiles_sent.append(profile)

@@ -200,8 +200,6 @@ def _ends(p: dict[str, Any]) -> datetime:
                start + timedelta(seconds=sched["duration"]))
 
 
-@pytest.mark.xfail(strict=True, reason="review: profile times in v2h's clock, not the "
-                   "station's: the dead-man runs late by the clock difference")
 async def test_dead_man_is_watchdog_s_in_the_stations_clock(rig):
     """The station keeps its own (NTP) time, 30 s behind the gateway's (a Raspberry Pi
     without a real-time clock after a power cut, or the other way round): every profile
@@ -220,3 +218,17 @@ async def test_dead_man_is_watchdog_s_in_the_stations_clock(rig):
     assert p["chargingSchedule"][0]["chargingSchedulePeriod"][0]["setpoint"] == -3000.0
     runs_s = (_ends(p) - at_station).total_seconds()
     assert runs_s <= 10.5, f"the discharge runs {runs_s:.1f} s unwatched, not 10"
+
+
+async def test_a_station_clock_beyond_belief_is_not_taken(rig):
+    """A timestamp in year 9999 (garbage) is not the station's clock: the profiles stay in
+    v2h's (no overflow, no profile valid for millennia)."""
+    d, s, _ = await rig("charger.watchdog_s=10")
+    s.ts_offset = datetime(9999, 1, 1, tzinfo=UTC) - datetime.now(UTC)
+    await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Import", 0.0))
+    await s.needs()
+    await d.read()
+    await d.take_control(10)
+    await d.set_power(-3000.0)
+    runs_s = (_ends(s.got[-1][1]["chargingProfile"]) - datetime.now(UTC)).total_seconds()
+    assert 9.0 <= runs_s <= 10.5
