@@ -288,9 +288,14 @@ class Ocpp21:
         return True
 
     async def stop(self) -> None:
-        """An Idle TxProfile; without a transaction nothing can move: nothing to send."""
+        """An Idle TxProfile; not knowing the transaction (v2h just restarted, the
+        TransactionEvent its trigger asked for not yet come), v2h's TxProfile cleared
+        whatever transaction it names: the station falls back to the Idle default. Either
+        way the stop goes out: the last v2h's profile may still be discharging."""
         if self.state.tx_id is not None:
             await self._tx({"startPeriod": 0, "operationMode": "Idle"})
+        else:
+            await self._call(call.ClearChargingProfile(charging_profile_id=TX_PROFILE_ID))
 
     async def _tx(self, period: dict[str, Any]) -> None:
         """A TxProfile of one period, valid for validity_s from now (the dead-man)."""
@@ -321,8 +326,9 @@ class Ocpp21:
 
     async def release(self) -> None:
         """Idle, then v2h's TxProfile cleared: the station stays on the Idle default."""
+        had_tx = self.state.tx_id is not None
         await self.stop()
-        if self.station is not None:
+        if had_tx and self.station is not None:
             await self._call(call.ClearChargingProfile(charging_profile_id=TX_PROFILE_ID))
         self._controlled = None
 

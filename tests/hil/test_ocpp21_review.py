@@ -236,8 +236,6 @@ async def test_a_station_clock_beyond_belief_is_not_taken(rig):
 
 # -- the stop -------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="review: a stop before v2h knows the transaction "
-                   "sends nothing, and reports success")
 async def test_stop_after_a_restart_reaches_a_station_still_discharging(rig):
     """v2h restarted (SIGKILL, systemd) while the station ran its last TxProfile at -5 kW:
     the station did not reboot, so v2h does not know the transaction until the
