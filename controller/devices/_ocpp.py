@@ -48,11 +48,11 @@ class StationState:
     soc_t: float = -math.inf  # when the SoC last came (the driver's clock, s)
 
     def new_car(self) -> None:
-        """A transaction ended or another began: what the car told belongs to no car known
-        to be here (its SoC, its V2X limits and mode: unknown until the next one tells)."""
+        """A transaction ended or another began: the SoC belongs to no car known to be here
+        (unknown until the next MeterValues tell). The V2X limits and mode are kept: the
+        car that ended its transaction and began another is the same car, and the station
+        holds any car to its own."""
         self.soc, self.soc_t = math.nan, -math.inf
-        self.max_charge_w = self.max_discharge_w = math.nan
-        self.requested_mode = ""
 
 
 def _scaled(sv: dict[str, Any]) -> float:
