@@ -67,6 +67,9 @@ class Ocpp21:
     unset) and drives its EVSE `evse_id` by charging profiles."""
 
     caps = CAPS
+    # read() waits for the station's MeterValues, not for a reply: the loop lets commands
+    # (the grid watch's stop) go out meanwhile; the library sends one call at a time
+    reads_apart = True
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:

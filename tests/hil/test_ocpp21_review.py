@@ -292,8 +292,6 @@ async def test_garbled_frames_neither_crash_nor_poison_the_session(rig):
     assert r.power_w == 2000.0 and r.soc == 61.0
 
 
-@pytest.mark.xfail(strict=True, reason="review: the grid watch's stop waits behind the "
-                   "cycle's read for the MeterValues its trigger asked for")
 async def test_grid_loss_stop_does_not_wait_for_a_read_in_flight(rig):
     """A real station sends the MeterValues a trigger asks for some 250 ms later (it takes
     a fresh sample): the cycle's read holds the charger for that long. The grid watch's
