@@ -46,6 +46,9 @@ class StationState:
     requested_mode: str = ""  # requestedEnergyTransfer of the car's last charging needs
     boots: int = 0
     soc_t: float = -math.inf  # when the SoC last came (the driver's clock, s)
+    samples: int = 0  # meter value messages taken (MeterValues, TransactionEvent)
+    power_n: int = 0  # the one the power last came in
+    power_t: float = -math.inf  # and when (the driver's clock, s)
 
     def new_car(self) -> None:
         """A transaction ended or another began: the SoC belongs to no car known to be here
@@ -70,8 +73,10 @@ def parse_meter_values(values: list[dict[str, Any]], st: StationState,
                        now: float) -> None:
     """MeterValueType entries (snake_case keys, as the library hands them) into `st`: the
     last sample of each measurand over all phases (no `phase`); power is import - export;
-    the SoC with the time it came (`now`), so that a read takes it only while fresh."""
+    the power and the SoC with the time they came (`now`, and the power with the count of
+    the message), so that a read takes them only while fresh."""
     got: dict[str, float] = {}
+    st.samples += 1
     for mv in values:
         for sv in mv.get("sampled_value", []):
             if sv.get("phase") is None:
@@ -79,6 +84,7 @@ def parse_meter_values(values: list[dict[str, Any]], st: StationState,
     if "Power.Active.Import" in got or "Power.Active.Export" in got:
         imp = got.get("Power.Active.Import", 0.0)
         st.power_w = finite_or_nan(imp - got.get("Power.Active.Export", 0.0), POWER_MAX_W)
+        st.power_n, st.power_t = st.samples, now
     if "SoC" in got:
         soc = got["SoC"]
         st.soc = soc if 0.0 < soc <= 100.0 else math.nan

@@ -204,9 +204,11 @@ class Ocpp21:
         while the last is at most SAMPLE_MAX_S old (its reading's t is when it came)."""
         cp = await self._need()
         got = self._fresh
+        n0 = self.state.samples
         res = await self._call(call.TriggerMessage(requested_message="MeterValues",
                                                    evse={"id": self.evse_id}))
         t = self.clock()
+        st = self.state
         if res.status == "Accepted":
             try:
                 async with asyncio.timeout(self.timeout_s):
@@ -218,12 +220,16 @@ class Ocpp21:
                 self.skew = self._stamp
             elif self._stamp is not None:
                 log.warning("ocpp: the station's clock is %s off: not believed", self._stamp)
+            # the power only as the MeterValues the trigger asked for (or any report since)
+            # gave it: a station whose triggered MeterValues carry the energy register alone
+            # has no power now, not the one its TransactionEvent gave minutes ago
+            power = st.power_w if st.power_n > n0 else math.nan
         elif t - self.sample_t <= SAMPLE_MAX_S:
             t = self.sample_t
+            power = st.power_w if self.clock() - st.power_t <= SAMPLE_MAX_S else math.nan
         else:
             raise DeviceError("charger ocpp21", f"TriggerMessage {res.status}, and no "
                               f"MeterValues of its own for {SAMPLE_MAX_S:g} s")
-        st = self.state
         car = st.status in ("Occupied", "Reserved") or st.tx_id is not None
         faulted = st.status == "Faulted"
         controlled = self._controlled == (cp, st.boots)
@@ -232,7 +238,7 @@ class Ocpp21:
         # and tracks the energy moved from it; one the station stopped sending, or the last
         # car's, would hold the reserve at a number no longer true)
         soc = st.soc if car and self.clock() - st.soc_t <= SAMPLE_MAX_S else math.nan
-        return ChargerReading(t, st.power_w, car, ready, soc,
+        return ChargerReading(t, power, car, ready, soc,
                               1 if st.tx_id else 0, 1 if faulted else 0, controlled,
                               st.charged_wh, st.discharged_wh)
 

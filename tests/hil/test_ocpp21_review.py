@@ -333,8 +333,6 @@ async def test_grid_loss_stop_does_not_wait_for_a_read_in_flight(rig):
         f"{idle_at[0] - t0:.3f} s"
 
 
-@pytest.mark.xfail(strict=True, reason="review: a power the station reported once is read "
-                   "as the charger's power now for ever")
 async def test_power_no_longer_reported_goes_unknown(rig):
     """The station's TransactionEvent said 7 kW; its MeterValues carry the energy register
     only (SampledDataCtrlr.TxUpdatedMeasurands = Energy.Active.Import.Register, a common
