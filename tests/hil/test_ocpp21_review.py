@@ -346,3 +346,47 @@ async def test_power_no_longer_reported_goes_unknown(rig):
     r = await d.read()
     assert r.charged_wh == 1234.0
     assert math.isnan(r.power_w), f"power {r.power_w} W from a TransactionEvent, not now"
+
+
+async def test_second_connection_of_the_same_id_is_not_taken_as_controlled(rig):
+    """Mid-discharge a second connection with the station's id arrives (the station redialed
+    before v2h saw the old socket drop, or something else claiming its name): the old one is
+    dropped, and the reads over the new one say control is not confirmed (the loop takes it
+    again, a stop first) — never the old session's control carried over."""
+    d, s, _ = await rig()
+    await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Export", 3000.0))
+    await s.needs()
+    await d.take_control(10)
+    await d.set_power(-3000.0)
+    assert (await d.read()).controlled
+    s2 = RawStation(int(s.url.split(":")[2].split("/")[0]))
+    await s2.connect()
+    try:
+        async with asyncio.timeout(3.0):
+            await s.task  # the first is dropped
+        await s2.status("Occupied")
+        r = await d.read()
+        assert not r.controlled and r.ready  # the transaction is the station's, still known
+        await d.take_control(10)
+        assert (await d.read()).controlled
+    finally:
+        await s2.close()
+
+
+async def test_discharge_allowance_is_asked_again_after_a_reboot(rig):
+    """The station reboots mid-discharge and comes back reporting the same (stale)
+    transaction: the allowance it gave before the boot is gone with it, so v2h asks again
+    (NotifyAllowedEnergyTransfer) before the next discharging command, and control is not
+    confirmed until taken again."""
+    d, s, _ = await rig()
+    await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Export", 3000.0))
+    await s.needs()
+    await d.take_control(10)
+    await d.set_power(-3000.0)
+    assert sum(a == "NotifyAllowedEnergyTransfer" for a, _ in s.got) == 1
+    await s.boot()
+    await s.tx("Updated", "tx-A", ("SoC", 59.0), ("Power.Active.Export", 3000.0), seq=5)
+    assert not (await d.read()).controlled
+    await d.take_control(10)
+    await d.set_power(-3000.0)
+    assert sum(a == "NotifyAllowedEnergyTransfer" for a, _ in s.got) == 2
