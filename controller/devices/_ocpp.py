@@ -95,18 +95,20 @@ def parse_meter_values(values: list[dict[str, Any]], st: StationState,
         st.discharged_wh = got["Energy.Active.Export.Register"]
 
 
+def stamp(s: Any) -> datetime | None:
+    """A report's timestamp (the station's clock); None unless a time with a zone."""
+    try:
+        t = datetime.fromisoformat(str(s))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
 def newest_stamp(values: list[dict[str, Any]]) -> datetime | None:
     """The newest `timestamp` of MeterValueType entries (the station's clock), None if none
     parses as a time with a zone."""
-    got = None
-    for mv in values:
-        try:
-            t = datetime.fromisoformat(str(mv.get("timestamp", "")))
-        except ValueError:
-            continue
-        if t.tzinfo is not None and (got is None or t > got):
-            got = t
-    return got
+    got = [t for t in (stamp(mv.get("timestamp")) for mv in values) if t is not None]
+    return max(got) if got else None
 
 
 class Host(Protocol):
@@ -121,6 +123,10 @@ class Host(Protocol):
     def clock(self) -> float: ...
 
     def fresh(self, stamp: datetime | None = None) -> None: ...
+
+    def note_stamp(self, stamp: datetime | None) -> None: ...
+
+    def forget_clock(self) -> None: ...
 
 
 class Csms(ChargePoint):
@@ -137,6 +143,7 @@ class Csms(ChargePoint):
         st = self.drv.state
         st.boots += 1
         st.tx_id = None  # a boot ends every transaction; profiles are gone
+        self.drv.forget_clock()  # its clock may be set from this reply's currentTime
         self.drv.allowed_tx = None
         log.info("ocpp: station %s booted (%s, %s %s)", self.id, reason,
                  charging_station.get("vendor_name"), charging_station.get("model"))
@@ -148,8 +155,9 @@ class Csms(ChargePoint):
         return call_result.Heartbeat(current_time=iso(self.drv.wall()))
 
     @on("StatusNotification")
-    def on_status(self, connector_status: str, evse_id: int,
+    def on_status(self, connector_status: str, evse_id: int, timestamp: str = "",
                   **_: Any) -> call_result.StatusNotification:
+        self.drv.note_stamp(stamp(timestamp))
         if evse_id == self.drv.evse_id:
             self.drv.state.status = connector_status
         return call_result.StatusNotification()
@@ -157,8 +165,9 @@ class Csms(ChargePoint):
     @on("TransactionEvent")
     def on_transaction(self, event_type: str, transaction_info: dict[str, Any],
                        meter_value: list[dict[str, Any]] | None = None,
-                       evse: dict[str, Any] | None = None,
+                       evse: dict[str, Any] | None = None, timestamp: str = "",
                        **_: Any) -> call_result.TransactionEvent:
+        self.drv.note_stamp(stamp(timestamp))
         st = self.drv.state
         if evse is None or evse.get("id") == self.drv.evse_id:
             tx = transaction_info["transaction_id"]

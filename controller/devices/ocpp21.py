@@ -49,6 +49,7 @@ SAMPLE_MAX_S = 2.0       # the oldest MeterValues a read takes from a station th
                          # TriggerMessage (its SampledDataCtrlr.TxUpdatedInterval: 1 s)
 LIMIT_W = 22_000         # the most v2h commands either way (AC 3 x 32 A; the car's less)
 SKEW_MAX = timedelta(days=1)  # a station's clock further off than this is not believed
+SKEW_WINDOW_S = 120.0  # the station's clock: the latest of its timestamps over this long
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 log = logging.getLogger("v2h")
 
@@ -88,14 +89,16 @@ class Ocpp21:
         self._arrived = asyncio.Event()
         self._closing = False
         self.sample_t = -math.inf  # when the last MeterValues arrived (clock s)
-        # the station's clock less v2h's wall clock, from its MeterValues' timestamps: a
-        # profile's times are the station's (it judges validTo by its own clock); taken as
-        # the sample's time, which is before it arrived, so never later than the station's
-        # now: a profile ends at most watchdog_s after the station got it, never later
-        # (only from the MeterValues a trigger asked for: sampled now, not ones queued while
-        # the station was offline)
-        self.skew = timedelta(0)
-        self._stamp: timedelta | None = None  # the last MeterValues' skew
+        # the station's clock less v2h's wall clock, from the timestamps of its reports
+        # (MeterValues, TransactionEvent, StatusNotification) as they arrive: a profile's
+        # times are the station's (it judges validTo by its own clock). A timestamp is never
+        # later than the station's now when it arrives (a sample's time, an event's), so the
+        # latest over a while is the closest estimate that errs only early: a profile ends
+        # at most watchdog_s after the station got it. An old one (a queued report, an
+        # aligned sample the trigger answers with) errs further early, and the latest
+        # outweighs it; forgotten at a boot (the station may take v2h's time from its
+        # reply) and after SKEW_WINDOW_S (a clock set back)
+        self._skews: list[tuple[float, timedelta]] = []  # (clock s, station - wall)
         self.profiles_sent: list[dict[str, Any]] = []  # the last few, for tests (newest last)
 
     # -- the server ----------------------------------------------------------------------
@@ -193,9 +196,34 @@ class Ocpp21:
         """A MeterValues arrived (sampled at `stamp`, the station's clock): wake the read
         waiting for it."""
         self.sample_t = self.clock()
-        self._stamp = None if stamp is None else stamp - self.wall()
+        self.note_stamp(stamp)
         self._fresh.set()
         self._fresh = asyncio.Event()
+
+    def forget_clock(self) -> None:
+        """The station booted (its clock may have been set from the reply): what its
+        timestamps said of its clock is forgotten."""
+        self._skews.clear()
+
+    def note_stamp(self, stamp: datetime | None) -> None:
+        """A report's timestamp (the station's clock) as it arrived (None: none that
+        parsed)."""
+        if stamp is None:
+            return
+        skew = stamp - self.wall()
+        if abs(skew) > SKEW_MAX:
+            log.warning("ocpp: the station's clock is %s off: not believed", skew)
+            return
+        now = self.clock()
+        self._skews = [(t, k) for t, k in self._skews if now - t <= SKEW_WINDOW_S][-63:]
+        self._skews.append((now, skew))
+
+    @property
+    def skew(self) -> timedelta:
+        """The station's clock less v2h's (0 while none of its timestamps is recent)."""
+        now = self.clock()
+        recent = [k for t, k in self._skews if now - t <= SKEW_WINDOW_S]
+        return max(recent) if recent else timedelta(0)
 
     # -- the Charger protocol -------------------------------------------------------------
     async def read(self) -> ChargerReading:
@@ -216,10 +244,6 @@ class Ocpp21:
             except TimeoutError:
                 raise DeviceError("charger ocpp21", "no MeterValues after the trigger") from None
             t = self.clock()
-            if self._stamp is not None and abs(self._stamp) <= SKEW_MAX:
-                self.skew = self._stamp
-            elif self._stamp is not None:
-                log.warning("ocpp: the station's clock is %s off: not believed", self._stamp)
             # the power only as the MeterValues the trigger asked for (or any report since)
             # gave it: a station whose triggered MeterValues carry the energy register alone
             # has no power now, not the one its TransactionEvent gave minutes ago

@@ -208,6 +208,7 @@ async def test_dead_man_is_watchdog_s_in_the_stations_clock(rig):
     is known to v2h: every MeterValues carries its timestamp."""
     d, s, _ = await rig("charger.watchdog_s=10")
     s.ts_offset = timedelta(seconds=-30)
+    await s.boot()  # the station's clock that far behind from its boot on
     await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Import", 0.0))
     await s.needs()
     await d.read()
@@ -390,3 +391,28 @@ async def test_discharge_allowance_is_asked_again_after_a_reboot(rig):
     await d.take_control(10)
     await d.set_power(-3000.0)
     assert sum(a == "NotifyAllowedEnergyTransfer" for a, _ in s.got) == 2
+
+
+async def test_an_old_sample_does_not_expire_the_profiles(rig):
+    """Clocks agree; the station answers each trigger with its last clock-aligned sample,
+    60 s old (the spec's 'most recent measurements'), while its StatusNotification and
+    TransactionEvent carry the time they are sent. The profiles' times follow the latest
+    timestamp, not the oldest: a setpoint still runs watchdog_s (an old sample alone would
+    have every profile rejected as expired, the stop too)."""
+    d, s, _ = await rig("charger.watchdog_s=10")
+    await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Import", 0.0))
+    await s.needs()
+
+    def answer(action: str, payload: dict[str, Any]) -> Any:
+        if action == "TriggerMessage" and payload["requestedMessage"] == "MeterValues":
+            old = datetime.now(UTC) - timedelta(seconds=60)
+            return {"status": "Accepted"}, [("MeterValues", {
+                "evseId": 1, "meterValue": [meter(*s.values, ts=old)]})]
+        return s.default_answer(action, payload)
+
+    s.answer = answer
+    await d.read()
+    await d.take_control(10)
+    await d.set_power(-3000.0)
+    runs_s = (_ends(s.got[-1][1]["chargingProfile"]) - datetime.now(UTC)).total_seconds()
+    assert 9.0 <= runs_s <= 10.5
