@@ -45,6 +45,17 @@ class StationState:
     max_discharge_w: float = math.nan
     requested_mode: str = ""  # requestedEnergyTransfer of the car's last charging needs
     boots: int = 0
+    soc_t: float = -math.inf  # when the SoC last came (the driver's clock, s)
+    samples: int = 0  # meter value messages taken (MeterValues, TransactionEvent)
+    power_n: int = 0  # the one the power last came in
+    power_t: float = -math.inf  # and when (the driver's clock, s)
+
+    def new_car(self) -> None:
+        """A transaction ended or another began: the SoC belongs to no car known to be here
+        (unknown until the next MeterValues tell). The V2X limits and mode are kept: the
+        car that ended its transaction and began another is the same car, and the station
+        holds any car to its own."""
+        self.soc, self.soc_t = math.nan, -math.inf
 
 
 def _scaled(sv: dict[str, Any]) -> float:
@@ -58,10 +69,14 @@ def _scaled(sv: dict[str, Any]) -> float:
     return x * 1000.0 if str(unit.get("unit", "")).startswith("k") else x
 
 
-def parse_meter_values(values: list[dict[str, Any]], st: StationState) -> None:
+def parse_meter_values(values: list[dict[str, Any]], st: StationState,
+                       now: float) -> None:
     """MeterValueType entries (snake_case keys, as the library hands them) into `st`: the
-    last sample of each measurand over all phases (no `phase`); power is import - export."""
+    last sample of each measurand over all phases (no `phase`); power is import - export;
+    the power and the SoC with the time they came (`now`, and the power with the count of
+    the message), so that a read takes them only while fresh."""
     got: dict[str, float] = {}
+    st.samples += 1
     for mv in values:
         for sv in mv.get("sampled_value", []):
             if sv.get("phase") is None:
@@ -69,13 +84,31 @@ def parse_meter_values(values: list[dict[str, Any]], st: StationState) -> None:
     if "Power.Active.Import" in got or "Power.Active.Export" in got:
         imp = got.get("Power.Active.Import", 0.0)
         st.power_w = finite_or_nan(imp - got.get("Power.Active.Export", 0.0), POWER_MAX_W)
+        st.power_n, st.power_t = st.samples, now
     if "SoC" in got:
         soc = got["SoC"]
         st.soc = soc if 0.0 < soc <= 100.0 else math.nan
+        st.soc_t = now
     if "Energy.Active.Import.Register" in got:
         st.charged_wh = got["Energy.Active.Import.Register"]
     if "Energy.Active.Export.Register" in got:
         st.discharged_wh = got["Energy.Active.Export.Register"]
+
+
+def stamp(s: Any) -> datetime | None:
+    """A report's timestamp (the station's clock); None unless a time with a zone."""
+    try:
+        t = datetime.fromisoformat(str(s))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def newest_stamp(values: list[dict[str, Any]]) -> datetime | None:
+    """The newest `timestamp` of MeterValueType entries (the station's clock), None if none
+    parses as a time with a zone."""
+    got = [t for t in (stamp(mv.get("timestamp")) for mv in values) if t is not None]
+    return max(got) if got else None
 
 
 class Host(Protocol):
@@ -87,7 +120,13 @@ class Host(Protocol):
 
     def wall(self) -> datetime: ...
 
-    def fresh(self) -> None: ...
+    def clock(self) -> float: ...
+
+    def fresh(self, stamp: datetime | None = None) -> None: ...
+
+    def note_stamp(self, stamp: datetime | None) -> None: ...
+
+    def forget_clock(self) -> None: ...
 
 
 class Csms(ChargePoint):
@@ -104,6 +143,7 @@ class Csms(ChargePoint):
         st = self.drv.state
         st.boots += 1
         st.tx_id = None  # a boot ends every transaction; profiles are gone
+        self.drv.forget_clock()  # its clock may be set from this reply's currentTime
         self.drv.allowed_tx = None
         log.info("ocpp: station %s booted (%s, %s %s)", self.id, reason,
                  charging_station.get("vendor_name"), charging_station.get("model"))
@@ -115,8 +155,9 @@ class Csms(ChargePoint):
         return call_result.Heartbeat(current_time=iso(self.drv.wall()))
 
     @on("StatusNotification")
-    def on_status(self, connector_status: str, evse_id: int,
+    def on_status(self, connector_status: str, evse_id: int, timestamp: str = "",
                   **_: Any) -> call_result.StatusNotification:
+        self.drv.note_stamp(stamp(timestamp))
         if evse_id == self.drv.evse_id:
             self.drv.state.status = connector_status
         return call_result.StatusNotification()
@@ -124,28 +165,33 @@ class Csms(ChargePoint):
     @on("TransactionEvent")
     def on_transaction(self, event_type: str, transaction_info: dict[str, Any],
                        meter_value: list[dict[str, Any]] | None = None,
-                       evse: dict[str, Any] | None = None,
+                       evse: dict[str, Any] | None = None, timestamp: str = "",
                        **_: Any) -> call_result.TransactionEvent:
+        self.drv.note_stamp(stamp(timestamp))
         st = self.drv.state
         if evse is None or evse.get("id") == self.drv.evse_id:
-            if event_type == "Ended":
-                if st.tx_id == transaction_info["transaction_id"]:
-                    st.tx_id = None
-                log.info("ocpp: transaction %s ended (%s)", transaction_info["transaction_id"],
-                         transaction_info.get("stopped_reason", "?"))
-            else:
-                st.tx_id = transaction_info["transaction_id"]
+            tx = transaction_info["transaction_id"]
+            if event_type != "Ended" and st.tx_id is not None and st.tx_id != tx:
+                st.new_car()  # another transaction, the last one's Ended missed (offline)
             st.charging_state = transaction_info.get("charging_state", st.charging_state)
             if meter_value:
-                parse_meter_values(meter_value, st)
+                parse_meter_values(meter_value, st, self.drv.clock())
+            if event_type == "Ended":
+                if st.tx_id in (tx, None):  # not a late Ended of one before the running one
+                    st.tx_id = None
+                    st.new_car()
+                log.info("ocpp: transaction %s ended (%s)", tx,
+                         transaction_info.get("stopped_reason", "?"))
+            else:
+                st.tx_id = tx
         return call_result.TransactionEvent()
 
     @on("MeterValues")
     def on_meter_values(self, evse_id: int, meter_value: list[dict[str, Any]],
                         **_: Any) -> call_result.MeterValues:
         if evse_id == self.drv.evse_id:
-            parse_meter_values(meter_value, self.drv.state)
-            self.drv.fresh()
+            parse_meter_values(meter_value, self.drv.state, self.drv.clock())
+            self.drv.fresh(newest_stamp(meter_value))
         return call_result.MeterValues()
 
     @on("NotifyEVChargingNeeds")

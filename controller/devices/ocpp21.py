@@ -48,6 +48,8 @@ TX_STACK_LEVEL = 1
 SAMPLE_MAX_S = 2.0       # the oldest MeterValues a read takes from a station that declines
                          # TriggerMessage (its SampledDataCtrlr.TxUpdatedInterval: 1 s)
 LIMIT_W = 22_000         # the most v2h commands either way (AC 3 x 32 A; the car's less)
+SKEW_MAX = timedelta(days=1)  # a station's clock further off than this is not believed
+SKEW_WINDOW_S = 120.0  # the station's clock: the latest of its timestamps over this long
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 log = logging.getLogger("v2h")
 
@@ -66,6 +68,9 @@ class Ocpp21:
     unset) and drives its EVSE `evse_id` by charging profiles."""
 
     caps = CAPS
+    # read() waits for the station's MeterValues, not for a reply: the loop lets commands
+    # (the grid watch's stop) go out meanwhile; the library sends one call at a time
+    reads_apart = True
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -84,6 +89,16 @@ class Ocpp21:
         self._arrived = asyncio.Event()
         self._closing = False
         self.sample_t = -math.inf  # when the last MeterValues arrived (clock s)
+        # the station's clock less v2h's wall clock, from the timestamps of its reports
+        # (MeterValues, TransactionEvent, StatusNotification) as they arrive: a profile's
+        # times are the station's (it judges validTo by its own clock). A timestamp is never
+        # later than the station's now when it arrives (a sample's time, an event's), so the
+        # latest over a while is the closest estimate that errs only early: a profile ends
+        # at most watchdog_s after the station got it. An old one (a queued report, an
+        # aligned sample the trigger answers with) errs further early, and the latest
+        # outweighs it; forgotten at a boot (the station may take v2h's time from its
+        # reply) and after SKEW_WINDOW_S (a clock set back)
+        self._skews: list[tuple[float, timedelta]] = []  # (clock s, station - wall)
         self.profiles_sent: list[dict[str, Any]] = []  # the last few, for tests (newest last)
 
     # -- the server ----------------------------------------------------------------------
@@ -177,11 +192,38 @@ class Ocpp21:
         except TimeoutError:
             raise DeviceError("charger ocpp21", f"{type(payload).__name__}: no reply") from None
 
-    def fresh(self) -> None:
-        """A MeterValues arrived: wake the read waiting for it."""
+    def fresh(self, stamp: datetime | None = None) -> None:
+        """A MeterValues arrived (sampled at `stamp`, the station's clock): wake the read
+        waiting for it."""
         self.sample_t = self.clock()
+        self.note_stamp(stamp)
         self._fresh.set()
         self._fresh = asyncio.Event()
+
+    def forget_clock(self) -> None:
+        """The station booted (its clock may have been set from the reply): what its
+        timestamps said of its clock is forgotten."""
+        self._skews.clear()
+
+    def note_stamp(self, stamp: datetime | None) -> None:
+        """A report's timestamp (the station's clock) as it arrived (None: none that
+        parsed)."""
+        if stamp is None:
+            return
+        skew = stamp - self.wall()
+        if abs(skew) > SKEW_MAX:
+            log.warning("ocpp: the station's clock is %s off: not believed", skew)
+            return
+        now = self.clock()
+        self._skews = [(t, k) for t, k in self._skews if now - t <= SKEW_WINDOW_S][-63:]
+        self._skews.append((now, skew))
+
+    @property
+    def skew(self) -> timedelta:
+        """The station's clock less v2h's (0 while none of its timestamps is recent)."""
+        now = self.clock()
+        recent = [k for t, k in self._skews if now - t <= SKEW_WINDOW_S]
+        return max(recent) if recent else timedelta(0)
 
     # -- the Charger protocol -------------------------------------------------------------
     async def read(self) -> ChargerReading:
@@ -190,9 +232,11 @@ class Ocpp21:
         while the last is at most SAMPLE_MAX_S old (its reading's t is when it came)."""
         cp = await self._need()
         got = self._fresh
+        n0 = self.state.samples
         res = await self._call(call.TriggerMessage(requested_message="MeterValues",
                                                    evse={"id": self.evse_id}))
         t = self.clock()
+        st = self.state
         if res.status == "Accepted":
             try:
                 async with asyncio.timeout(self.timeout_s):
@@ -200,17 +244,25 @@ class Ocpp21:
             except TimeoutError:
                 raise DeviceError("charger ocpp21", "no MeterValues after the trigger") from None
             t = self.clock()
+            # the power only as the MeterValues the trigger asked for (or any report since)
+            # gave it: a station whose triggered MeterValues carry the energy register alone
+            # has no power now, not the one its TransactionEvent gave minutes ago
+            power = st.power_w if st.power_n > n0 else math.nan
         elif t - self.sample_t <= SAMPLE_MAX_S:
             t = self.sample_t
+            power = st.power_w if self.clock() - st.power_t <= SAMPLE_MAX_S else math.nan
         else:
             raise DeviceError("charger ocpp21", f"TriggerMessage {res.status}, and no "
                               f"MeterValues of its own for {SAMPLE_MAX_S:g} s")
-        st = self.state
         car = st.status in ("Occupied", "Reserved") or st.tx_id is not None
         faulted = st.status == "Faulted"
         controlled = self._controlled == (cp, st.boots)
         ready = st.tx_id is not None and not faulted
-        return ChargerReading(t, st.power_w, car, ready, st.soc if car else math.nan,
+        # the SoC only as fresh as a reading (the core takes a finite one as the car's now
+        # and tracks the energy moved from it; one the station stopped sending, or the last
+        # car's, would hold the reserve at a number no longer true)
+        soc = st.soc if car and self.clock() - st.soc_t <= SAMPLE_MAX_S else math.nan
+        return ChargerReading(t, power, car, ready, soc,
                               1 if st.tx_id else 0, 1 if faulted else 0, controlled,
                               st.charged_wh, st.discharged_wh)
 
@@ -230,7 +282,7 @@ class Ocpp21:
             "id": DEFAULT_PROFILE_ID, "stackLevel": 0,
             "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
             "chargingSchedule": [{
-                "id": DEFAULT_PROFILE_ID, "startSchedule": iso(self.wall()),
+                "id": DEFAULT_PROFILE_ID, "startSchedule": iso(self.station_now()),
                 "chargingRateUnit": "W",
                 "chargingSchedulePeriod": [{"startPeriod": 0, "operationMode": "Idle"}]}]})
         self._controlled = (cp, self.state.boots)
@@ -269,16 +321,21 @@ class Ocpp21:
         return True
 
     async def stop(self) -> None:
-        """An Idle TxProfile; without a transaction nothing can move: nothing to send."""
+        """An Idle TxProfile; not knowing the transaction (v2h just restarted, the
+        TransactionEvent its trigger asked for not yet come), v2h's TxProfile cleared
+        whatever transaction it names: the station falls back to the Idle default. Either
+        way the stop goes out: the last v2h's profile may still be discharging."""
         if self.state.tx_id is not None:
             await self._tx({"startPeriod": 0, "operationMode": "Idle"})
+        else:
+            await self._call(call.ClearChargingProfile(charging_profile_id=TX_PROFILE_ID))
 
     async def _tx(self, period: dict[str, Any]) -> None:
         """A TxProfile of one period, valid for validity_s from now (the dead-man)."""
         tx = self.state.tx_id
         if tx is None:
             raise DeviceError("charger ocpp21", "no transaction (no car in a session)")
-        now = self.wall()
+        now = self.station_now()
         await self._profile({
             "id": TX_PROFILE_ID, "stackLevel": TX_STACK_LEVEL,
             "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Absolute",
@@ -286,6 +343,10 @@ class Ocpp21:
             "chargingSchedule": [{
                 "id": TX_PROFILE_ID, "startSchedule": iso(now), "duration": self.validity_s,
                 "chargingRateUnit": "W", "chargingSchedulePeriod": [period]}]})
+
+    def station_now(self) -> datetime:
+        """Now in the station's clock (as far as its MeterValues tell)."""
+        return self.wall() + self.skew
 
     async def _profile(self, profile: dict[str, Any]) -> None:
         self.profiles_sent.append(profile)
@@ -298,8 +359,9 @@ class Ocpp21:
 
     async def release(self) -> None:
         """Idle, then v2h's TxProfile cleared: the station stays on the Idle default."""
+        had_tx = self.state.tx_id is not None
         await self.stop()
-        if self.station is not None:
+        if had_tx and self.station is not None:
             await self._call(call.ClearChargingProfile(charging_profile_id=TX_PROFILE_ID))
         self._controlled = None
 

@@ -72,9 +72,17 @@ class ChargerLink:
                 return await call(*args)
 
     async def read(self) -> ChargerReading | None:
-        """Read it; None when it does not answer (then nothing is known of its state)."""
+        """Read it; None when it does not answer (then nothing is known of its state). A
+        driver whose reads wait for the charger's own report rather than a reply
+        (`reads_apart`: OCPP's MeterValues after a TriggerMessage, tens to hundreds of ms on
+        a real station) reads outside the lock: its messages are serialised on their own
+        link, and the grid watch's stop must not queue behind such a wait."""
         try:
-            r = await self._io(self.driver.read)
+            if getattr(self.driver, "reads_apart", False):
+                async with asyncio.timeout(self.timeout_s * 4 + 0.5):
+                    r = await self.driver.read()
+            else:
+                r = await self._io(self.driver.read)
         except (DeviceError, TimeoutError) as exc:
             self.error = str(exc) or "timeout"
             if self.silent_since is None:
