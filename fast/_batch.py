@@ -1,31 +1,24 @@
-"""TODO"""
+"""The batch runner: a policy on the plant over a stretch of seconds, no Python call per
+second; and the step's timing loop for `make bench`.
+
+Per second: what the controller reads, the policy's setpoint, the write, the plant's second
+(_plant.py), the judge. Contents: `run_batch` and its parts (`_start`, `_fill_measurement`,
+`_setpoint`, `_send`, `_judge_setpoint`, `_judge_second`, `_over`, `_fold`); `bench_steps`.
+"""
 
 import cython
+from cython.cimports.libc.math import fabs, isnan
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._plant import Plant, _last_cmd, _noise, _prepare, _second, _write
 from cython.cimports.fast._policies import EvccState, _evcc, _none, _oracle_second
 from cython.cimports.fast._step import _step
 from cython.cimports.fast._supervisor import _decide
 from cython.cimports.fast._types import (
-    F_CAR,
-    F_CHARGER_ERROR,
-    F_CHARGER_LOST,
-    F_CHARGER_STUCK,
-    F_GRID_DOWN,
-    M_REGULATING,
-    MAX_ABS_W,
-    METER_BAD,
-    NAN,
-    P_EVCC,
-    P_NONE,
-    P_V2H,
-    CtlState,
-    Limits,
-    Measurement,
-    Plan,
-    Sums,
-    Totals,
-)
-from cython.cimports.libc.math import fabs, isnan
+    F_CAR, F_CHARGER_ERROR, F_CHARGER_LOST, F_CHARGER_STUCK, F_GRID_DOWN, M_REGULATING, MAX_ABS_W,
+    METER_BAD, NAN, P_EVCC, P_NONE, P_V2H, CtlState, Limits, Measurement, Plan, Sums, Totals)
+# isort: on
 
 
 @cython.cfunc

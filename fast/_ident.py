@@ -1,36 +1,26 @@
-"""TODO"""
+"""Identification (issue #12): the charger's response and the meter's lag, from what each
+cycle read and wrote.
+
+The live loop and the simulator feed it the same facts (`Ident.record`); `fit()` finds the
+model that best predicts each charger reading from the one before and the commands in force
+between them, then the meter's delay and window that best explain how the grid moved with
+the charger, then both together (firmware_notes/regulation.md "Identification"). The model
+and the fit's grid are in _model.py.
+"""
 
 import cython
+from cython.cimports.libc.math import exp, fabs, isnan
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._model import (
-    ID_AVG_POINTS,
-    ID_D_N,
-    ID_D_STEP,
-    ID_DELAY_N,
-    ID_DELAY_STEP,
-    ID_GAIN_HOLD,
-    ID_GAIN_MIN,
-    ID_GAIN_SAMPLES,
-    ID_HUBER_W,
-    ID_LOOKBACK_S,
-    ID_MAX_INTERVALS,
-    ID_METER_GAIN,
-    ID_METER_MOVE_W,
-    ID_METER_TRUST,
-    ID_MIN_INTERVALS,
-    ID_MOVING_W,
-    ID_RAMP_N,
-    ID_REFIT,
-    ID_REFIT_S,
-    ID_TAU_N,
-    ID_WINDOW_N,
-    _huber,
-    _id_ramp,
-    _id_tau,
-    _trajectory,
-)
+    ID_AVG_POINTS, ID_D_N, ID_D_STEP, ID_DELAY_N, ID_DELAY_STEP, ID_GAIN_HOLD, ID_GAIN_MIN,
+    ID_GAIN_SAMPLES, ID_HUBER_W, ID_LOOKBACK_S, ID_MAX_INTERVALS, ID_METER_GAIN, ID_METER_MOVE_W,
+    ID_METER_TRUST, ID_MIN_INTERVALS, ID_MOVING_W, ID_RAMP_N, ID_REFIT, ID_REFIT_S, ID_TAU_N,
+    ID_WINDOW_N, _huber, _id_ramp, _id_tau, _trajectory)
 from cython.cimports.fast._step import GAIN_MIN_W
 from cython.cimports.fast._types import INF, MAX_ABS_W, NAN, Limits
-from cython.cimports.libc.math import exp, fabs, isnan
+# isort: on
 
 from fast._model import ID_CAPACITY
 

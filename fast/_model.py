@@ -1,8 +1,18 @@
-"""TODO"""
+"""The model of the charger and the meter: the step traces the charger's power back with
+it, and the identification (_ident.py) fits it.
+
+Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_model_power`,
+`_trajectory` and `_advance` (dead time, ramp, first-order lag); the identification's grid
+and constants (`ID_*`, `_id_tau`, `_id_ramp`, `_huber`).
+"""
 
 import cython
-from cython.cimports.fast._types import INF, NAN, CtlState, Limits, _clip
 from cython.cimports.libc.math import exp, fabs, isnan, pow
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
+from cython.cimports.fast._types import INF, NAN, CtlState, Limits, _clip
+# isort: on
 
 
 @cython.cfunc
@@ -94,11 +104,7 @@ def _trajectory(p: cython.double, t0: cython.double, t1: cython.double,
     return _advance(p, target, t1 - t, tau, ramp)
 
 
-# --- identification (issue #12): the charger's response and the meter's lag, from what each
-# cycle read and wrote. The live loop and the simulator feed it the same facts; `fit()` finds
-# the model that best predicts each charger reading from the one before and the commands in
-# force between them, then the meter's delay and window that best explain how the grid
-# moved with the charger, then both together (firmware_notes/regulation.md "Identification")
+# --- the identification's grid and constants (_ident.py)
 
 ID_CAPACITY = 600  # cycles kept (10 minutes at 1 s)
 ID_D_STEP = cython.declare(cython.double, 0.1)  # the coarse grid's dead-time step (s), from 0

@@ -1,27 +1,26 @@
-"""TODO"""
+"""The plant: the simulated charger, car and meter, and everything that runs once per
+sub-step of the batch runner (firmware_notes/design.md "The plant").
+
+The sub-step loop and the physics it calls stay in this module: no call in it leaves the
+module but the grid watch's, on the seconds it looks (grid down, meter faulted). Contents:
+`Plant` (`tick` etc. for the HIL bench); splitmix64 (`_next`, `_rand`, `_noise`); the charger
+(`_write`, `_last_cmd`, `_charger_retarget`, `_charger_move`); the meter (`_meter_tick`,
+`_sample_meter`, `_avg_tick`, `_meter_at`); the second (`_second`, `_settled`, `_substeps`)
+and its grid watch (`_watch`, `_watch_sample`, `_late_on_loss`).
+"""
 
 import cython
+from cython.cimports.libc.math import exp, fabs, floor, isnan
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._step import _stop
 from cython.cimports.fast._supervisor import _fast_path
 from cython.cimports.fast._types import (
-    F_CAR,
-    F_CHARGER_ERROR,
-    F_CHARGER_LOST,
-    F_CHARGER_STUCK,
-    F_GRID_DOWN,
-    F_METER_FROZEN,
-    F_METER_GARBAGE,
-    F_METER_SILENT,
-    NAN,
-    R_SUPERVISOR,
-    CtlState,
-    Limits,
-    Measurement,
-    Sums,
-    Totals,
-    _clip,
-)
-from cython.cimports.libc.math import exp, fabs, floor, isnan
+    F_CAR, F_CHARGER_ERROR, F_CHARGER_LOST, F_CHARGER_STUCK, F_GRID_DOWN, F_METER_FROZEN,
+    F_METER_GARBAGE, F_METER_SILENT, NAN, R_SUPERVISOR, CtlState, Limits, Measurement, Sums, Totals,
+    _clip)
+# isort: on
 
 # a charger within this of its target (W) has settled (its own regulation is coarser)
 SETTLED_W = cython.declare(cython.double, 0.5)

@@ -1,23 +1,21 @@
-"""TODO"""
+"""The policies the batch runner scores against v2h's step: evcc-like, none, the oracle.
+
+Contents: `EvccState`, `_evcc` (evcc's PV mode as documented), `_none` (an uncontrolled
+car), `_oracle` and `_oracle_second` (the physical limit: this second known exactly).
+"""
 
 import cython
+from cython.cimports.libc.math import fabs, floor, isnan
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._plant import Plant
 from cython.cimports.fast._step import _window
 from cython.cimports.fast._supervisor import _supervise
 from cython.cimports.fast._types import (
-    F_CAR,
-    F_GRID_DOWN,
-    GRID_DOWN,
-    GRID_UP,
-    M_REGULATING,
-    NAN,
-    CtlState,
-    Limits,
-    Measurement,
-    Plan,
-    _clip,
-)
-from cython.cimports.libc.math import fabs, floor, isnan
+    F_CAR, F_GRID_DOWN, GRID_DOWN, GRID_UP, M_REGULATING, NAN, CtlState, Limits, Measurement, Plan,
+    _clip)
+# isort: on
 
 
 @cython.cclass

@@ -1,33 +1,26 @@
-"""TODO"""
+"""The control step: one reading in, one setpoint (W) out, with the reasons of each clamp.
+
+Pure functions of their arguments except for the explicit in-place `_...` helpers (the
+state is the caller's `CtlState`). Everything a step runs sits in this module, so that the C
+compiler inlines it, except the model's trace-back (`_ev_at_sample`, _model.py): one call.
+
+Contents: the clamp pieces (`_fuse_phase`, `_fuse_window`, `_combine`, `_window`,
+`_min_power`); `_valid`, `_stop`, `_step`, `_track` and its parts (`_track_soc`,
+`_track_model`, `_track_chase`, `_track_ramping`, `_track_wish`, `_track_clamp`);
+`_bracketed` (the cold start), `_note_command`, `_learn_gain`; `step`, the Python face.
+"""
 
 import cython
+from cython.cimports.libc.math import fabs, isnan
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._model import _ev_at_sample
 from cython.cimports.fast._types import (
-    INF,
-    M_REGULATING,
-    MAX_ABS_W,
-    NAN,
-    R_CAR,
-    R_DEADBAND,
-    R_FORCED,
-    R_FUSE,
-    R_GRID,
-    R_MAX_CHARGE,
-    R_MAX_DISCHARGE,
-    R_MAX_SOC,
-    R_MIN_POWER,
-    R_PLAN,
-    R_RAMP,
-    R_RESERVE,
-    R_STALE,
-    R_SUPERVISOR,
-    CtlState,
-    Limits,
-    Measurement,
-    Plan,
-    _clip,
-)
-from cython.cimports.libc.math import fabs, isnan
+    INF, M_REGULATING, MAX_ABS_W, NAN, R_CAR, R_DEADBAND, R_FORCED, R_FUSE, R_GRID, R_MAX_CHARGE,
+    R_MAX_DISCHARGE, R_MAX_SOC, R_MIN_POWER, R_PLAN, R_RAMP, R_RESERVE, R_STALE, R_SUPERVISOR,
+    CtlState, Limits, Measurement, Plan, _clip)
+# isort: on
 
 from fast._types import reason_names
 

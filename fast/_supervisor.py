@@ -1,31 +1,23 @@
-"""TODO"""
+"""The supervisor: modes and their transitions, the grid watch, the charger's faults and the
+SoC's trust; `_decide` is the per-cycle decision the live loop and the batch runner share.
+
+Contents: the grid (`_grid_state`, `_grid_now`, `_grid_track`), the meter (`_meter_fresh`,
+`_meter_ok`, `_meter_moving`), `_supervise`, `_charger_fault`, `_soc_track`, `_decide`,
+`_fast_path` (between cycles); their Python faces `grid_state`, `meter_ok`, `supervise`,
+`decide`, `fast_path`.
+"""
 
 import cython
+from cython.cimports.libc.math import fabs, isnan
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._step import _note_command, _stop, _track
 from cython.cimports.fast._types import (
-    GRID_DOWN,
-    GRID_UNKNOWN,
-    GRID_UP,
-    INF,
-    M_CHARGER_LOST,
-    M_FAULT,
-    M_GRID_LOSS,
-    M_HOLD,
-    M_IDLE,
-    M_METER_STALE,
-    M_REGULATING,
-    M_STARTUP,
-    MAX_ABS_W,
-    NAN,
-    R_FORCED,
-    R_SOC_PROBE,
-    R_STALE,
-    CtlState,
-    Limits,
-    Measurement,
-    Plan,
-)
-from cython.cimports.libc.math import fabs, isnan
+    GRID_DOWN, GRID_UNKNOWN, GRID_UP, INF, M_CHARGER_LOST, M_FAULT, M_GRID_LOSS, M_HOLD, M_IDLE,
+    M_METER_STALE, M_REGULATING, M_STARTUP, MAX_ABS_W, NAN, R_FORCED, R_SOC_PROBE, R_STALE,
+    CtlState, Limits, Measurement, Plan)
+# isort: on
 
 from fast._types import reason_names
 

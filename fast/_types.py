@@ -1,4 +1,13 @@
-"""TODO"""
+"""The core's vocabulary and state: what every other module of fast/ reads and writes.
+
+Signs and units follow firmware_notes/design.md "Signs and units": powers in W (grid
++ import, ev + charging the car), SoC in %, time in s.
+
+Contents: supervisor modes (`MODES`, `M_*`); clamp reasons (`REASONS`, `R_*`,
+`reason_names`); grid states (`GRID_*`); scenario flags (`FLAGS`, `F_*`); policies
+(`POLICIES`, `P_*`); `Limits` (+ `LIMIT_FIELDS`), `Plan`, `Measurement`, `CtlState`
+(+ `_copy_state`); the batch's `Totals` and `Sums`; `_clip`. Their C face is _types.pxd.
+"""
 
 import cython
 
