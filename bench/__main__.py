@@ -121,6 +121,78 @@ def sweep() -> dict[str, float]:
             "sweep_v2h_worse_than_p_loop": worse}
 
 
+def assess() -> dict[str, Any]:
+    """`v2h assess` (issue #15): one full assessment of the example household (a year at
+    1 s for each of the six options, ageing, the coarse routes, the report) on one core
+    (`assess_home_s`) and on two (`assess_home_2w_s`: the price plan's pass in a second
+    process; it gains only while the second core is free), and a portfolio of 20 copies of
+    it (other seeds) on 1 and 2 worker processes. The portfolio's homes are
+    V2H_BENCH_ASSESS_DAYS long (default 91, to keep the bench short); its rate is given in
+    full-year homes per minute (homes x days / 365 per minute). BLAST-Lite is imported
+    before the clocks start (about 1.5 s once per process, whichever run came first)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from controller.assess import _ageing, assess_one, portfolio
+
+    _ageing.blast()
+
+    example = Path(__file__).resolve().parent.parent / "controller" / "assess" / "example"
+    days = int(os.environ.get("V2H_BENCH_ASSESS_DAYS", "91"))
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="v2h-bench-assess-") as tmp:
+        for key, w in (("assess_home_s", 1), ("assess_home_2w_s", 2)):
+            t = time.perf_counter()
+            row = assess_one(str(example), tmp, workers=w)
+            out[key] = round(time.perf_counter() - t, 2)
+            assert row["error"] is None, row["error"]
+        root = Path(tmp) / "homes"
+        text = (example / "household.toml").read_text(encoding="utf-8")
+        for i in range(20):
+            d = root / f"home-{i:02d}"
+            d.mkdir(parents=True)
+            (d / "household.toml").write_text(text.replace("seed = 1", f"seed = {i + 1}"),
+                                              encoding="utf-8")
+            for f in ("v2h.toml", "grid_15min.csv.gz", "pv_15min.csv.gz"):
+                shutil.copy(example / f, d / f)
+        for w in (1, 2):
+            t = time.perf_counter()
+            rows = portfolio(root, Path(tmp) / f"out-{w}", workers=w, days=days)
+            dt = time.perf_counter() - t
+            assert not any(r["error"] for r in rows)
+            out[f"assess_homes_per_min_{w}w"] = round(20 * days / 365 / (dt / 60.0), 2)
+    out["assess_portfolio_days"] = days
+    out.update(_resolution_error())
+    return out
+
+
+def _resolution_error() -> dict[str, float]:
+    """A generated household whose true 1-s year is known (the simulator's own load and
+    PV): how far the 15- and 60-min routes' annual import and export are from the 1-s
+    route's, in per cent (the issue's acceptance; firmware_notes/assessment.md)."""
+    from controller import config
+    from controller.assess import Household, assess_home, home_from_seconds
+    from controller.assess._generate import household_seconds
+    from controller.assess._household import Data, PriceFile
+
+    load, pv = household_seconds(365, seed=1)
+    h = Household(data=Data(file="-"), name="generated year",
+                  prices=PriceFile(file="generated"))
+    cfg = config.defaults(("tariff.contract=dynamic",))
+    r = assess_home(home_from_seconds(h, "Europe/Amsterdam", 1_735_686_000.0, load, pv), cfg,
+                    ageing=False)
+    one = {o["option"]: o for o in r["options"]}
+    out = {}
+    for route in ("15min", "60min"):
+        for name in ("none", "v2h", "battery-10"):
+            c = r["resolution"][route][name]
+            for f in ("import", "export"):
+                out[f"assess_{route}_{name}_{f}_err_pct"] = round(
+                    100.0 * (c[f"{f}_kwh"] / one[name][f"{f}_kwh"] - 1.0), 2)
+    return out
+
+
 def main() -> None:
     out: dict[str, float] = {}
     out.update(sweep())
@@ -134,6 +206,13 @@ def main() -> None:
     out.update(step_ns())
     print(f"step: {out['step_ns_compiled']} ns compiled, {out['step_ns_pure']} ns pure "
           f"(x{out['speedup']})", flush=True)
+    out.update(assess())
+    print(f"assess: one home (six options, a year at 1 s) in {out['assess_home_s']} s on one "
+          f"core, {out['assess_home_2w_s']} s on two; "
+          f"portfolio {out['assess_homes_per_min_1w']} / {out['assess_homes_per_min_2w']} "
+          "full-year homes per minute on 1 / 2 workers; a generated year's 15-min route "
+          f"misses import by {out['assess_15min_none_import_err_pct']} %, export by "
+          f"{out['assess_15min_none_export_err_pct']} %", flush=True)
     out.update(year())
     print(f"year at 1 s: {out['year_1s_sim_s']} s plant + control, "
           f"{out['year_1s_inputs_s']} s building inputs", flush=True)

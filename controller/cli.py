@@ -167,6 +167,40 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assess(args: argparse.Namespace) -> int:
+    """`v2h assess`: one household folder (household.toml) or a folder of them; a report
+    per home (HTML, JSON, CSV) and, for many, a summary table. Bad input: exit 2 with
+    FILE:LINE: problem on stderr."""
+    from pathlib import Path
+
+    from controller.assess import AssessError, households, portfolio
+
+    try:
+        homes = households(args.path)
+        if len(homes) == 1 and homes[0] == Path(args.path) \
+                and not args.scheduler:
+            from controller.assess import assess_one
+
+            row = assess_one(str(homes[0]), args.out, args.days, min(args.workers, 2))
+            if row["error"]:
+                print(row["error"], file=sys.stderr)
+                return 1 if row["internal"] else 2
+            print(row["verdict"])
+            print(f"report: {row['report']}")
+            return 0
+        rows = portfolio(args.path, args.out, args.workers, args.scheduler, args.days)
+    except AssessError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    bad = [r for r in rows if r["error"]]
+    for r in rows:
+        print(f"{r['household']}: {r['error'] or r['verdict']}")
+    print(f"summary: {args.out}/summary.csv, {args.out}/summary.html")
+    if any(r["internal"] for r in bad):
+        return 1
+    return 2 if bad else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from controller._demo import run_demo
 
@@ -210,6 +244,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[],
                    metavar="KEY.PATH=VALUE")
     p.set_defaults(func=_demo)
+    p = sub.add_parser("assess", help="does V2H suit this home, a home battery, or neither: "
+                       "a year at 1 s per option, a report per home (issue #15)")
+    p.add_argument("path", metavar="FOLDER", help="a household folder (household.toml) or a "
+                   "folder of them (a portfolio)")
+    p.add_argument("--out", default="out/assess", metavar="DIR", help="where the reports go")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="homes assessed side by side on this machine (one home: 2 runs its "
+                   "price-plan pass in a second process)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a dask.distributed scheduler (tcp://host:8786) to spread homes over")
+    p.add_argument("--days", type=int, metavar="N", help="only the first N days of each home")
+    p.set_defaults(func=_assess)
     p = sub.add_parser("simulate", help="software-in-the-loop run in simulated time")
     p.add_argument("--scenario", default="standard-day", metavar="NAME_OR_FILE")
     p.add_argument("--policy", default="v2h", choices=("v2h", "p-loop", "evcc-like", "none", "all"))

@@ -1,10 +1,11 @@
 """The compiled core of v2h: control step, supervisor, policies, plant and batch runner.
 
-One source per module in Cython's pure-Python mode, split by concern (CORE_MODULES; the map is
-in firmware_notes/control-core.md) and `_profile.py`. Built, they load as C extensions;
-`V2H_NO_EXTENSIONS=1` forces the very same files to run as plain Python. `core` is one
-namespace over the core's modules (the names the rest of the program takes), `COMPILED` tells
-which path is in use, and `implementations()` gives both for the parity tests.
+One source per module in Cython's pure-Python mode: the core, split by concern
+(CORE_MODULES; the map is in firmware_notes/control-core.md), `_profile.py` and `_battery.py`
+(the home battery of `v2h assess`). Built, they load as C extensions; `V2H_NO_EXTENSIONS=1`
+forces the very same files to run as plain Python. `core` is one namespace over the core's
+modules (the names the rest of the program takes), `COMPILED` tells which path is in use,
+and `implementations()` gives both for the parity tests.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def _all_compiled(ns: ModuleType) -> bool:
 
 core = _core("pure" if NO_EXTENSIONS else "compiled")
 profile = _load("_profile")
-COMPILED = _all_compiled(core) and _is_compiled(profile)
+battery = _load("_battery")
+COMPILED = _all_compiled(core) and _is_compiled(profile) and _is_compiled(battery)
 
 
 def implementations() -> dict[str, ModuleType]:
@@ -105,6 +107,15 @@ def profile_implementations() -> dict[str, ModuleType]:
     """The same for _profile."""
     impls = {"pure": _load_pure("_profile")}
     compiled = importlib.import_module("fast._profile")
+    if _is_compiled(compiled):
+        impls["compiled"] = compiled
+    return impls
+
+
+def battery_implementations() -> dict[str, ModuleType]:
+    """The same for _battery."""
+    impls = {"pure": _load_pure("_battery")}
+    compiled = importlib.import_module("fast._battery")
     if _is_compiled(compiled):
         impls["compiled"] = compiled
     return impls
@@ -134,7 +145,8 @@ Ident = core.Ident
 
 __all__ = [
     "COMPILED", "CtlState", "EvccState", "FLAGS", "Ident", "LIMIT_FIELDS", "Limits", "MODES",
-    "Measurement", "NO_EXTENSIONS", "POLICIES", "Plan", "Plant", "REASONS", "Totals", "core",
-    "decide", "fast_path", "grid_state", "implementations", "meter_ok", "profile",
-    "profile_implementations", "reason_names", "run_batch", "step", "supervise",
+    "Measurement", "NO_EXTENSIONS", "POLICIES", "Plan", "Plant", "REASONS", "Totals", "battery",
+    "battery_implementations", "core", "decide", "fast_path", "grid_state", "implementations",
+    "meter_ok", "profile", "profile_implementations", "reason_names", "run_batch", "step",
+    "supervise",
 ]

@@ -15,6 +15,7 @@ NO_EXTENSIONS: bool
 COMPILED: bool
 core: ModuleType
 profile: ModuleType
+battery: ModuleType  # fast/_battery.py: run(), OUT_FIELDS, OUT_N
 
 MODES: tuple[str, ...]
 REASONS: tuple[str, ...]
@@ -24,6 +25,7 @@ LIMIT_FIELDS: tuple[str, ...]
 
 def implementations() -> dict[str, ModuleType]: ...
 def profile_implementations() -> dict[str, ModuleType]: ...
+def battery_implementations() -> dict[str, ModuleType]: ...
 
 class Limits:
     max_charge_w: float

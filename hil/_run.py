@@ -19,7 +19,7 @@ from typing import Any
 from controller import config, sim
 
 from ._bench import Bench, Fault
-from ._checks import CHECKS, METER_FAULTS, NEEDS_WATCHDOG, Run
+from ._checks import CHECKS, DARK_FAULTS, METER_FAULTS, NEEDS_WATCHDOG, Run
 from ._ocpp21 import Ocpp21
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
@@ -104,15 +104,22 @@ async def _wait_until(bench: Bench, t: float) -> None:
 def _safety_seconds(run: Run) -> int:
     """Seconds the plant saw: discharge in a grid loss past the stop budget, discharge below
     reserve, a fuse overload, or power commanded on bad meter data past the stale budget."""
-    budget = run.cfg.control.grid_loss_stop_s
-    stale = run.cfg.control.meter_stale_s + 1.0
+    ctl = run.cfg.control
+    stale = ctl.meter_stale_s + 1.0
+    # a meter that dies with the grid shows no loss: v2h learns of it from the meter's
+    # silence, so its budget is the loss budget plus the meter's timeout (issue #10), as the
+    # scenarios' own grid_loss_stop_s checks say
+    dark = [d.at_s for d in run.events if d.kind in DARK_FAULTS]
+    budgets = {id(e): ctl.grid_loss_stop_s + (
+        run.cfg.meter.timeout_s if any(abs(a - e.at_s) < 1.0 for a in dark) else 0.0)
+        for e in run.events if e.kind == "grid_loss"}
     bad = 0.0
     for r in run.rec:
         t = r[0]
         for e in run.events:
             if not e.active(t):
                 continue
-            if e.kind == "grid_loss" and t >= e.at_s + budget and r[5] < 0.0:
+            if e.kind == "grid_loss" and t >= e.at_s + budgets[id(e)] and r[5] < 0.0:
                 bad += run.h
             if e.kind in METER_FAULTS and t >= e.at_s + stale and r[5] != 0.0:
                 bad += run.h

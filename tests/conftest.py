@@ -1,14 +1,17 @@
-"""Shared fixtures: both implementations of the core, and a seeded random source."""
+"""Shared fixtures: both implementations of the core, a seeded random source, and the TLS
+tests' certificates."""
 
 from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import fast
+from tests.pki import make_pki
 
 IMPLS = ("pure", "compiled")
 
@@ -34,3 +37,12 @@ def rnd(request: pytest.FixtureRequest) -> random.Random:
 def _state_dir(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The ledger's default place is the test's own directory, never the user's state."""
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def pki(tmp_path) -> Path:
+    """A CA, a server certificate for 127.0.0.1, a client of that CA and a stranger of
+    another (tests/pki.py), for the TLS tests."""
+    d = tmp_path / "pki"
+    d.mkdir()
+    return make_pki(d)

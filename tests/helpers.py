@@ -80,3 +80,17 @@ async def turns_until(cond: Any, n: int = 5000) -> bool:
             return True
         await asyncio.sleep(0)
     return bool(cond())
+
+
+async def follows_discharge(bench: Any, d: Any, watts: float = -2000.0) -> Any:
+    """A charger driver's command of `watts` (W, < 0) held 5 bench seconds: the plant
+    follows, and the driver reads back its power (the charger's meter gain on it), the car,
+    control and the SoC. Returns that reading."""
+    await d.set_power(watts)
+    bench.advance(5)
+    r = await d.read()
+    assert abs(bench.plant.p - watts) < 5.0
+    assert abs(r.power_w - watts * bench.plant.meas_gain) <= 5
+    assert r.car_present and r.ready and r.controlled
+    assert abs(r.soc - bench.plant.soc_pct) <= 1.0
+    return r

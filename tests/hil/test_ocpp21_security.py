@@ -15,23 +15,10 @@ import websockets
 from controller import config
 from controller.devices import Ocpp21
 from hil._bench import free_port
-from tests.mqtt.conftest import make_ca, make_cert
 
 pytestmark = pytest.mark.hil
 PASSWORD = "s3cret-station-pass"
 STATION = "HIL-V2X-1"
-
-
-@pytest.fixture
-def pki(tmp_path):
-    d = tmp_path / "pki"
-    d.mkdir()
-    make_ca(d, "ca")
-    make_cert(d, "server", "ca", "serverAuth", "IP:127.0.0.1,DNS:localhost")
-    make_cert(d, "station", "ca", "clientAuth")
-    make_ca(d, "other-ca")
-    make_cert(d, "stranger", "other-ca", "clientAuth")
-    return d
 
 
 @pytest_asyncio.fixture
@@ -104,7 +91,7 @@ class TestProfile3:
     async def test_station_with_a_client_certificate_is_taken(self, csms, pki):
         """A client certificate of our CA: accepted."""
         d = await csms(3)
-        await dial(d, client_ssl(pki, "station"))
+        await dial(d, client_ssl(pki, "client"))
 
     @pytest.mark.parametrize("cert", [None, "stranger"])
     async def test_no_or_foreign_certificate_is_refused(self, csms, pki, cert):

@@ -41,6 +41,7 @@ class Page:
     warnings: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     pdf: bytes = b""
+    png: bytes = b""  # a screenshot of the whole page, when asked for
 
 
 class _Cdp:
@@ -107,9 +108,11 @@ def _sort(events: list[dict[str, Any]], page: Page) -> None:
                 page.warnings.append(line)
 
 
-async def open_page(url: str, expressions: dict[str, str] | None = None) -> Page:
+async def open_page(url: str, expressions: dict[str, str] | None = None,
+                    screenshot: bool = False) -> Page:
     """Load `url` in a fresh headless Chromium (its own profile, DevTools on a free port of
-    127.0.0.1), evaluate `expressions` in the page, print it to PDF, and report."""
+    127.0.0.1), evaluate `expressions` in the page, print it to PDF (and, with
+    `screenshot`, take a PNG of the whole page), and report."""
     args = [chromium(), "--headless=new", "--remote-debugging-port=0",
             "--remote-debugging-address=127.0.0.1", "--no-first-run",
             "--no-default-browser-check", "--disable-gpu", "--disable-extensions"]
@@ -123,7 +126,7 @@ async def open_page(url: str, expressions: dict[str, str] | None = None) -> Page
             stderr=asyncio.subprocess.PIPE)
         try:
             async with asyncio.timeout(TIMEOUT_S):
-                await _drive(proc, url, expressions or {}, page)
+                await _drive(proc, url, expressions or {}, page, screenshot)
         finally:
             if proc.returncode is None:
                 proc.kill()
@@ -132,7 +135,7 @@ async def open_page(url: str, expressions: dict[str, str] | None = None) -> Page
 
 
 async def _drive(proc: asyncio.subprocess.Process, url: str, expressions: dict[str, str],
-                 page: Page) -> None:
+                 page: Page, screenshot: bool = False) -> None:
     assert proc.stderr is not None
     ws_url = None
     while ws_url is None:
@@ -157,6 +160,11 @@ async def _drive(proc: asyncio.subprocess.Process, url: str, expressions: dict[s
                 r = await cdp.call("Runtime.evaluate", {"expression": expr,
                                                         "returnByValue": True}, session=s)
                 page.values[name] = r["result"].get("value")
+            if screenshot:
+                shot = await cdp.call("Page.captureScreenshot",
+                                      {"format": "png", "captureBeyondViewport": True},
+                                      session=s)
+                page.png = base64.b64decode(shot["data"])
             pdf = await cdp.call("Page.printToPDF", {"preferCSSPageSize": True}, session=s)
             page.pdf = base64.b64decode(pdf["data"])
             _sort([e for e in cdp.events if e.get("sessionId") == s], page)

@@ -16,6 +16,7 @@ def test_compiled_core_loaded_unless_disabled():
         assert fast.COMPILED, "fast/ fell back to pure Python: build it with `make build`"
         assert not any(m.__file__.endswith(".py") for m in fast.core.MODULES)
         assert not fast.profile.__file__.endswith(".py")
+        assert not fast.battery.__file__.endswith(".py")
 
 
 def test_both_implementations_available():
