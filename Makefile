@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 build: $(BUILT)
-$(BUILT): $(STAMP) setup.py fast/_core.py fast/_profile.py fast/_battery.py
+$(BUILT): $(STAMP) setup.py $(wildcard fast/_*.py fast/_*.pxd)
 	$(PY) setup.py -q build_ext --inplace
 	@touch $@
 

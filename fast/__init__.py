@@ -1,10 +1,11 @@
 """The compiled core of v2h: control step, supervisor, policies, plant and batch runner.
 
-One source per module (`_core.py`, `_profile.py`, `_battery.py`: the home battery of
-`v2h assess`) in Cython's pure-Python mode. Built, they
-load as C extensions; `V2H_NO_EXTENSIONS=1` forces the very same files to run as plain
-Python. `COMPILED` tells which path is in use, and `implementations()` gives both for the
-parity tests.
+One source per module in Cython's pure-Python mode: the core, split by concern
+(CORE_MODULES; the map is in firmware_notes/control-core.md), `_profile.py` and `_battery.py`
+(the home battery of `v2h assess`). Built, they load as C extensions; `V2H_NO_EXTENSIONS=1`
+forces the very same files to run as plain Python. `core` is one namespace over the core's
+modules (the names the rest of the program takes), `COMPILED` tells which path is in use,
+and `implementations()` gives both for the parity tests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from types import ModuleType
 
 NO_EXTENSIONS = os.environ.get("V2H_NO_EXTENSIONS") == "1"
 _DIR = Path(__file__).parent
+# the core's modules by concern (a table of contents above), each built as a C extension
+# and also run as is on the pure path; a module comes after those it imports from
+CORE_MODULES = ("_types", "_model", "_step", "_supervisor", "_plant", "_policies", "_batch",
+                "_ident")
 
 
 def _load_pure(name: str) -> ModuleType:
@@ -43,17 +48,57 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f"fast.{name}")
 
 
-core = _load("_core")
+def _namespace(kind: str, mods: tuple[ModuleType, ...]) -> ModuleType:
+    """One namespace over the core's modules of one kind, as the code outside fast/ uses it."""
+    ns = ModuleType(f"fast.core[{kind}]")
+    for mod in mods:
+        for name, value in vars(mod).items():
+            if not name.startswith("_"):
+                setattr(ns, name, value)
+    ns.MODULES = mods  # the modules behind the namespace, in CORE_MODULES's order
+    return ns
+
+
+def _core(kind: str) -> ModuleType:
+    if kind == "compiled":
+        return _namespace(kind, tuple(importlib.import_module(f"fast.{name}")
+                                      for name in CORE_MODULES))
+    # Pure: each module takes its siblings' names with `from cython.cimports.fast._types
+    # import ...` (the compiled build's cimport) or `from fast._types import ...` (a Python
+    # name). While the pure modules load, in CORE_MODULES's order, both names are made to
+    # mean the siblings' Python sources, even where their compiled twins sit beside them.
+    names = [f"{pre}.{name}" for name in CORE_MODULES for pre in ("fast", "cython.cimports.fast")]
+    saved = {full: sys.modules.get(full) for full in names}
+    try:
+        mods = []
+        for name in CORE_MODULES:
+            mods.append(_load_pure(name))
+            sys.modules[f"fast.{name}"] = sys.modules[f"cython.cimports.fast.{name}"] = mods[-1]
+    finally:
+        for full, mod in saved.items():
+            if mod is None:
+                sys.modules.pop(full, None)
+            else:
+                sys.modules[full] = mod
+    return _namespace(kind, tuple(mods))
+
+
+def _all_compiled(ns: ModuleType) -> bool:
+    return all(_is_compiled(m) for m in ns.MODULES)
+
+
+core = _core("pure" if NO_EXTENSIONS else "compiled")
 profile = _load("_profile")
 battery = _load("_battery")
-COMPILED = _is_compiled(core) and _is_compiled(profile) and _is_compiled(battery)
+COMPILED = _all_compiled(core) and _is_compiled(profile) and _is_compiled(battery)
 
 
 def implementations() -> dict[str, ModuleType]:
-    """{"pure": module, "compiled": module} for _core; "compiled" only when it is built."""
-    impls = {"pure": _load_pure("_core")}
-    compiled = importlib.import_module("fast._core")
-    if _is_compiled(compiled):
+    """{"pure": core, "compiled": core}, each over all of the core's modules of its kind;
+    "compiled" only when every one of them is built."""
+    impls = {"pure": _core("pure")}
+    compiled = _core("compiled")
+    if _all_compiled(compiled):
         impls["compiled"] = compiled
     return impls
 

@@ -1,7 +1,8 @@
 # The types of what Python code takes from `fast` (fast/__init__.py). The core's classes are
-# Cython cclasses in fast/_core.py: their attributes are C fields, listed here as Python sees
-# them (only the `visibility="public"` ones). Units as in firmware_notes/design.md: W, Wh, %,
-# s, A, V, Hz. Keep in step with fast/_core.py when a field or a signature changes.
+# Cython cclasses in fast/_types.py, _plant.py, _policies.py and _ident.py: their attributes
+# are C fields (declared in the .pxd beside each; Ident's in its class body), listed here as
+# Python sees them (only the public ones). Units as in firmware_notes/design.md: W, Wh, %, s,
+# A, V, Hz. Keep in step with those modules when a field or a signature changes.
 
 from array import array
 from types import ModuleType

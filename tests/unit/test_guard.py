@@ -11,10 +11,10 @@ def test_compiled_core_loaded_unless_disabled():
     """Without V2H_NO_EXTENSIONS=1 the C extension must be the one running."""
     if os.environ.get("V2H_NO_EXTENSIONS") == "1":
         assert fast.NO_EXTENSIONS and not fast.COMPILED
-        assert fast.core.__file__.endswith(".py")
+        assert all(m.__file__.endswith(".py") for m in fast.core.MODULES)
     else:
         assert fast.COMPILED, "fast/ fell back to pure Python: build it with `make build`"
-        assert not fast.core.__file__.endswith(".py")
+        assert not any(m.__file__.endswith(".py") for m in fast.core.MODULES)
         assert not fast.profile.__file__.endswith(".py")
         assert not fast.battery.__file__.endswith(".py")
 
@@ -23,7 +23,8 @@ def test_both_implementations_available():
     """Parity tests need both; the build makes the compiled one."""
     impls = fast.implementations()
     assert set(impls) == {"pure", "compiled"}
-    assert impls["pure"].__file__.endswith("_core.py")
+    assert [m.__file__.rsplit("/", 1)[1] for m in impls["pure"].MODULES] == [
+        f"{name}.py" for name in fast.CORE_MODULES]
 
 
 def test_stub_matches_the_compiled_core():

@@ -1,0 +1,182 @@
+"""The model of the charger and the meter: the step traces the charger's power back with
+it, and the identification (_ident.py) fits it.
+
+Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_model_power`,
+`_trajectory` and `_advance` (dead time, ramp, first-order lag); the identification's grid
+and constants (`ID_*`, `_id_tau`, `_id_ramp`, `_huber`).
+"""
+
+import cython
+from cython.cimports.libc.math import exp, fabs, isnan, pow
+
+# isort: off
+# (the siblings' C names, wrapped compactly: one a line would double a module's head)
+from cython.cimports.fast._types import INF, NAN, CtlState, Limits, _clip
+# isort: on
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.double
+                  ) -> cython.double:
+    """The charger's power (W, as it reports it) at the meter's sample: `meter_delay_s`
+    before now, or its mean over the `meter_window_s` before that. The model (dead time,
+    tau, ramp) runs forward from the last reading through the commands in force; what it
+    missed at this reading is spread over the period in proportion to the time elapsed."""
+    if isnan(st.prev_ev_t) or not (now - st.prev_ev_t > 0.0):
+        return ev_w
+    g: cython.double = st.gain
+    miss: cython.double = ev_w / g - _model_power(st, lim, now)
+    if isnan(miss):
+        return ev_w
+    s: cython.double = now - lim.meter_delay_s
+    if lim.meter_window_s <= 0.0:
+        return g * _corrected(st, lim, s, miss, now)
+    acc: cython.double = 0.0
+    j: cython.int
+    for j in range(ID_AVG_POINTS):
+        acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS, miss,
+                          now)
+    return g * acc / ID_AVG_POINTS
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _corrected(st: CtlState, lim: Limits, t: cython.double, miss: cython.double,
+               now: cython.double) -> cython.double:
+    """The model's power at t (W), with the share of this reading's miss due by then."""
+    w: cython.double = _clip((t - st.prev_ev_t) / (now - st.prev_ev_t), 0.0, 1.0)
+    return _model_power(st, lim, t) + w * miss
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _model_power(st: CtlState, lim: Limits, t: cython.double) -> cython.double:
+    """The charger's true power (W) at t by the model: from the last reading at or before t
+    (the one before it for a t before the last; held before that) on through the commands
+    sent since. NaN without a command known to be in force."""
+    p: cython.double = st.prev_ev
+    t0: cython.double = st.prev_ev_t
+    if t < t0:
+        if isnan(st.prev2_t) or isnan(st.prev2_ev):
+            return st.prev_ev / st.gain
+        p = st.prev2_ev
+        t0 = st.prev2_t
+        if t < t0:
+            return p / st.gain
+    cw: cython.double[4] = [st.c4_w, st.c3_w, st.c2_w, st.c1_w]
+    ct: cython.double[4] = [st.c4_t, st.c3_t, st.c2_t, st.c1_t]
+    return _trajectory(p / st.gain, t0, t, cw, ct, 4, lim.charger_dead_s, lim.charger_tau_s,
+                       lim.charger_ramp_w_s)
+
+
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _trajectory(p: cython.double, t0: cython.double, t1: cython.double,
+                cmd_w: cython.p_double, cmd_t: cython.p_double, n: cython.int,
+                dead: cython.double, tau: cython.double, ramp: cython.double
+                ) -> cython.double:
+    """The charger's power at t1 (W) from p at t0, driven by commands cmd_w sent at cmd_t
+    (oldest first, n of them, NaN times skipped), each acting dead s after it was sent: the
+    model the identification fits and the step traces back with. NaN when no command is
+    known to be in force at t0."""
+    target: cython.double = NAN
+    i: cython.int
+    for i in range(n):
+        if not isnan(cmd_t[i]) and cmd_t[i] + dead <= t0:
+            target = cmd_w[i]
+    if isnan(target):
+        return NAN
+    t: cython.double = t0
+    for i in range(n):
+        if isnan(cmd_t[i]):
+            continue
+        s: cython.double = cmd_t[i] + dead
+        if s <= t0:
+            continue
+        if s >= t1:
+            break
+        p = _advance(p, target, s - t, tau, ramp)
+        t = s
+        target = cmd_w[i]
+    return _advance(p, target, t1 - t, tau, ramp)
+
+
+# --- the identification's grid and constants (_ident.py)
+
+ID_CAPACITY = 600  # cycles kept (10 minutes at 1 s)
+ID_D_STEP = cython.declare(cython.double, 0.1)  # the coarse grid's dead-time step (s), from 0
+ID_D_N = cython.declare(cython.int, 21)  # 0 .. 2 s
+ID_TAU_N = cython.declare(cython.int, 14)  # tau: 0.1 .. 4 s, geometric
+ID_RAMP_N = cython.declare(cython.int, 9)  # ramp: none, then 20 .. 1 kW/s, geometric
+ID_WINDOW_N = cython.declare(cython.int, 2)  # the meter: a sample of the instant, or the
+# mean of the second before it
+ID_DELAY_STEP = cython.declare(cython.double, 0.05)  # the meter's delay grid (s), from 0
+ID_DELAY_N = cython.declare(cython.int, 21)  # 0 .. 1 s
+ID_HUBER_W = cython.declare(cython.double, 30.0)  # residuals beyond this count linearly (W)
+ID_MOVING_W = cython.declare(cython.double, 100.0)  # a reading pair says something beyond
+ID_MIN_INTERVALS = cython.declare(cython.int, 10)  # fewer: no fit
+ID_GAIN_HOLD = cython.declare(cython.int, 3)  # cycles a command holds before a settled look
+ID_GAIN_SAMPLES = cython.declare(cython.int, 16)  # the size of _settled_gain's sample
+ID_GAIN_MIN = cython.declare(cython.int, 5)
+ID_MAX_INTERVALS = cython.declare(cython.int, 160)  # the most recent of them are used
+ID_AVG_POINTS = cython.declare(cython.int, 8)  # an averaging window's mean: midpoint rule
+ID_LOOKBACK_S = cython.declare(cython.double, 3.2)  # the longest dead time and a period
+ID_METER_TRUST = cython.declare(cython.double, 5.0)  # the meter's mean cost / ID_HUBER_W
+ID_REFIT = cython.declare(cython.int, 60)  # telling cycles between fits once fitted
+ID_REFIT_S = cython.declare(cython.double, 600.0)  # and seconds
+ID_METER_MOVE_W = cython.declare(cython.double, 200.0)  # a charger move the meter judges by
+# another meter model must explain the grid's moves at most this share as badly as the
+# starting one, or the start is kept
+ID_METER_GAIN = cython.declare(cython.double, 0.75)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _advance(p: cython.double, target: cython.double, dt: cython.double, tau: cython.double,
+             ramp: cython.double) -> cython.double:
+    """The charger's power (W) dt s on from p, heading for target: at `ramp` W/s while
+    farther than ramp * tau from it, then as a first-order lag with time constant tau."""
+    e: cython.double = target - p
+    a: cython.double = fabs(e)
+    band: cython.double = ramp * tau
+    if a > band:
+        t_lin: cython.double = (a - band) / ramp
+        if dt <= t_lin:
+            return p + (ramp * dt if e > 0.0 else -ramp * dt)
+        p = target - (band if e > 0.0 else -band)
+        dt -= t_lin
+    return target - (target - p) * exp(-dt / tau)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _id_tau(i: cython.int) -> cython.double:
+    """The coarse grid's i-th time constant (s): 0.1 .. 4, geometric."""
+    return 0.1 * pow(40.0, i / (ID_TAU_N - 1.0))
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _id_ramp(i: cython.int) -> cython.double:
+    """The coarse grid's i-th ramp (W/s): none (infinite), then 20 .. 1 kW/s, geometric."""
+    if i == 0:
+        return INF
+    return 20000.0 * pow(0.05, (i - 1) / (ID_RAMP_N - 2.0))
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _huber(r: cython.double) -> cython.double:
+    a: cython.double = fabs(r)
+    return a * a / (2.0 * ID_HUBER_W) if a <= ID_HUBER_W else a - 0.5 * ID_HUBER_W

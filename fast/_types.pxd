@@ -1,0 +1,224 @@
+# The C face of fast/_types.py: what the other modules of fast/ cimport from it. Classes list
+# their attributes here (the .py sets them in __init__ and declares none).
+
+cdef int M_STARTUP
+cdef int M_IDLE
+cdef int M_REGULATING
+cdef int M_HOLD
+cdef int M_GRID_LOSS
+cdef int M_METER_STALE
+cdef int M_CHARGER_LOST
+cdef int M_FAULT
+cdef int R_STALE
+cdef int R_SUPERVISOR
+cdef int R_GRID
+cdef int R_CAR
+cdef int R_PLAN
+cdef int R_RESERVE
+cdef int R_MAX_SOC
+cdef int R_FUSE
+cdef int R_MAX_CHARGE
+cdef int R_MAX_DISCHARGE
+cdef int R_MIN_POWER
+cdef int R_RAMP
+cdef int R_DEADBAND
+cdef int R_FORCED
+cdef int R_SOC_PROBE
+cdef double MAX_ABS_W
+cdef double INF
+cdef double NAN
+
+cdef class Limits:
+    cdef public double max_charge_w
+    cdef public double max_discharge_w
+    cdef public double min_power_w
+    cdef public double min_power_hyst_w
+    cdef public double reserve_soc
+    cdef public double max_soc
+    cdef public double soc_hyst
+    cdef public double fuse_a
+    cdef public double fuse_margin_a
+    cdef public double share1
+    cdef public double share2
+    cdef public double share3
+    cdef public double nominal_v
+    cdef public double ramp_w_s
+    cdef public double deadband_w
+    cdef public double charger_dead_s
+    cdef public double charger_tau_s
+    cdef public double charger_ramp_w_s
+    cdef public double meter_delay_s
+    cdef public double meter_window_s
+    cdef public double model_known
+    cdef public double kd
+    cdef public double kp
+    cdef public double ki
+    cdef public double integ_band_w
+    cdef public double integ_max_w
+    cdef public double period_s
+    cdef public double meter_stale_s
+    cdef public double meter_frozen_s
+    cdef public double charger_lost_s
+    cdef public double grid_undervoltage_v
+    cdef public double grid_overvoltage_v
+    cdef public double grid_freq_min_hz
+    cdef public double grid_freq_max_hz
+    cdef public double grid_reconnect_s
+    cdef public double grid_startup_s
+    cdef public double grid_loss_stop_s
+    cdef public double meter_interval_s
+    cdef public double phases
+    cdef public double charger_disobey_s
+    cdef public double charger_ignore_s
+    cdef public double charger_fault_hold_s
+    cdef public double capacity_wh
+    cdef public double soc_hold_wh
+    cdef public double p_gain
+
+cdef class Plan:
+    cdef public double grid_target_w
+    cdef public double forced_w
+    cdef public bint allow_charge
+    cdef public bint allow_discharge
+    cdef public bint hold
+
+cdef class Measurement:
+    cdef public double t
+    cdef public double grid_w
+    cdef public double p1
+    cdef public double p2
+    cdef public double p3
+    cdef public double v1
+    cdef public double v2
+    cdef public double v3
+    cdef public double freq
+    cdef public double ev_t
+    cdef public double ev_w
+    cdef public double soc
+    cdef public bint car_present
+    cdef public bint charger_ready
+
+cdef class CtlState:
+    cdef public int mode
+    cdef public bint grid_ok
+    cdef public double healthy_since
+    cdef public bint had_loss
+    cdef public double integ
+    cdef public double prev_ev
+    cdef public double prev_net
+    cdef public double prev_dn
+    cdef public double last_sp
+    cdef public int sp_age
+    cdef public double gain
+    cdef public bint on
+    cdef public bint dis_block
+    cdef public bint chg_block
+    cdef public int reasons
+    cdef public double fz_grid
+    cdef public double fz_p1
+    cdef public double fz_v1
+    cdef public double fz_freq
+    cdef public double fz_since
+    cdef public double unknown_since
+    cdef public double disobey_since
+    cdef public double ignore_since
+    cdef public double fault_until
+    cdef public double chk_ev
+    cdef public double soc_held
+    cdef public double soc_moved_wh
+    cdef public double soc_t
+    cdef public bint meter_good
+    cdef public bint blind
+    cdef public bint grid_dis_ok
+    cdef public double probe_t
+    cdef public double net_avg
+    cdef public double chase
+    cdef public double big_dn
+    cdef public double big_t
+    cdef public double up_t
+    cdef public double prev2_dn
+    cdef public double prev_ev_t
+    cdef public double prev2_ev
+    cdef public double prev2_t
+    cdef public double dec_t
+    cdef public double c1_w
+    cdef public double c1_t
+    cdef public double c2_w
+    cdef public double c2_t
+    cdef public double c3_w
+    cdef public double c3_t
+    cdef public double c4_w
+    cdef public double c4_t
+
+
+# the one helper every hot path shares, inlined in each (Cython inlines nothing across
+# modules otherwise); its pure-Python twin is _types.py's _clip: keep the two alike
+cdef inline double _clip(double x, double lo, double hi) noexcept nogil:
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+cdef int GRID_UNKNOWN
+cdef int GRID_DOWN
+cdef int GRID_UP
+cdef int F_CAR
+cdef int F_GRID_DOWN
+cdef int F_METER_SILENT
+cdef int F_METER_FROZEN
+cdef int F_METER_GARBAGE
+cdef int F_CHARGER_LOST
+cdef int F_CHARGER_ERROR
+cdef int F_CHARGER_STUCK
+cdef int METER_BAD
+
+cdef class Totals:
+    cdef public double pv_wh
+    cdef public double load_wh
+    cdef public double import_wh
+    cdef public double export_wh
+    cdef public double ev_charge_wh
+    cdef public double ev_discharge_wh
+    cdef public double max_export_w
+    cdef public double max_phase_a
+    cdef public long v_grid
+    cdef public long v_reserve
+    cdef public long v_fuse
+    cdef public long v_limits
+    cdef public long v_stale
+    cdef public long seconds
+    # running memory for the safety judge
+    cdef public double down_since
+    cdef public double bad_meter_since
+    cdef public double over1
+    cdef public double over2
+    cdef public double over3
+    # judge parameters
+    cdef public double reserve_soc
+    cdef public double fuse_a
+    cdef public double fuse_grace_s
+    cdef public double stop_budget_s
+    cdef public double stale_budget_s
+    cdef public double nominal_v
+
+cdef int P_NONE
+cdef int P_V2H
+cdef int P_EVCC
+
+cdef class Sums:
+    cdef double imp
+    cdef double exp_
+    cdef double chg
+    cdef double dis
+    cdef double max_exp
+    cdef double max_a
+    cdef double o1
+    cdef double o2
+    cdef double o3
+    cdef double gsum
+    cdef double psum
+    cdef bint viol_grid
+    cdef bint viol_res
+    cdef double sp
+    cdef double cmd
+
