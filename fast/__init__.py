@@ -103,22 +103,24 @@ def implementations() -> dict[str, ModuleType]:
     return impls
 
 
-def profile_implementations() -> dict[str, ModuleType]:
-    """The same for _profile."""
-    impls = {"pure": _load_pure("_profile")}
-    compiled = importlib.import_module("fast._profile")
+def _single_implementations(name: str) -> dict[str, ModuleType]:
+    """{"pure": module, "compiled": module} for a one-file module (_profile, _battery);
+    "compiled" only when it is built."""
+    impls = {"pure": _load_pure(name)}
+    compiled = importlib.import_module(f"fast.{name}")
     if _is_compiled(compiled):
         impls["compiled"] = compiled
     return impls
+
+
+def profile_implementations() -> dict[str, ModuleType]:
+    """Both kinds of _profile (`_single_implementations`)."""
+    return _single_implementations("_profile")
 
 
 def battery_implementations() -> dict[str, ModuleType]:
-    """The same for _battery."""
-    impls = {"pure": _load_pure("_battery")}
-    compiled = importlib.import_module("fast._battery")
-    if _is_compiled(compiled):
-        impls["compiled"] = compiled
-    return impls
+    """Both kinds of _battery (`_single_implementations`)."""
+    return _single_implementations("_battery")
 
 
 Limits = core.Limits

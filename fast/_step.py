@@ -29,9 +29,10 @@ from fast._types import reason_names
 @cython.inline
 @cython.exceptval(check=False)
 def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo: cython.double,
-                ev_hi: cython.double, fuse: cython.double, lim: Limits, out: cython.double[2]
+                ev_hi: cython.double, fuse: cython.double, lim: Limits, out: cython.double[4]
                 ) -> cython.void:
-    """Narrow the charger window out (W) so that one phase stays within `fuse` A.
+    """Narrow the charger window out[0:2] (W) so that one phase stays within `fuse` A, and
+    the quick window out[2:4] for a phase already over it (below).
 
     The phase power p was sampled while the charger ran somewhere in [ev_lo, ev_hi] W (it
     may be moving, and the meter and the charger are not read at the same instant): each
@@ -48,15 +49,17 @@ def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo:
     # charger's minimum for it where the line itself leaves room for that: the extra is a
     # quicker move, not a stop (a restart costs some chargers seconds) nor a turn around
     hi: cython.double = ev_lo + (fuse * v - p) / share
+    q: cython.double = hi
     if hi < ev_lo:
-        hi = max(hi + (hi - ev_lo), min(hi, lim.min_power_w))
+        q = max(hi + (hi - ev_lo), min(hi, lim.min_power_w))
+    out[1] = min(out[1], hi)
+    out[3] = min(out[3], q)
     lo: cython.double = ev_hi - (fuse * v + p) / share
+    q = lo
     if lo > ev_hi:
-        lo = min(lo + (lo - ev_hi), max(lo, -lim.min_power_w))
-    if hi < out[1]:
-        out[1] = hi
-    if lo > out[0]:
-        out[0] = lo
+        q = min(lo + (lo - ev_hi), max(lo, -lim.min_power_w))
+    out[0] = max(out[0], lo)
+    out[2] = max(out[2], q)
 
 
 @cython.cfunc
@@ -65,15 +68,21 @@ def _fuse_phase(p: cython.double, v: cython.double, share: cython.double, ev_lo:
 def _fuse_window(m: Measurement, lim: Limits, ev_a: cython.double, ev_b: cython.double,
                  out: cython.double[2]) -> cython.void:
     """Charger power window [out0, out1] (W) that keeps every phase within the fuse, for a
-    charger that ran between ev_a and ev_b W while the meter sampled."""
+    charger that ran between ev_a and ev_b W while the meter sampled. A phase over the line
+    gets its quick bound (`_fuse_phase`) only as far as every other phase has room: the
+    extra never takes the window past another phase's own bound."""
     fuse: cython.double = lim.fuse_a - lim.fuse_margin_a
     lo: cython.double = min(ev_a, ev_b)
     hi: cython.double = max(ev_a, ev_b)
-    out[0] = -INF
-    out[1] = INF
-    _fuse_phase(m.p1, m.v1, lim.share1, lo, hi, fuse, lim, out)
-    _fuse_phase(m.p2, m.v2, lim.share2, lo, hi, fuse, lim, out)
-    _fuse_phase(m.p3, m.v3, lim.share3, lo, hi, fuse, lim, out)
+    w: cython.double[4] = [-INF, INF, -INF, INF]
+    _fuse_phase(m.p1, m.v1, lim.share1, lo, hi, fuse, lim, w)
+    _fuse_phase(m.p2, m.v2, lim.share2, lo, hi, fuse, lim, w)
+    _fuse_phase(m.p3, m.v3, lim.share3, lo, hi, fuse, lim, w)
+    out[0] = w[0]
+    out[1] = w[1]
+    if w[0] <= w[1]:  # a conflict of the lines themselves is _combine's to settle
+        out[1] = max(w[3], w[0])
+        out[0] = min(w[2], w[1])
 
 
 @cython.cfunc
@@ -391,10 +400,13 @@ def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.
     publishes late), so the demand lies between what each of them implies. The setpoint in
     force is kept while it lies in that bracket; else the nearest end is taken, which moves
     toward the demand and never past it, whatever the charger's dead time and time constant
-    (a wrong model's trace-back corrects twice and overshoots). Readings older than the
-    last two periods (control resumed after a stop) bound nothing: the reading alone."""
-    if not (now - st.prev_ev_t <= 1.5 * period):
-        return net
+    (a wrong model's trace-back corrects twice and overshoots). Only while the charger is
+    moving (this reading BRACKET_MIN_W or more from the last): once at rest, the guess's
+    trace-back errs by little and the residual (a reading's gain, a drift) is corrected at
+    once, not held. Readings older than the last two periods (control resumed after a
+    stop) bound nothing: the reading alone."""
+    if not (now - st.prev_ev_t <= 1.5 * period) or fabs(ev_w - st.prev_ev) < BRACKET_MIN_W:
+        return net  # resumed after a stop, or the charger has come to rest
     lo: cython.double = min(ev_w, st.prev_ev)
     hi: cython.double = max(ev_w, st.prev_ev)
     if not isnan(st.prev2_ev) and now - st.prev2_t <= 2.5 * period:

@@ -1,9 +1,7 @@
-"""Review of today's changes to the control step (fast/_core.py): the fuse window's "twice
+"""Review of today's changes to the control step (fast/_step.py): the fuse window's "twice
 the excess back"."""
 
 from __future__ import annotations
-
-import pytest
 
 from tests.helpers import reading, regulating
 
@@ -15,9 +13,6 @@ def _phase_w(p_at: float, ev_at: float, ev_new: float, share: float) -> float:
     return p_at + share * (ev_new - ev_at)
 
 
-@pytest.mark.xfail(strict=True, reason="review: twice the excess back on one phase pushes "
-                   "another phase over the fuse where the line alone left a setpoint that "
-                   "kept both within it")
 def test_twice_the_excess_back_never_pushes_another_phase_over_the_fuse(core):
     """A three-phase charger at 6 kW (2 kW a phase). L1: an oven, 300 W over the line. L2:
     a single-phase PV inverter exporting, 300 W of room left before the line. 5.1 kW keeps
