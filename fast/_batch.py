@@ -117,7 +117,6 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
 
 @cython.cfunc
 @cython.inline
-@cython.exceptval(check=False)
 def _start(pl: Plant, tot: Totals) -> Sums:
     """The sums of a batch: zero, but for what Totals carries on from the last batch."""
     s: Sums = Sums()
