@@ -286,7 +286,9 @@ async def test_garbled_frames_neither_crash_nor_poison_the_session(rig):
                         "value": 1.0, "measurand": "Power.Active.Import",
                         "unitOfMeasure": {"unit": "W", "multiplier": 400}}]}]}])):
         await s.ws.send(raw)
-    await asyncio.sleep(0.2)
+    # frames are handled in order: the answer to a heartbeat sent after them says that
+    # every one of them has been (no sleep to guess how long that takes)
+    await s.send("Heartbeat", {})
     assert s.ws.state.name == "OPEN"  # the session survived them all
     s.values = [("Power.Active.Import", 2000.0), ("SoC", 61.0)]
     r = await d.read()
@@ -306,9 +308,11 @@ async def test_grid_loss_stop_does_not_wait_for_a_read_in_flight(rig):
     await s.tx("Started", "tx-A", ("SoC", 60.0), ("Power.Active.Export", 3000.0))
     await s.needs()
     idle_at: list[float] = []
+    triggered = asyncio.Event()
 
     def answer(action: str, payload: dict[str, Any]) -> Any:
         if action == "TriggerMessage" and payload["requestedMessage"] == "MeterValues":
+            triggered.set()
             asyncio.get_running_loop().create_task(_later(0.25, s.send("MeterValues", {
                 "evseId": 1, "meterValue": [meter(*s.values)]}, wait=False)))
             return {"status": "Accepted"}, []
@@ -325,7 +329,8 @@ async def test_grid_loss_stop_does_not_wait_for_a_read_in_flight(rig):
     link.controlled = True
     assert await link.command(-3000.0, -3000.0)
     reading = asyncio.get_running_loop().create_task(link.read())
-    await asyncio.sleep(0.03)  # the trigger answered, its MeterValues not yet come
+    async with asyncio.timeout(3.0):  # the trigger answered, its MeterValues not yet come
+        await triggered.wait()
     t0 = time.monotonic()
     assert await link.command(0.0, -3000.0)  # the grid watch: the grid is down
     r = await reading
