@@ -427,7 +427,8 @@ class Ident:
             cw[n] = self.sp_w[q]
             ct[n] = self.t_write[q]
             n += 1
-        return _trajectory(self.ev_w[i] / g, self.t_read[i], t, cw, ct, n, d, tau, ramp)
+        return _trajectory(self.ev_w[i] / g, self.t_read[i], t, cw, ct, n, d, tau, ramp,
+                           False)
 
     @cython.cfunc
     @cython.nogil

@@ -68,7 +68,7 @@ def _model_power(st: CtlState, lim: Limits, t: cython.double) -> cython.double:
     cw: cython.double[4] = [st.c4_w, st.c3_w, st.c2_w, st.c1_w]
     ct: cython.double[4] = [st.c4_t, st.c3_t, st.c2_t, st.c1_t]
     return _trajectory(p / st.gain, t0, t, cw, ct, 4, lim.charger_dead_s, lim.charger_tau_s,
-                       lim.charger_ramp_w_s)
+                       lim.charger_ramp_w_s, True)
 
 
 @cython.cfunc
@@ -76,12 +76,13 @@ def _model_power(st: CtlState, lim: Limits, t: cython.double) -> cython.double:
 @cython.exceptval(check=False)
 def _trajectory(p: cython.double, t0: cython.double, t1: cython.double,
                 cmd_w: cython.p_double, cmd_t: cython.p_double, n: cython.int,
-                dead: cython.double, tau: cython.double, ramp: cython.double
-                ) -> cython.double:
+                dead: cython.double, tau: cython.double, ramp: cython.double,
+                memo: cython.bint) -> cython.double:
     """The charger's power at t1 (W) from p at t0, driven by commands cmd_w sent at cmd_t
     (oldest first, n of them, NaN times skipped), each acting dead s after it was sent: the
     model the identification fits and the step traces back with. NaN when no command is
-    known to be in force at t0."""
+    known to be in force at t0. memo: the lag's exp() through `_exp_memo` (the step's path
+    only, which holds the GIL)."""
     target: cython.double = NAN
     i: cython.int
     for i in range(n):
@@ -98,10 +99,10 @@ def _trajectory(p: cython.double, t0: cython.double, t1: cython.double,
             continue
         if s >= t1:
             break
-        p = _advance(p, target, s - t, tau, ramp)
+        p = _advance(p, target, s - t, tau, ramp, memo)
         t = s
         target = cmd_w[i]
-    return _advance(p, target, t1 - t, tau, ramp)
+    return _advance(p, target, t1 - t, tau, ramp, memo)
 
 
 # --- the identification's grid and constants (_ident.py)
@@ -138,7 +139,7 @@ ID_METER_GAIN = cython.declare(cython.double, 0.75)
 @cython.nogil
 @cython.exceptval(check=False)
 def _advance(p: cython.double, target: cython.double, dt: cython.double, tau: cython.double,
-             ramp: cython.double) -> cython.double:
+             ramp: cython.double, memo: cython.bint) -> cython.double:
     """The charger's power (W) dt s on from p, heading for target: at `ramp` W/s while
     farther than ramp * tau from it, then as a first-order lag with time constant tau."""
     e: cython.double = target - p
@@ -150,7 +151,43 @@ def _advance(p: cython.double, target: cython.double, dt: cython.double, tau: cy
             return p + (ramp * dt if e > 0.0 else -ramp * dt)
         p = target - (band if e > 0.0 else -band)
         dt -= t_lin
-    return target - (target - p) * exp(-dt / tau)
+    x: cython.double = -dt / tau
+    return target - (target - p) * (_exp_memo(x) if memo else exp(x))
+
+
+# exp() of the lag's exponent, remembered. The batch runner decides on whole seconds and the
+# meter's delay is a fixed fraction of one, so the step's trace-back asks for the same two or
+# three exponents second after second (a year at 1 s: some 60 M calls of exp, a third of the
+# simulated year's time). A value is returned only for the very argument it was computed
+# from: the result is exp's to the bit. The live loop's times never repeat and always miss.
+# Only the step's path uses it (it holds the GIL); the fit, in a worker thread, does not
+_memo_x0 = cython.declare(cython.double, 0.0)
+_memo_e0 = cython.declare(cython.double, 1.0)
+_memo_x1 = cython.declare(cython.double, 0.0)
+_memo_e1 = cython.declare(cython.double, 1.0)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _exp_memo(x: cython.double) -> cython.double:
+    """exp(x), from the last two arguments' values where x is one of them."""
+    global _memo_x0, _memo_e0, _memo_x1, _memo_e1
+    if x == _memo_x0:
+        return _memo_e0
+    if x == _memo_x1:
+        _memo_x1 = _memo_x0
+        _memo_x0 = x
+        e: cython.double = _memo_e1
+        _memo_e1 = _memo_e0
+        _memo_e0 = e
+        return e
+    _memo_x1 = _memo_x0
+    _memo_e1 = _memo_e0
+    _memo_x0 = x
+    _memo_e0 = exp(x)
+    return _memo_e0
 
 
 @cython.cfunc
