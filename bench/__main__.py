@@ -118,7 +118,11 @@ def sweep() -> dict[str, float]:
             "sweep_worst_overshoot_identified_pct": max(r["overshoot_identified_pct"]
                                                         for r in steps),
             "sweep_worst_tracking": min(r["tracking"] for r in steps),
-            "sweep_v2h_worse_than_p_loop": worse}
+            "sweep_v2h_worse_than_p_loop": worse,
+            # the largest |mean signed grid| over any 60 s of a steady surplus, settled
+            "sweep_worst_steady_mean_w": round(max(
+                abs(x) for pt in _sweep.points(24)
+                for x in _sweep.steady_means(pt, config.defaults())), 2)}
 
 
 def assess() -> dict[str, Any]:

@@ -79,3 +79,24 @@ def test_cold_start_trusting_the_guess_overshoots():
     cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(
         cfg.control, model_measured=True))
     assert _first_step_overshoot(_sweep.points(24)[21], cfg) > 10.0
+
+
+def test_steady_surplus_mean_grid_within_5_w_at_every_point():
+    """Issue #12: under a steady surplus (constant PV, a noisy base load) the mean signed
+    grid over any 60 s, once settled (2 min in), stays within +-5 W of the target (0 W) at
+    every one of the 24 points: no offset, no limit cycle. Measured: -3.4 .. +4.1 W."""
+    cfg = config.defaults()
+    assert cfg.plan.grid_target_w == 0.0
+    for p in _sweep.points(24):
+        means = _sweep.steady_means(p, cfg)
+        assert len(means) > 700
+        assert max(abs(x) for x in means) <= 5.0, (p, min(means), max(means))
+
+
+def test_steady_surplus_without_the_integral_keeps_an_offset():
+    """The control of the test above: without the integral (ki = 0) the step leaves an
+    offset (measured: 88-93 W of import at this point), which the check sees."""
+    cfg = config.defaults()
+    cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(cfg.control, ki=0.0))
+    means = _sweep.steady_means(_sweep.points(24)[1], cfg)
+    assert min(abs(x) for x in means) > 5.0, (min(means), max(means))
