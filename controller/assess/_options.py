@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -123,6 +124,10 @@ class _Car:
                                nominal_v=cfg.site.nominal_v)
         self.pid = core.POLICIES.index(policy)
         self.trips_wh = 0.0
+        # the price plan's slot in force, its residual placed by the last slot's seconds:
+        # the day's trace behind the last slot of the day before (None: not placed)
+        self.slot: Any = None
+        self.trace: Arr | None = None
         self.topping = False
 
 
@@ -240,6 +245,8 @@ def _passes(home: Home, cfg: Config, prices: Any, which: tuple[str, ...]) -> lis
         pcfg = plan_config(cfg, home.h, home.windows)
         planner = Planner(pcfg, prices[0], prices[1], home.start_utc,
                           planning.Forecaster(default_w=cfg.plan.default_demand_w))
+        if cfg.plan.place_residual:
+            cars["v2h-plan"].trace = np.zeros(6 * (SLOT_S + DAY_S))
     passes = {k: Pass(k, k, cfg.car.capacity_kwh, zeros(), zeros(), zeros())
               for k in cars}
     hb = []
@@ -292,6 +299,8 @@ def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: Arr | None,
     returns = set(inp.returns)
     cuts = sorted({0, DAY_S, *range(0, DAY_S, SLOT_S), *returns})
     views = [memoryview(a) for a in (inp.l1, inp.l2, inp.l3, inp.pv, inp.flags)]
+    if car.trace is not None:
+        trace = car.trace[6 * SLOT_S:]  # the day's seconds, behind the last slot's carried
     tv = trace.data if trace is not None else memoryview(array("d"))
     base = day * DAY_S
     reserve = cfg.limits.reserve_soc
@@ -311,11 +320,15 @@ def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: Arr | None,
             if planner is not None:
                 if planner.due(k):
                     planner.plan_at(k, pl.soc_pct, present)
-                s = planner.slot(k)
-                car.plan = core.Plan(grid_target_w=s.grid_target_w, forced_w=s.forced_w,
-                                     allow_charge=s.allow_charge,
-                                     allow_discharge=s.allow_discharge
-                                     and cfg.plan.allow_discharge) if s else car.plan0
+                if a % SLOT_S == 0:
+                    car.slot = planner.slot(k)
+                    if car.slot is not None and car.trace is not None:
+                        # the last slot's seconds: [a - SLOT_S, a) of the day, carried
+                        car.slot = planning.placed(car.slot, partial(
+                            planning.residual_w, car.trace.data, a, a + SLOT_S,
+                            car.plan.grid_target_w))
+                car.plan = planning.step_plan(core, car.slot, cfg.plan.allow_discharge) \
+                    if car.slot else car.plan0
             elif car.pid == core.POLICIES.index("v2h"):
                 car.topping = present and top_up(pl.soc_pct, car.topping, int(hours[k]),
                                                  reserve, need)
@@ -332,6 +345,8 @@ def _car_day(day: int, inp: Any, car: _Car, pas: Pass, trace: Arr | None,
             kk = (base + b) // SLOT_S - 1
             net = (pas.imp[kk] - pas.exp[kk]) * 3600.0 / SLOT_S
             planner.forecaster.learn_slots(planner.start_utc + kk * SLOT_S, [net])
+    if car.trace is not None:
+        car.trace[:6 * SLOT_S] = car.trace[6 * DAY_S:]  # the day's last slot, for the next
     g1 = _tot(tot)
     d = {k: g1[k] - g0[k] for k in g1}
     grid_res = (d["import_wh"] - d["export_wh"]) - (d["load_wh"] - d["pv_wh"]

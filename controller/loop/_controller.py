@@ -11,6 +11,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ PHASE_MAX_SHIFT = 0.25
 # what the cycle and the watch log as states change: the deadband and the ramp come and go
 # every few seconds and are not events worth a line
 QUIET_REASONS = ("deadband", "ramp")
+REGULATING = fast.MODES.index("REGULATING")
 
 
 class Controller:
@@ -84,7 +86,11 @@ class Controller:
             self.bridge = Bridge(cfg, self.apply_command)
         self.planner: LivePlanner | None = None
         self.feed: Any = None
-        self._slot: Any = None
+        self._slot: Any = None  # the plan's slot in force, its residual placed
+        self._slot_planned: Any = None  # as the planner gave it
+        # grid - target (W) of each cycle the step regulated held by no clamp but its
+        # deadband, over the last slot (900 s): where the next slot places its residual
+        self._residual: deque[float] = deque(maxlen=max(1, int(900 / cfg.control.period_s)))
         self._t_observed: float | None = None
         self.contract: Any = None  # a contract that sets its own prices (not "dynamic")
         if cfg.tariff.contract != "dynamic":
@@ -187,7 +193,7 @@ class Controller:
                                            self.charger.sent_w, self.charger.controlled)
         self._grid_faults()
         if self.planner is not None:
-            self._follow_plan(self.st.meter_good)
+            self._follow_plan(self.st.meter_good, reasons)
         wrote = await self.charger.command(sp, self.m.ev_w if charger_r is not None
                                            else math.nan)
         t_write = self.clock()
@@ -268,16 +274,24 @@ class Controller:
             await self.charger.command(sp, m.ev_w)
 
     # -- the plan and the owner --------------------------------------------------------------
-    def _follow_plan(self, meter_ok: bool) -> None:
-        """Teach the forecast what the house drew, and take the plan's slot when it changes."""
+    def _follow_plan(self, meter_ok: bool, reasons: tuple[str, ...] = ()) -> None:
+        """Teach the forecast what the house drew, keep the step's residual, and take the
+        plan's slot (its residual placed) when it changes."""
         planner, m, t = self.planner, self.m, self.wall()
         assert planner is not None
         if meter_ok and math.isfinite(m.ev_w) and self._t_observed is not None:
             planner.observe(t, m.grid_w - m.ev_w, min(t - self._t_observed, 2.0))
         self._t_observed = t
+        if meter_ok and self.st.mode == REGULATING and set(reasons) <= {"deadband"}:
+            self._residual.append(m.grid_w - self.plan.grid_target_w)
         slot = planner.slot(t)
-        if slot is not self._slot:
+        if slot is not self._slot_planned:
+            self._slot_planned = slot
             self._slot = slot
+            if slot is not None and self.cfg.plan.place_residual:
+                from controller import plan as planning
+
+                self._slot = planning.placed(slot, lambda: self._residual)
             self._apply_owner()
 
     def price_at(self, t_utc: float) -> tuple[float, float] | None:
@@ -328,9 +342,9 @@ class Controller:
         plan = core_plan(self.cfg)
         slot = self._slot
         if mode == "auto" and slot is not None:
-            plan = fast.Plan(grid_target_w=slot.grid_target_w, forced_w=slot.forced_w,
-                             allow_charge=slot.allow_charge,
-                             allow_discharge=slot.allow_discharge and plan.allow_discharge)
+            from controller import plan as planning
+
+            plan = planning.step_plan(fast, slot, plan.allow_discharge)
         if mode == "self-consumption":
             plan.allow_discharge = False
         elif mode == "hold":

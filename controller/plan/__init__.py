@@ -6,9 +6,11 @@ from ._forecast import Forecaster
 from ._lp import LpResult, solve_lp
 from ._model import SLOT_S, Car, Flows, Problem, Target, bill_eur, cost_eur
 from ._planner import Result, Slot, decide, execute, plan
+from ._residual import import_share, move_w, placed, residual_w, step_plan
 
 __all__ = [
     "SLOT_S", "Car", "Flows", "Forecaster", "LpResult", "Problem", "Result",
     "Slot", "Target", "bill_eur", "build", "cost_eur", "decide", "execute", "extend_prices",
-    "plan", "schedule", "solve_lp",
+    "import_share", "move_w", "placed", "plan", "residual_w", "schedule", "solve_lp",
+    "step_plan",
 ]

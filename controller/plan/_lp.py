@@ -9,7 +9,7 @@ optimum is the plan's true optimum; `Problem` documents the rest."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,12 +39,16 @@ def _highs() -> Any:
 
 @dataclass
 class LpResult:
-    """The LP's optimum: flows (W, Wh), objective (EUR) and the solver's time (ms)."""
+    """The LP's optimum: flows (W, Wh), objective (EUR) and the solver's time (ms); and per
+    slot what one more kWh in the battery at that slot's end would save (EUR/kWh): the
+    battery row's shadow price, negated (HiGHS's row dual is d objective / d right-hand
+    side, and the right-hand side of slot 0's row is the energy in the battery now)."""
 
     flows: Flows
     objective_eur: float
     solve_ms: float
     status: str
+    battery_value_eur_kwh: list[float] = field(default_factory=list)
 
 
 def solve_lp(p: Problem) -> LpResult:
@@ -125,4 +129,6 @@ def solve_lp(p: Problem) -> LpResult:
                import_w=list(x[GI:GI + n]), export_w=list(x[GE:GE + n]),
                soc_wh=list(x[S:S + n]), shortfall_wh=list(x[SL:SL + k]))
     obj = h.getInfo().objective_function_value
-    return LpResult(fl, obj, (time.perf_counter() - t0) * 1000.0, "optimal")
+    dual = h.getSolution().row_dual
+    value = [-float(dual[n + t]) for t in range(n)]
+    return LpResult(fl, obj, (time.perf_counter() - t0) * 1000.0, "optimal", value)

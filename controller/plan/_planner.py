@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ._lp import LpResult, solve_lp
 from ._model import Flows, Problem, cost_eur
+from ._residual import import_share
 
 ON_W = 50.0         # below this a planned charge or discharge is no decision at all
 TARGET_MAX_W = 10_000.0
@@ -15,13 +16,17 @@ TARGET_MAX_W = 10_000.0
 
 @dataclass(frozen=True)
 class Slot:
-    """What the step is asked to do in one slot (W; forced_w NaN when not forced)."""
+    """What the step is asked to do in one slot (W; forced_w NaN when not forced).
+    `import_share`: the share of the time the grid should import while the loop's
+    residual moves it about the target (`_residual.py`); NaN leaves the residual where the
+    loop puts it."""
 
     grid_target_w: float = 0.0
     forced_w: float = math.nan
     allow_charge: bool = True
     allow_discharge: bool = True
     why: str = "self-consumption"
+    import_share: float = math.nan
 
 
 def decide(p: Problem, lp: LpResult) -> list[Slot]:
@@ -40,10 +45,12 @@ def decide(p: Problem, lp: LpResult) -> list[Slot]:
         elif c > surplus + ON_W:
             out.append(Slot(forced_w=c, allow_discharge=False, why="charge-cheap"))
         elif d > ON_W:
-            out.append(Slot(grid_target_w=max(0.0, grid), why="discharge"))
+            out.append(Slot(grid_target_w=max(0.0, grid), why="discharge",
+                            import_share=import_share(p, lp, t, discharging=True)))
         elif c > ON_W:
             out.append(Slot(grid_target_w=min(0.0, grid), allow_discharge=False,
-                            why="charge-surplus"))
+                            why="charge-surplus",
+                            import_share=import_share(p, lp, t, discharging=False)))
         elif surplus > ON_W:
             out.append(Slot(allow_charge=False, allow_discharge=False, why="export"))
         else:

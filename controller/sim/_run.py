@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import fast
+from controller import plan as planning
 from controller.config import Config, core_limits, core_plan
 
 from ._inputs import Inputs, build
@@ -88,13 +90,15 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
                       stop_budget_s=cfg.control.grid_loss_stop_s,
                       stale_budget_s=cfg.control.meter_stale_s + 1.0,
                       nominal_v=cfg.site.nominal_v)
-    tr = array("d", bytes(8 * 6 * n)) if trace else array("d")
     pid = core.POLICIES.index("v2h" if policy == "p-loop" else policy)
     if policy == "p-loop":
         lim.p_gain = P_LOOP_GAIN
     views = [memoryview(a) for a in (inp.l1, inp.l2, inp.l3, inp.pv, inp.flags)]
-    trv = memoryview(tr)
     planner = make_planner(sc, cfg, prices) if policy == "v2h" and slots is None else None
+    # the trace is kept where v2h plans: each slot places its residual by the last one's
+    keep = trace or (prices is not None and planner is not None)
+    tr = array("d", bytes(8 * 6 * n)) if keep else array("d")
+    trv = memoryview(tr)
     run = Run(policy, tot, math.nan, None, soc_start_pct=pl.soc_pct,
               capacity_kwh=pl.cap_wh / 1000.0)
     soc_slots = run.soc_slots
@@ -128,12 +132,16 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
             else:
                 slot = None
             if slot is not None:
-                plan = _core_plan(core, cfg, slot)
+                if planner is not None and cfg.plan.place_residual and a >= SLOT_S:
+                    # placed by the last slot's residual (a replay aims where v2h did)
+                    slot = planning.placed(slot, partial(
+                        planning.residual_w, trv, a - SLOT_S, a, plan.grid_target_w))
+                plan = planning.step_plan(core, slot, cfg.plan.allow_discharge)
                 run.slots.append(slot)
             imp0, exp0 = tot.import_wh, tot.export_wh
             net0 = imp0 - exp0 - (tot.ev_charge_wh - tot.ev_discharge_wh)
         core.run_batch(pid, *(v[a:b] for v in views), pl, lim, plan, st, ev, tot, float(a),
-                       trv[6 * a:6 * b] if trace else trv, fv[5 * a:5 * b] if idn else None)
+                       trv[6 * a:6 * b] if keep else trv, fv[5 * a:5 * b] if idn else None)
         if idn is not None:
             _identify(idn, facts, a, b, lim)
         if prices is not None and (b % SLOT_S == 0 or b == n):
@@ -161,14 +169,6 @@ def _identify(idn: Any, facts: array, a: int, b: int, lim: Any) -> None:
         idn.record(t, ev_w, t, sp_w, reg > 0.5, t, grid_w)
     if idn.due(float(b)) and idn.fit():
         idn.apply(lim)
-
-
-def _core_plan(core: Any, cfg: Config, slot: Any) -> Any:
-    """The step's Plan for one slot of the price plan; the config's standing target is
-    replaced, its discharge permission can only take discharge away."""
-    return core.Plan(grid_target_w=slot.grid_target_w, forced_w=slot.forced_w,
-                     allow_charge=slot.allow_charge,
-                     allow_discharge=slot.allow_discharge and cfg.plan.allow_discharge)
 
 
 def _ident_json(idn: Any) -> dict[str, Any] | None:

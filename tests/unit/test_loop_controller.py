@@ -3,11 +3,15 @@ on each fresh meter reading. Fake devices, a fake clock, no waiting."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 from controller import config
 from controller.devices import MeterReading
 from controller.loop import Controller
 from controller.loop._controller import GRID_POLL_S
 from controller.mqtt import SetMode
+from controller.plan import Slot
 from tests.helpers import Clock
 from tests.unit.test_loop_stateful import FakeCharger
 
@@ -81,3 +85,60 @@ async def test_fuse_guard_gives_way_when_the_write_reply_was_lost():
     assert l1_w <= FUSE_W + 50.0, (
         f"the charger still at {ch.power_w:.0f} W, L1 at {l1_w / 230.0:.1f} A, two watch "
         f"ticks after the kettle")
+
+
+class HobMeter(PhaseMeter):
+    """The house with a hob on L2 pulsing 2 kW, 2 s on and 2 s off: faster than the loop."""
+
+    async def read(self) -> MeterReading:
+        self.load[1] = 200.0 + (2000.0 if int(self.clock()) % 4 < 2 else 0.0)
+        return await super().read()
+
+
+class OneSlotPlanner:
+    """The price plan's slot in force (what LivePlanner.slot gives): a discharge slot whose
+    car kWh is worth near the import price (q* = 0.9)."""
+
+    def __init__(self) -> None:
+        self.current = Slot(grid_target_w=0.0, why="discharge", import_share=0.9)
+
+    def observe(self, now_utc: float, net_w: float, dt_s: float) -> None:
+        pass
+
+    def slot(self, now_utc: float) -> Slot:
+        return self.current
+
+    def poke(self) -> None:
+        pass
+
+
+async def _hob_evening(place: bool) -> Site:
+    """Five minutes of the hob under one discharge slot, then the next slot (the same
+    decision, a new object, as each replan gives)."""
+    site = Site()
+    site.meter = HobMeter(site.clock, site.charger)
+    site.ctl = Controller(config.defaults(("ledger.enabled=false", "control.grid_startup_s=2.0",
+                                           f"plan.place_residual={str(place).lower()}")),
+                          site.meter, site.charger, clock=site.clock,
+                          wall=Clock(1_795_000_000.0))
+    site.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]  # no disk
+    planner = OneSlotPlanner()
+    site.ctl.planner = planner  # type: ignore[assignment]  # the slot, without prices
+    await site.run(330.0)
+    planner.current = dataclasses.replace(planner.current)
+    await site.run(2.0)
+    return site
+
+
+async def test_live_loop_places_the_residual_of_the_last_slot():
+    """Issue #12, point 3, in the live loop: the cycles regulated under the last slot are
+    the residual the next slot places (the same `plan.placed` the simulator runs): with the
+    car's energy worth near the import price (q* = 0.9), the target moves up by most of the
+    hob's swing, and the grid imports instead of exporting the car's energy. Without
+    `plan.place_residual` (the control) the target stays at the slot's 0 W."""
+    placed = await _hob_evening(True)
+    assert len(placed.ctl._residual) >= 300
+    assert 500.0 < placed.ctl.plan.grid_target_w <= 2000.0, placed.ctl.plan.grid_target_w
+    assert math.isnan(placed.ctl._slot.import_share)
+    plain = await _hob_evening(False)
+    assert plain.ctl.plan.grid_target_w == 0.0
