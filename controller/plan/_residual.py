@@ -62,6 +62,7 @@ def move_w(residual_w: Sequence[float] | NDArray[np.float64], share: float) -> f
     (grid - target, W, one value a regulated second), imports a share `share` of the time;
     0 with fewer than MIN_SAMPLES values or no share."""
     r = np.asarray(residual_w, dtype=float)
+    r = r[np.isfinite(r)]  # a value that is no number places nothing
     if math.isnan(share) or len(r) < MIN_SAMPLES:
         return 0.0
     lo, q25, q75 = np.quantile(r, (1.0 - share, 0.25, 0.75))

@@ -77,6 +77,9 @@ def test_move_ignores_a_steps_transient_and_a_short_record():
     move = _residual.move_w(quiet, 0.95)
     assert 0.0 < move <= 20.0, move
     assert _residual.move_w(quiet[:_residual.MIN_SAMPLES - 1], 0.95) == 0.0
+    # no number is no data: NaN and infinities are left out, never a NaN target
+    junk = [math.nan, math.inf, -math.inf] * 400 + quiet[:_residual.MIN_SAMPLES - 1]
+    assert _residual.move_w(junk, 0.95) == 0.0
 
 
 def test_placed_slot_never_aims_a_discharging_car_at_export():
