@@ -157,6 +157,10 @@ class CtlState:
     c3_t: float
     c4_w: float
     c4_t: float
+    hist_n: int
+    hist_k: int
+    per_p: int
+    per_n: int
     def __init__(self, mode: int = 0, grid_ok: bool = False) -> None: ...
     def copy(self) -> CtlState: ...
 

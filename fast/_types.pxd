@@ -149,6 +149,11 @@ cdef class CtlState:
     cdef public double c3_t
     cdef public double c4_w
     cdef public double c4_t
+    cdef double hist[32]
+    cdef public int hist_n
+    cdef public int hist_k
+    cdef public int per_p
+    cdef public int per_n
 
 
 # the one helper every hot path shares, inlined in each (Cython inlines nothing across

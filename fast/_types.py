@@ -210,6 +210,13 @@ class CtlState:
         self.c3_t = float("nan")
         self.c4_w = float("nan")
         self.c4_t = float("nan")
+        # the house's demand on the car (W) over the last 32 regulated cycles, a ring
+        # (_step._track_periodic): hist_k counts the cycles written, hist_n the valid ones
+        self.hist = [float("nan")] * 32
+        self.hist_n = 0
+        self.hist_k = 0
+        self.per_p = 0  # the period last found (cycles), and how many cycles running
+        self.per_n = 0
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -270,6 +277,13 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.c3_t = a.c3_t
     b.c4_w = a.c4_w
     b.c4_t = a.c4_t
+    i: cython.int
+    for i in range(32):
+        b.hist[i] = a.hist[i]
+    b.hist_n = a.hist_n
+    b.hist_k = a.hist_k
+    b.per_p = a.per_p
+    b.per_n = a.per_n
 
 
 # --- shared clamp pieces --------------------------------------------------------------------

@@ -186,7 +186,7 @@ class Plan(Base, frozen=True):
         default_factory=lambda: [0, 1, 2, 3, 4, 5, 6])  # Monday = 0
     default_demand_w: Annotated[float, Meta(ge=-100_000.0, le=100_000.0)] = 400.0
     # the residual the loop cannot remove placed where it costs least (regulation.md)
-    place_residual: bool = True
+    place_residual: bool = False
 
 
 Rate = Annotated[float, Meta(ge=0.0, le=5.0)]  # EUR/kWh: a rate on a contract is never < 0
