@@ -11,8 +11,9 @@ from cython.cimports.libc.math import fabs, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._plant import Plant, _last_cmd, _noise, _prepare, _second, _write
+from cython.cimports.fast._plant import Plant, _last_cmd, _prepare, _second, _write
 from cython.cimports.fast._policies import EvccState, _evcc, _none, _oracle_second
+from cython.cimports.fast._rng import _noise
 from cython.cimports.fast._step import _step
 from cython.cimports.fast._supervisor import _decide
 from cython.cimports.fast._types import (
@@ -253,7 +254,7 @@ def bench_steps(n: cython.long, seed: cython.ulonglong) -> cython.double:
     k: cython.long
     net: cython.double = -2000.0
     for k in range(n):
-        net += _noise(pl, 300.0)
+        net += _noise(pl.rng, 300.0)
         if net > 6000.0 or net < -6000.0:
             net = 0.0
         m.t = k

@@ -3,7 +3,7 @@ sub-step of the batch runner (firmware_notes/design.md "The plant").
 
 The sub-step loop and the physics it calls stay in this module: no call in it leaves the
 module but the grid watch's, on the seconds it looks (grid down, meter faulted). Contents:
-`Plant` (`tick` etc. for the HIL bench); splitmix64 (`_next`, `_rand`, `_noise`); the charger
+`Plant` (`tick` etc. for the HIL bench; its random numbers are `_rng.py`'s); the charger
 (`_write`, `_last_cmd`, `_charger_retarget`, `_charger_move`); the meter (`_meter_tick`,
 `_sample_meter`, `_avg_tick`, `_meter_at`); the second (`_second`, `_settled`, `_substeps`)
 and its grid watch (`_watch`, `_watch_sample`, `_late_on_loss`).
@@ -14,6 +14,7 @@ from cython.cimports.libc.math import exp, fabs, floor, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
+from cython.cimports.fast._rng import Rng, _next, _noise, _rand
 from cython.cimports.fast._step import _stop
 from cython.cimports.fast._supervisor import _fast_path
 from cython.cimports.fast._types import (
@@ -24,11 +25,6 @@ from cython.cimports.fast._types import (
 
 # a charger within this of its target (W) has settled (its own regulation is coarser)
 SETTLED_W = cython.declare(cython.double, 0.5)
-
-M64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)
-GOLDEN = cython.declare(cython.ulonglong, 0x9E3779B97F4A7C15)
-MIX1 = cython.declare(cython.ulonglong, 0xBF58476D1CE4E5B9)
-MIX2 = cython.declare(cython.ulonglong, 0x94D049BB133111EB)
 
 
 @cython.cclass
@@ -73,7 +69,7 @@ class Plant:
         self.acc1 = self.acc2 = self.acc3 = 0.0
         self.tail1, self.tail2, self.tail3 = float("nan"), 0.0, 0.0
         self.last_comm_t = 0.0
-        self.rng = (seed * 2654435761 + 12345) & 0xFFFFFFFFFFFFFFFF
+        self.rng = Rng(seed, 12345)  # the meter's and the charger's noise, the jitter
         # the meter's last sample (what a read returns) and its time
         self.s_t = -1.0e9
         self.s_p1 = self.s_p2 = self.s_p3 = 0.0
@@ -114,7 +110,7 @@ class Plant:
 
     def noise(self, a):
         """Uniform noise in [-a, a) from the plant's own generator (seeded)."""
-        return _noise(self, a)
+        return _noise(self.rng, a)
 
 
 @cython.cfunc
@@ -132,40 +128,11 @@ def _prepare(pl: Plant) -> cython.void:
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _next(pl: Plant) -> cython.ulonglong:
-    """64 random bits from splitmix64: the same bits compiled and pure."""
-    z: cython.ulonglong
-    pl.rng = (pl.rng + GOLDEN) & M64
-    z = pl.rng
-    z = ((z ^ (z >> 30)) * MIX1) & M64
-    z = ((z ^ (z >> 27)) * MIX2) & M64
-    return z ^ (z >> 31)
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _rand(pl: Plant) -> cython.double:
-    """Uniform in [0, 1): the same doubles compiled and pure."""
-    return (_next(pl) >> 11) * (1.0 / 9007199254740992.0)
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _noise(pl: Plant, a: cython.double) -> cython.double:
-    """Uniform noise in [-a, a): cheap, bounded, zero mean."""
-    return (2.0 * _rand(pl) - 1.0) * a
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
 def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
     """A setpoint reaches the charger at time t; it acts after the dead time."""
     d: cython.double = pl.dead_s
     if pl.dead_jitter_s > 0.0:
-        d += _rand(pl) * pl.dead_jitter_s
+        d += _rand(pl.rng) * pl.dead_jitter_s
     pl.last_comm_t = t
     # a command written a period or more ago and still in flight (a dead time longer than
     # the period) acts first and this one queues behind it; one written within the period
@@ -274,7 +241,7 @@ def _sample_meter(pl: Plant, g1: cython.double, g2: cython.double, g3: cython.do
         return
     a: cython.double = pl.meter_noise_w
     # one draw gives four 16-bit uniforms: three phases now, the charger's reading next
-    z: cython.ulonglong = _next(pl)
+    z: cython.ulonglong = _next(pl.rng)
     k: cython.double = 2.0 * a / 65536.0
     pl.s_p1 = g1 + (cython.cast(cython.double, z & 0xFFFF) * k - a)
     pl.s_p2 = g2 + (cython.cast(cython.double, (z >> 16) & 0xFFFF) * k - a)
