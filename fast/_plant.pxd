@@ -47,6 +47,7 @@ cdef class Plant:
     cdef public double tail3
     cdef public double last_comm_t
     cdef Rng rng
+    cdef Rng jitter_rng
     cdef public double s_t
     cdef public double s_p1
     cdef public double s_p2

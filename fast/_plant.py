@@ -25,6 +25,9 @@ from cython.cimports.fast._types import (
 
 # a charger within this of its target (W) has settled (its own regulation is coarser)
 SETTLED_W = cython.declare(cython.double, 0.5)
+# tells the dead-time jitter's stream from the noise's of the same seed (the first 64 bits
+# of the fraction of sqrt(2): any constant far from the noise's salt would do)
+_JITTER_SALT = 0x6A09E667F3BCC909
 
 
 @cython.cclass
@@ -69,7 +72,10 @@ class Plant:
         self.acc1 = self.acc2 = self.acc3 = 0.0
         self.tail1, self.tail2, self.tail3 = float("nan"), 0.0, 0.0
         self.last_comm_t = 0.0
-        self.rng = Rng(seed, 12345)  # the meter's and the charger's noise, the jitter
+        self.rng = Rng(seed, 12345)  # the meter's and the charger's reading noise
+        # the dead-time jitter's own stream: how many noise draws a run takes (a watch, a
+        # meter's fault, the HIL bench's reads) moves no charger's dead time
+        self.jitter_rng = Rng(seed, _JITTER_SALT)
         # the meter's last sample (what a read returns) and its time
         self.s_t = -1.0e9
         self.s_p1 = self.s_p2 = self.s_p3 = 0.0
@@ -132,7 +138,7 @@ def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
     """A setpoint reaches the charger at time t; it acts after the dead time."""
     d: cython.double = pl.dead_s
     if pl.dead_jitter_s > 0.0:
-        d += _rand(pl.rng) * pl.dead_jitter_s
+        d += _rand(pl.jitter_rng) * pl.dead_jitter_s
     pl.last_comm_t = t
     # a command written a period or more ago and still in flight (a dead time longer than
     # the period) acts first and this one queues behind it; one written within the period
