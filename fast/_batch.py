@@ -7,7 +7,7 @@ Per second: what the controller reads, the policy's setpoint, the write, the pla
 """
 
 import cython
-from cython.cimports.libc.math import fabs, isnan
+from cython.cimports.libc.math import fabs
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
@@ -18,7 +18,8 @@ from cython.cimports.fast._step import _step
 from cython.cimports.fast._supervisor import _decide
 from cython.cimports.fast._types import (
     F_CAR, F_CHARGER_ERROR, F_CHARGER_LOST, F_CHARGER_STUCK, F_GRID_DOWN, M_REGULATING, MAX_ABS_W,
-    METER_BAD, NAN, P_EVCC, P_NONE, P_V2H, CtlState, Limits, Measurement, Plan, Sums, Totals)
+    METER_BAD, NAN, P_EVCC, P_NONE, P_V2H, CtlState, Limits, Measurement, Plan, Sums, Totals,
+    _since)
 # isort: on
 
 
@@ -192,11 +193,7 @@ def _judge_setpoint(tot: Totals, lim: Limits, m: Measurement, sp: cython.double,
     if sp != 0.0 and (not (fabs(m.grid_w) <= MAX_ABS_W)
                       or t - tot.bad_meter_since > tot.stale_budget_s):
         tot.v_stale += 1
-    if fl & F_GRID_DOWN:
-        if isnan(tot.down_since):
-            tot.down_since = t
-    else:
-        tot.down_since = NAN
+    tot.down_since = _since(tot.down_since, (fl & F_GRID_DOWN) != 0, t)
 
 
 @cython.cfunc

@@ -19,8 +19,8 @@ from cython.cimports.fast._step import _stop
 from cython.cimports.fast._supervisor import _fast_path
 from cython.cimports.fast._types import (
     F_CAR, F_CHARGER_ERROR, F_CHARGER_LOST, F_CHARGER_STUCK, F_GRID_DOWN, F_METER_FROZEN,
-    F_METER_GARBAGE, F_METER_SILENT, NAN, R_SUPERVISOR, CtlState, Limits, Measurement, Sums, Totals,
-    _clip)
+    F_METER_GARBAGE, F_METER_SILENT, METER_BAD, NAN, R_SUPERVISOR, CtlState, Limits, Measurement,
+    Sums, Totals, _clip, _since)
 # isort: on
 
 # a charger within this of its target (W) has settled (its own regulation is coarser)
@@ -223,11 +223,7 @@ def _meter_tick(pl: Plant, tot: Totals, g1: cython.double, g2: cython.double,
                 g3: cython.double, ts: cython.double, flags: cython.int) -> cython.void:
     """The meter samples the phase powers (W) at ts; the judge notes when its data went bad."""
     _sample_meter(pl, g1, g2, g3, ts, flags)
-    if flags & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE):
-        if isnan(tot.bad_meter_since):
-            tot.bad_meter_since = ts
-    else:
-        tot.bad_meter_since = NAN
+    tot.bad_meter_since = _since(tot.bad_meter_since, (flags & METER_BAD) != 0, ts)
 
 
 @cython.cfunc
