@@ -1,11 +1,12 @@
 """The compiled core of v2h: control step, supervisor, policies, plant and batch runner.
 
 One source per module in Cython's pure-Python mode: the core, split by concern
-(CORE_MODULES; the map is in firmware_notes/control-core.md), `_profile.py` and `_battery.py`
-(the home battery of `v2h assess`). Built, they load as C extensions; `V2H_NO_EXTENSIONS=1`
-forces the very same files to run as plain Python. `core` is one namespace over the core's
-modules (the names the rest of the program takes), `COMPILED` tells which path is in use,
-and `implementations()` gives both for the parity tests.
+(CORE_MODULES; the map is in firmware_notes/control-core.md), `_profile.py` (which draws from
+the core's `_rng`) and `_battery.py` (the home battery of `v2h assess`). Built, they load as
+C extensions; `V2H_NO_EXTENSIONS=1` forces the very same files to run as plain Python. `core`
+is one namespace over the core's modules (the names the rest of the program takes),
+`COMPILED` tells which path is in use, and `implementations()` gives both for the parity
+tests.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ NO_EXTENSIONS = os.environ.get("V2H_NO_EXTENSIONS") == "1"
 _DIR = Path(__file__).parent
 # the core's modules by concern (a table of contents above), each built as a C extension
 # and also run as is on the pure path; a module comes after those it imports from
-CORE_MODULES = ("_types", "_model", "_step", "_supervisor", "_plant", "_policies", "_batch",
-                "_ident")
+CORE_MODULES = ("_rng", "_types", "_model", "_step", "_supervisor", "_plant", "_policies",
+                "_batch", "_ident")
 
 
 def _load_pure(name: str) -> ModuleType:
@@ -42,9 +43,17 @@ def _is_compiled(mod: ModuleType) -> bool:
     return not str(getattr(mod, "__file__", "")).endswith(".py")
 
 
+# what a one-file module (_profile, _battery) takes from the core's modules, pure
+_SINGLE_NEEDS = {"_profile": ("_rng",), "_battery": ()}
+
+
+def _load_single_pure(name: str) -> ModuleType:
+    return _load_pure_set((*_SINGLE_NEEDS[name], name))[-1]
+
+
 def _load(name: str) -> ModuleType:
     if NO_EXTENSIONS:
-        return _load_pure(name)
+        return _load_single_pure(name)
     return importlib.import_module(f"fast.{name}")
 
 
@@ -59,19 +68,18 @@ def _namespace(kind: str, mods: tuple[ModuleType, ...]) -> ModuleType:
     return ns
 
 
-def _core(kind: str) -> ModuleType:
-    if kind == "compiled":
-        return _namespace(kind, tuple(importlib.import_module(f"fast.{name}")
-                                      for name in CORE_MODULES))
-    # Pure: each module takes its siblings' names with `from cython.cimports.fast._types
-    # import ...` (the compiled build's cimport) or `from fast._types import ...` (a Python
-    # name). While the pure modules load, in CORE_MODULES's order, both names are made to
-    # mean the siblings' Python sources, even where their compiled twins sit beside them.
-    names = [f"{pre}.{name}" for name in CORE_MODULES for pre in ("fast", "cython.cimports.fast")]
-    saved = {full: sys.modules.get(full) for full in names}
+def _load_pure_set(names: tuple[str, ...]) -> tuple[ModuleType, ...]:
+    """Run fast/<name>.py for each of names, in that order, as Python.
+
+    Each module takes its siblings' names with `from cython.cimports.fast._types import ...`
+    (the compiled build's cimport) or `from fast._types import ...` (a Python name). While
+    these load, both names are made to mean the siblings' Python sources, even where their
+    compiled twins sit beside them; a module comes after those it imports from."""
+    names_full = [f"{pre}.{name}" for name in names for pre in ("fast", "cython.cimports.fast")]
+    saved = {full: sys.modules.get(full) for full in names_full}
     try:
         mods = []
-        for name in CORE_MODULES:
+        for name in names:
             mods.append(_load_pure(name))
             sys.modules[f"fast.{name}"] = sys.modules[f"cython.cimports.fast.{name}"] = mods[-1]
     finally:
@@ -80,7 +88,14 @@ def _core(kind: str) -> ModuleType:
                 sys.modules.pop(full, None)
             else:
                 sys.modules[full] = mod
-    return _namespace(kind, tuple(mods))
+    return tuple(mods)
+
+
+def _core(kind: str) -> ModuleType:
+    if kind == "compiled":
+        return _namespace(kind, tuple(importlib.import_module(f"fast.{name}")
+                                      for name in CORE_MODULES))
+    return _namespace(kind, _load_pure_set(CORE_MODULES))
 
 
 def _all_compiled(ns: ModuleType) -> bool:
@@ -106,7 +121,7 @@ def implementations() -> dict[str, ModuleType]:
 def _single_implementations(name: str) -> dict[str, ModuleType]:
     """{"pure": module, "compiled": module} for a one-file module (_profile, _battery);
     "compiled" only when it is built."""
-    impls = {"pure": _load_pure(name)}
+    impls = {"pure": _load_single_pure(name)}
     compiled = importlib.import_module(f"fast.{name}")
     if _is_compiled(compiled):
         impls["compiled"] = compiled

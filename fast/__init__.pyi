@@ -205,7 +205,6 @@ class Plant:
     tail2: float
     tail3: float
     last_comm_t: float
-    rng: int
     s_t: float
     s_p1: float
     s_p2: float

@@ -7,17 +7,19 @@ Per second: what the controller reads, the policy's setpoint, the write, the pla
 """
 
 import cython
-from cython.cimports.libc.math import fabs, isnan
+from cython.cimports.libc.math import fabs
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._plant import Plant, _last_cmd, _noise, _prepare, _second, _write
+from cython.cimports.fast._plant import Plant, _last_cmd, _prepare, _second, _write
 from cython.cimports.fast._policies import EvccState, _evcc, _none, _oracle_second
+from cython.cimports.fast._rng import _noise
 from cython.cimports.fast._step import _step
 from cython.cimports.fast._supervisor import _decide
 from cython.cimports.fast._types import (
     F_CAR, F_CHARGER_ERROR, F_CHARGER_LOST, F_CHARGER_STUCK, F_GRID_DOWN, M_REGULATING, MAX_ABS_W,
-    METER_BAD, NAN, P_EVCC, P_NONE, P_V2H, CtlState, Limits, Measurement, Plan, Sums, Totals)
+    METER_BAD, NAN, P_EVCC, P_NONE, P_V2H, CtlState, Limits, Measurement, Plan, Sums, Totals,
+    _since)
 # isort: on
 
 
@@ -191,11 +193,7 @@ def _judge_setpoint(tot: Totals, lim: Limits, m: Measurement, sp: cython.double,
     if sp != 0.0 and (not (fabs(m.grid_w) <= MAX_ABS_W)
                       or t - tot.bad_meter_since > tot.stale_budget_s):
         tot.v_stale += 1
-    if fl & F_GRID_DOWN:
-        if isnan(tot.down_since):
-            tot.down_since = t
-    else:
-        tot.down_since = NAN
+    tot.down_since = _since(tot.down_since, (fl & F_GRID_DOWN) != 0, t)
 
 
 @cython.cfunc
@@ -253,7 +251,7 @@ def bench_steps(n: cython.long, seed: cython.ulonglong) -> cython.double:
     k: cython.long
     net: cython.double = -2000.0
     for k in range(n):
-        net += _noise(pl, 300.0)
+        net += _noise(pl.rng, 300.0)
         if net > 6000.0 or net < -6000.0:
             net = 0.0
         m.t = k

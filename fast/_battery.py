@@ -38,6 +38,67 @@ def _loss(p: cython.double, p_nom: cython.double, l0: cython.double, l1: cython.
     return p_nom * (l0 + l1 * x + l2 * x * x)
 
 
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _aim(seen: cython.double, p_nom: cython.double, min_w: cython.double) -> cython.double:
+    """The power the control heads for (W): the house's net power `seen` covered, within
+    the inverter's rating, and none below its smallest power."""
+    want: cython.double = -seen
+    if want > p_nom:
+        want = p_nom
+    elif want < -p_nom:
+        want = -p_nom
+    if fabs(want) < min_w:
+        want = 0.0
+    return want
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _charge(p: cython.double, soc_wh: cython.double, cap_wh: cython.double,
+            half: cython.double, p_nom: cython.double, l0: cython.double, l1: cython.double,
+            l2: cython.double) -> tuple[cython.double, cython.double, cython.double]:
+    """Charging at p > 0 (W, AC) for a second, as far as the cells have room: the power
+    taken (W, 0 when none), its conversion loss (W) and the DC power into the cells (W)."""
+    loss: cython.double = _loss(p, p_nom, l0, l1, l2)
+    dc: cython.double = p - loss
+    room: cython.double = (cap_wh - soc_wh) * 3600.0 / half
+    if dc <= 0.0 or room <= 0.0:
+        return 0.0, 0.0, dc
+    if dc > room:
+        dc = room
+        p = dc + _loss(p, p_nom, l0, l1, l2)
+        loss = p - dc
+    return p, loss, dc
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _discharge(p: cython.double, soc_wh: cython.double, min_wh: cython.double,
+               half: cython.double, p_nom: cython.double, l0: cython.double,
+               l1: cython.double, l2: cython.double
+               ) -> tuple[cython.double, cython.double, cython.double]:
+    """Discharging at p < 0 (W, AC) for a second, as far as the cells hold energy above
+    min_wh: the power given (W, negative; 0 when none), its conversion loss (W) and the
+    DC power out of the cells' terminals (W)."""
+    loss: cython.double = _loss(p, p_nom, l0, l1, l2)
+    need: cython.double = -p + loss  # W out of the cells' terminals
+    avail: cython.double = (soc_wh - min_wh) * 3600.0 * half
+    if avail <= 0.0:
+        return 0.0, 0.0, need
+    if need > avail:
+        need = avail
+        p = -(need - _loss(need, p_nom, l0, l1, l2))
+        if p >= 0.0:
+            p = 0.0
+            need = 0.0
+        loss = need + p
+    return p, loss, need
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def run(grid0: cython.double[:], cap_wh: cython.double, soc_wh: cython.double,
@@ -69,6 +130,8 @@ def run(grid0: cython.double[:], cap_wh: cython.double, soc_wh: cython.double,
     conv: cython.double = 0.0
     cell: cython.double = 0.0
     dc_out: cython.double = 0.0
+    dc: cython.double  # W into the cells (charging)
+    need: cython.double  # W out of the cells (discharging)
     do_trace: cython.bint = trace_every > 0 and len(soc_trace) >= n // trace_every
     do_io: cython.bint = (trace_every > 0 and slot_io is not None
                           and len(slot_io) >= 2 * ((n + trace_every - 1) // trace_every))
@@ -82,53 +145,25 @@ def run(grid0: cython.double[:], cap_wh: cython.double, soc_wh: cython.double,
             state[j] = state[j + 1]
         if dead_s > 0:
             state[dead_s] = grid0[k]
-        want: cython.double = -seen
-        if want > p_nom:
-            want = p_nom
-        elif want < -p_nom:
-            want = -p_nom
-        if fabs(want) < min_w:
-            want = 0.0
+        want: cython.double = _aim(seen, p_nom, min_w)
         p = p + alpha * (want - p)
         if fabs(p) < 0.5 * min_w and want == 0.0:
             p = 0.0
         # what the cells can take or give this second
         loss: cython.double = 0.0
         if p > 0.0:
-            loss = _loss(p, p_nom, l0, l1, l2)
-            dc: cython.double = p - loss
-            room: cython.double = (cap_wh - soc_wh) * 3600.0 / half
-            if dc <= 0.0 or room <= 0.0:
-                p = 0.0
-                loss = 0.0
-            elif dc > room:
-                dc = room
-                p = dc + _loss(p, p_nom, l0, l1, l2)
-                loss = p - dc
+            p, loss, dc = _charge(p, soc_wh, cap_wh, half, p_nom, l0, l1, l2)
             if p > 0.0:
                 soc_wh += dc * half / 3600.0
                 cell += dc * (1.0 - half) / 3600.0
                 ac_in += p / 3600.0
         elif p < 0.0:
-            loss = _loss(p, p_nom, l0, l1, l2)
-            need: cython.double = -p + loss  # W out of the cells' terminals
-            avail: cython.double = (soc_wh - min_wh) * 3600.0 * half
-            if avail <= 0.0:
-                p = 0.0
-                loss = 0.0
-            else:
-                if need > avail:
-                    need = avail
-                    p = -(need - _loss(need, p_nom, l0, l1, l2))
-                    if p >= 0.0:
-                        p = 0.0
-                        need = 0.0
-                    loss = need + p
-                if p < 0.0:
-                    soc_wh -= need / half / 3600.0
-                    cell += need * (1.0 / half - 1.0) / 3600.0
-                    dc_out += need / half / 3600.0
-                    ac_out += -p / 3600.0
+            p, loss, need = _discharge(p, soc_wh, min_wh, half, p_nom, l0, l1, l2)
+            if p < 0.0:
+                soc_wh -= need / half / 3600.0
+                cell += need * (1.0 / half - 1.0) / 3600.0
+                dc_out += need / half / 3600.0
+                ac_out += -p / 3600.0
         conv += loss / 3600.0
         g: cython.double = grid0[k] + p
         if p == 0.0:

@@ -1,6 +1,7 @@
 # The C face of fast/_plant.py: what the other modules of fast/ cimport from it. Classes list
 # their attributes here (the .py sets them in __init__ and declares none).
 
+from fast._rng cimport Rng
 from fast._types cimport CtlState, Limits, Measurement, Sums, Totals
 
 cdef class Plant:
@@ -45,7 +46,8 @@ cdef class Plant:
     cdef public double tail2
     cdef public double tail3
     cdef public double last_comm_t
-    cdef public unsigned long long rng
+    cdef Rng rng
+    cdef Rng jitter_rng
     cdef public double s_t
     cdef public double s_p1
     cdef public double s_p2
@@ -71,7 +73,6 @@ cdef class Plant:
     cdef double pct_per_wh
 
 cdef void _prepare(Plant pl) noexcept
-cdef double _noise(Plant pl, double a) noexcept
 cdef void _write(Plant pl, double sp, double t) noexcept
 cdef double _last_cmd(Plant pl) noexcept
 cdef void _second(Plant pl, Totals tot, Sums s, CtlState st, Limits lim, Measurement m, Measurement mf, double t, int fl, bint watch, double b1, double b2, double b3, double reserve_wh) noexcept

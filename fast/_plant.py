@@ -3,7 +3,7 @@ sub-step of the batch runner (firmware_notes/design.md "The plant").
 
 The sub-step loop and the physics it calls stay in this module: no call in it leaves the
 module but the grid watch's, on the seconds it looks (grid down, meter faulted). Contents:
-`Plant` (`tick` etc. for the HIL bench); splitmix64 (`_next`, `_rand`, `_noise`); the charger
+`Plant` (`tick` etc. for the HIL bench; its random numbers are `_rng.py`'s); the charger
 (`_write`, `_last_cmd`, `_charger_retarget`, `_charger_move`); the meter (`_meter_tick`,
 `_sample_meter`, `_avg_tick`, `_meter_at`); the second (`_second`, `_settled`, `_substeps`)
 and its grid watch (`_watch`, `_watch_sample`, `_late_on_loss`).
@@ -14,21 +14,20 @@ from cython.cimports.libc.math import exp, fabs, floor, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
+from cython.cimports.fast._rng import Rng, _next, _noise, _rand
 from cython.cimports.fast._step import _stop
 from cython.cimports.fast._supervisor import _fast_path
 from cython.cimports.fast._types import (
     F_CAR, F_CHARGER_ERROR, F_CHARGER_LOST, F_CHARGER_STUCK, F_GRID_DOWN, F_METER_FROZEN,
-    F_METER_GARBAGE, F_METER_SILENT, NAN, R_SUPERVISOR, CtlState, Limits, Measurement, Sums, Totals,
-    _clip)
+    F_METER_GARBAGE, F_METER_SILENT, METER_BAD, NAN, R_SUPERVISOR, CtlState, Limits, Measurement,
+    Sums, Totals, _clip, _since)
 # isort: on
 
 # a charger within this of its target (W) has settled (its own regulation is coarser)
 SETTLED_W = cython.declare(cython.double, 0.5)
-
-M64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)
-GOLDEN = cython.declare(cython.ulonglong, 0x9E3779B97F4A7C15)
-MIX1 = cython.declare(cython.ulonglong, 0xBF58476D1CE4E5B9)
-MIX2 = cython.declare(cython.ulonglong, 0x94D049BB133111EB)
+# tells the dead-time jitter's stream from the noise's of the same seed (the first 64 bits
+# of the fraction of sqrt(2): any constant far from the noise's salt would do)
+_JITTER_SALT = 0x6A09E667F3BCC909
 
 
 @cython.cclass
@@ -73,7 +72,10 @@ class Plant:
         self.acc1 = self.acc2 = self.acc3 = 0.0
         self.tail1, self.tail2, self.tail3 = float("nan"), 0.0, 0.0
         self.last_comm_t = 0.0
-        self.rng = (seed * 2654435761 + 12345) & 0xFFFFFFFFFFFFFFFF
+        self.rng = Rng(seed, 12345)  # the meter's and the charger's reading noise
+        # the dead-time jitter's own stream: how many noise draws a run takes (a watch, a
+        # meter's fault, the HIL bench's reads) moves no charger's dead time
+        self.jitter_rng = Rng(seed, _JITTER_SALT)
         # the meter's last sample (what a read returns) and its time
         self.s_t = -1.0e9
         self.s_p1 = self.s_p2 = self.s_p3 = 0.0
@@ -114,7 +116,7 @@ class Plant:
 
     def noise(self, a):
         """Uniform noise in [-a, a) from the plant's own generator (seeded)."""
-        return _noise(self, a)
+        return _noise(self.rng, a)
 
 
 @cython.cfunc
@@ -132,40 +134,11 @@ def _prepare(pl: Plant) -> cython.void:
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _next(pl: Plant) -> cython.ulonglong:
-    """64 random bits from splitmix64: the same bits compiled and pure."""
-    z: cython.ulonglong
-    pl.rng = (pl.rng + GOLDEN) & M64
-    z = pl.rng
-    z = ((z ^ (z >> 30)) * MIX1) & M64
-    z = ((z ^ (z >> 27)) * MIX2) & M64
-    return z ^ (z >> 31)
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _rand(pl: Plant) -> cython.double:
-    """Uniform in [0, 1): the same doubles compiled and pure."""
-    return (_next(pl) >> 11) * (1.0 / 9007199254740992.0)
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _noise(pl: Plant, a: cython.double) -> cython.double:
-    """Uniform noise in [-a, a): cheap, bounded, zero mean."""
-    return (2.0 * _rand(pl) - 1.0) * a
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
 def _write(pl: Plant, sp: cython.double, t: cython.double) -> cython.void:
     """A setpoint reaches the charger at time t; it acts after the dead time."""
     d: cython.double = pl.dead_s
     if pl.dead_jitter_s > 0.0:
-        d += _rand(pl) * pl.dead_jitter_s
+        d += _rand(pl.jitter_rng) * pl.dead_jitter_s
     pl.last_comm_t = t
     # a command written a period or more ago and still in flight (a dead time longer than
     # the period) acts first and this one queues behind it; one written within the period
@@ -250,11 +223,7 @@ def _meter_tick(pl: Plant, tot: Totals, g1: cython.double, g2: cython.double,
                 g3: cython.double, ts: cython.double, flags: cython.int) -> cython.void:
     """The meter samples the phase powers (W) at ts; the judge notes when its data went bad."""
     _sample_meter(pl, g1, g2, g3, ts, flags)
-    if flags & (F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE):
-        if isnan(tot.bad_meter_since):
-            tot.bad_meter_since = ts
-    else:
-        tot.bad_meter_since = NAN
+    tot.bad_meter_since = _since(tot.bad_meter_since, (flags & METER_BAD) != 0, ts)
 
 
 @cython.cfunc
@@ -274,7 +243,7 @@ def _sample_meter(pl: Plant, g1: cython.double, g2: cython.double, g3: cython.do
         return
     a: cython.double = pl.meter_noise_w
     # one draw gives four 16-bit uniforms: three phases now, the charger's reading next
-    z: cython.ulonglong = _next(pl)
+    z: cython.ulonglong = _next(pl.rng)
     k: cython.double = 2.0 * a / 65536.0
     pl.s_p1 = g1 + (cython.cast(cython.double, z & 0xFFFF) * k - a)
     pl.s_p2 = g2 + (cython.cast(cython.double, (z >> 16) & 0xFFFF) * k - a)

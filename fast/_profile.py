@@ -1,42 +1,15 @@
 """Per-second house load and PV for the simulator: compiled by Cython, run as is otherwise.
 
-Seeded and deterministic: the same seed gives the same doubles on both paths (splitmix64 and
-IEEE double arithmetic in the same order). Powers in W, time in s from the start of the array.
+Seeded and deterministic: the same seed gives the same doubles on both paths (`_rng.py`'s
+splitmix64 and IEEE double arithmetic in the same order). Powers in W, time in s from the
+start of the array.
 """
 
 import cython
+from cython.cimports.fast._rng import Rng, _rand
 from cython.cimports.libc.math import exp, sin, sqrt
 
-M64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)
-GOLDEN = cython.declare(cython.ulonglong, 0x9E3779B97F4A7C15)
-MIX1 = cython.declare(cython.ulonglong, 0xBF58476D1CE4E5B9)
-MIX2 = cython.declare(cython.ulonglong, 0x94D049BB133111EB)
 PI = cython.declare(cython.double, 3.141592653589793)
-
-
-@cython.cclass
-class Rng:
-    """splitmix64: tiny, fast, and easy to reproduce bit for bit in pure Python."""
-
-    s = cython.declare(cython.ulonglong, visibility="public")
-
-    def __init__(self, seed):
-        self.s = (seed * 2654435761 + 98765) & 0xFFFFFFFFFFFFFFFF
-
-    def uniform(self):
-        return _rand(self)
-
-
-@cython.cfunc
-@cython.exceptval(check=False)
-def _rand(r: Rng) -> cython.double:
-    z: cython.ulonglong
-    r.s = (r.s + GOLDEN) & M64
-    z = r.s
-    z = ((z ^ (z >> 30)) * MIX1) & M64
-    z = ((z ^ (z >> 27)) * MIX2) & M64
-    z = z ^ (z >> 31)
-    return (z >> 11) * (1.0 / 9007199254740992.0)
 
 
 @cython.boundscheck(False)
@@ -48,7 +21,7 @@ def base_load(out1: cython.double[:], out2: cython.double[:], out3: cython.doubl
     """House base load: the hourly shape (W, 24 values) interpolated, plus slow AR(1) noise
     of standard deviation about noise_w (W) and time constant noise_tau_s (s), split over the
     phases by share1..3. Fills out1..out3 (W)."""
-    r: Rng = Rng(seed)
+    r: Rng = Rng(seed, 98765)
     n: cython.Py_ssize_t = len(out1)
     k: cython.Py_ssize_t
     a: cython.double = exp(-1.0 / noise_tau_s)
@@ -106,7 +79,7 @@ def pv(out: cython.double[:], peak_w: cython.double, sunrise_s: cython.double,
     """PV output (W): a clear-sky arc from sunrise to sunset (s of day) scaled to peak_w, under
     clouds that come and go (mean cloud length cloud_s, fraction of time cloudiness) and cut
     the output to cloud_depth of clear sky, with edges of time constant edge_s."""
-    r: Rng = Rng(seed)
+    r: Rng = Rng(seed, 98765)
     n: cython.Py_ssize_t = len(out)
     k: cython.Py_ssize_t
     p_off: cython.double = 1.0 / cloud_s if cloud_s > 0.0 else 0.0

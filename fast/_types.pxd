@@ -164,6 +164,15 @@ cdef inline double _clip(double x, double lo, double hi) noexcept nogil:
     if x > hi:
         return hi
     return x
+
+# when a state that holds at t (`on`) began: `since` if it held already, else t; NaN while
+# it does not hold (the judge's stamps); its twin is _types.py's _since
+cdef inline double _since(double since, bint on, double t) noexcept nogil:
+    if not on:
+        return NAN
+    if since != since:  # NaN: it begins now
+        return t
+    return since
 cdef int GRID_UNKNOWN
 cdef int GRID_DOWN
 cdef int GRID_UP

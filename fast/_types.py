@@ -6,7 +6,7 @@ Signs and units follow firmware_notes/design.md "Signs and units": powers in W (
 Contents: supervisor modes (`MODES`, `M_*`); clamp reasons (`REASONS`, `R_*`,
 `reason_names`); grid states (`GRID_*`); scenario flags (`FLAGS`, `F_*`); policies
 (`POLICIES`, `P_*`); `Limits` (+ `LIMIT_FIELDS`), `Plan`, `Measurement`, `CtlState`
-(+ `_copy_state`); the batch's `Totals` and `Sums`; `_clip`. Their C face is _types.pxd.
+(+ `_copy_state`); the batch's `Totals` and `Sums`; `_clip`, `_since`. Their C face is _types.pxd.
 """
 
 import cython
@@ -288,7 +288,7 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
 
 # --- shared clamp pieces --------------------------------------------------------------------
 
-if not cython.compiled:  # compiled, _clip is the inline function of _types.pxd (its twin)
+if not cython.compiled:  # compiled, these are the inline functions of _types.pxd (twins)
 
     def _clip(x: cython.double, lo: cython.double, hi: cython.double) -> cython.double:
         """x within [lo, hi]; NaN stays NaN."""
@@ -297,6 +297,15 @@ if not cython.compiled:  # compiled, _clip is the inline function of _types.pxd 
         if x > hi:
             return hi
         return x
+
+    def _since(since: cython.double, on: cython.bint, t: cython.double) -> cython.double:
+        """When a state that holds at t (s) began: `since` if it held already, else t;
+        NaN while it does not hold."""
+        if not on:
+            return NAN
+        if since != since:  # NaN: it begins now
+            return t
+        return since
 
 
 def reason_names(bits: cython.int):

@@ -183,20 +183,26 @@ def _charger_checks(cfg: Config) -> list[tuple[str, str]]:
     return out
 
 
+def _below(key: str, value: float, above_key: str, above: float, why: str = ""
+           ) -> list[tuple[str, str]]:
+    """The check that one key's value lies below another's: [] when it does, else the
+    finding on `key` (with `why`, what would go wrong, after the figures)."""
+    if value >= above:
+        return [(key, f"must be below {above_key} ({value:g} >= {above:g}){why}")]
+    return []
+
+
 def _limit_checks(cfg: Config) -> list[tuple[str, str]]:
     lim = cfg.limits
     out = []
-    if lim.reserve_soc >= lim.max_soc:
-        out.append(("limits.reserve_soc",
-                    f"must be below limits.max_soc ({lim.reserve_soc:g} >= {lim.max_soc:g})"))
+    if soc := _below("limits.reserve_soc", lim.reserve_soc, "limits.max_soc", lim.max_soc):
+        out += soc
     elif lim.reserve_soc + lim.soc_hyst >= lim.max_soc:
         out.append(("limits.soc_hyst",
                     f"reserve_soc + soc_hyst must be below max_soc ({lim.reserve_soc:g} + "
                     f"{lim.soc_hyst:g} >= {lim.max_soc:g})"))
-    if lim.fuse_margin_a >= lim.fuse_a:
-        out.append(("limits.fuse_margin_a",
-                    f"must be below limits.fuse_a ({lim.fuse_margin_a:g} >= {lim.fuse_a:g}): "
-                    "nothing would be left for the charger"))
+    out += _below("limits.fuse_margin_a", lim.fuse_margin_a, "limits.fuse_a", lim.fuse_a,
+                  ": nothing would be left for the charger")
     if lim.min_power_w > min(lim.max_charge_w, lim.max_discharge_w) and \
             min(lim.max_charge_w, lim.max_discharge_w) > 0:
         out.append(("limits.min_power_w", "must not exceed max_charge_w or max_discharge_w"))
@@ -205,22 +211,16 @@ def _limit_checks(cfg: Config) -> list[tuple[str, str]]:
 
 def _grid_checks(cfg: Config) -> list[tuple[str, str]]:
     ctl = cfg.control
-    out = []
-    if ctl.grid_freq_min_hz >= ctl.grid_freq_max_hz:
-        out.append(("control.grid_freq_min_hz",
-                    f"must be below control.grid_freq_max_hz ({ctl.grid_freq_min_hz:g} >= "
-                    f"{ctl.grid_freq_max_hz:g})"))
+    out = _below("control.grid_freq_min_hz", ctl.grid_freq_min_hz,
+                 "control.grid_freq_max_hz", ctl.grid_freq_max_hz)
     under, over, nominal = ctl.grid_undervoltage_v, ctl.grid_overvoltage_v, cfg.site.nominal_v
     if 0.0 < under < UNDERVOLTAGE_MIN_V:
         out.append(("control.grid_undervoltage_v",
                     f"must be at least {UNDERVOLTAGE_MIN_V:g} V, or 0 to switch the check off "
                     f"({under:g})"))
-    elif under >= over:
-        out.append(("control.grid_undervoltage_v",
-                    f"must be below control.grid_overvoltage_v ({under:g} >= {over:g})"))
-    elif under >= nominal:
-        out.append(("control.grid_undervoltage_v",
-                    f"must be below site.nominal_v ({under:g} >= {nominal:g})"))
+    elif bad := (_below("control.grid_undervoltage_v", under, "control.grid_overvoltage_v", over)
+                 or _below("control.grid_undervoltage_v", under, "site.nominal_v", nominal)):
+        out += bad
     elif nominal >= over:
         out.append(("control.grid_overvoltage_v",
                     f"must be above site.nominal_v ({over:g} <= {nominal:g})"))

@@ -79,7 +79,8 @@ class _Cdp:
         answer = await fut
         if "error" in answer:
             raise RuntimeError(f"{method}: {answer['error']}")
-        return answer.get("result", {})  # type: ignore[no-any-return]
+        result: dict[str, Any] = answer.get("result", {})
+        return result
 
     async def wait_for(self, method: str) -> None:
         async with self.changed:

@@ -46,7 +46,7 @@ class Site:
         self.meter = PhaseMeter(self.clock, self.charger)
         self.ctl = Controller(CFG, self.meter, self.charger, clock=self.clock,
                               wall=Clock(1_795_000_000.0))
-        self.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]
+        self.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]  # no disk
 
     async def tick(self) -> None:
         """The next event of the loop: a cycle on each whole second, else a watch tick."""

@@ -205,8 +205,8 @@ class TestPlantIssue12:
         assert seen == [(1.5, 1000), (2.5, 2000), (3.5, 3000)]
 
     def test_plant_dead_time_jitter_is_seeded_and_bounded(self, core):
-        """Jitter draws from the plant's own generator: the same seed, the same dead times;
-        each within [dead_s, dead_s + jitter)."""
+        """Jitter draws from the plant's own seeded stream: the same seed, the same dead
+        times; each within [dead_s, dead_s + jitter)."""
         for seed in (1, 2):
             a = core.Plant(seed=seed, dead_s=0.2, dead_jitter_s=0.5)
             b = core.Plant(seed=seed, dead_s=0.2, dead_jitter_s=0.5)
@@ -219,6 +219,21 @@ class TestPlantIssue12:
                 a.tick(k + 0.9, 1, 0.0, 0.0, 0.0, 0.0)
                 b.tick(k + 0.9, 1, 0.0, 0.0, 0.0, 0.0)
             assert all(0.2 <= d < 0.7 for d in dead) and len(set(dead)) > 10
+
+    def test_plant_dead_time_jitter_has_its_own_stream(self, core):
+        """Noise drawn between writes (the HIL bench's meter reads, another fault's
+        samples) moves no dead time: the jitter has a stream of its own."""
+        a = core.Plant(seed=3, dead_s=0.2, dead_jitter_s=0.5)
+        b = core.Plant(seed=3, dead_s=0.2, dead_jitter_s=0.5)
+        for k in range(20):
+            for _ in range(k % 4):
+                b.noise(10.0)
+            a.write(100.0 * k, float(k))
+            b.write(100.0 * k, float(k))
+            assert a.pend_t == b.pend_t
+            a.tick(k + 0.9, 1, 0.0, 0.0, 0.0, 0.0)
+            b.tick(k + 0.9, 1, 0.0, 0.0, 0.0, 0.0)
+        assert a.noise(1.0) != b.noise(1.0)  # the noise streams did part
 
     def test_batch_averaging_meter_reports_the_mean_of_its_second(self, core):
         """While the charger ramps up through a second, an averaging meter reports the mean
