@@ -8,7 +8,7 @@ if os.environ.get("V2H_NO_EXTENSIONS") != "1":
     from Cython.Build import cythonize
 
     ext_modules = cythonize(
-        ["fast/_rng.py", "fast/_types.py", "fast/_model.py", "fast/_step.py",
+        ["fast/_rng.py", "fast/_types.py", "fast/_model.py", "fast/_pulse.py", "fast/_step.py",
          "fast/_supervisor.py", "fast/_plant.py", "fast/_policies.py", "fast/_batch.py",
          "fast/_ident.py", "fast/_profile.py", "fast/_battery.py"],
         compiler_directives={

@@ -22,8 +22,8 @@ NO_EXTENSIONS = os.environ.get("V2H_NO_EXTENSIONS") == "1"
 _DIR = Path(__file__).parent
 # the core's modules by concern (a table of contents above), each built as a C extension
 # and also run as is on the pure path; a module comes after those it imports from
-CORE_MODULES = ("_rng", "_types", "_model", "_step", "_supervisor", "_plant", "_policies",
-                "_batch", "_ident")
+CORE_MODULES = ("_rng", "_types", "_model", "_pulse", "_step", "_supervisor", "_plant",
+                "_policies", "_batch", "_ident")
 
 
 def _load_pure(name: str) -> ModuleType:

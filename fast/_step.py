@@ -2,7 +2,8 @@
 
 Pure functions of their arguments except for the explicit in-place `_...` helpers (the
 state is the caller's `CtlState`). Everything a step runs sits in this module, so that the C
-compiler inlines it, except the model's trace-back (`_ev_at_sample`, _model.py): one call.
+compiler inlines it, except the model's trace-back (`_ev_at_sample`, _model.py) and the
+periodic feed-forward (`_track_periodic`, _pulse.py): a call each.
 
 Contents: the clamp pieces (`_fuse_phase`, `_fuse_window`, `_combine`, `_window`,
 `_min_power`); `_valid`, `_stop`, `_step`, `_track` and its parts (`_track_soc`,
@@ -11,11 +12,12 @@ Contents: the clamp pieces (`_fuse_phase`, `_fuse_window`, `_combine`, `_window`
 """
 
 import cython
-from cython.cimports.libc.math import atan, fabs, floor, isnan
+from cython.cimports.libc.math import fabs, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._model import _ev_at_sample
+from cython.cimports.fast._pulse import _track_periodic
 from cython.cimports.fast._types import (
     INF, M_REGULATING, MAX_ABS_W, NAN, R_CAR, R_DEADBAND, R_FORCED, R_FUSE, R_GRID, R_MAX_CHARGE,
     R_MAX_DISCHARGE, R_MAX_SOC, R_MIN_POWER, R_PLAN, R_RAMP, R_RESERVE, R_STALE, R_SUPERVISOR,
@@ -324,89 +326,6 @@ def _track_chase(st: CtlState, net: cython.double, now: cython.double) -> cython
         st.chase = min(1.0, st.chase + CHASE_UP)
     st.net_avg += CHASE_AVG * (net - st.net_avg)
     return st.net_avg + st.chase * (net - st.net_avg)
-
-
-PULSE_N = cython.declare(cython.int, 32)  # the demand's history kept (cycles), a ring
-PULSE_MASK = cython.declare(cython.int, 31)
-PULSE_LOOK = cython.declare(cython.int, 12)  # cycles its swing is judged over
-PULSE_PAIRS = cython.declare(cython.int, 10)  # pairs one period apart compared
-PULSE_P_MAX = cython.declare(cython.int, 10)  # the longest period looked for (cycles)
-PULSE_SPREAD_W = cython.declare(cython.double, 300.0)  # a swing below this is no pulsing
-PULSE_MATCH = cython.declare(cython.double, 0.3)  # one period back: within this share
-PULSE_FUNDAMENTAL = cython.declare(cython.double, 0.1)
-PULSE_CONFIRM = cython.declare(cython.int, 3)
-TWO_PI = cython.declare(cython.double, 6.283185307179586)
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _hist(st: CtlState, j: cython.int) -> cython.double:
-    """The demand (W) j cycles before the newest kept."""
-    return st.hist[(st.hist_k - 1 - j) & PULSE_MASK]
-
-
-@cython.cfunc
-@cython.exceptval(check=False)
-def _track_periodic(st: CtlState, lim: Limits, net: cython.double) -> cython.double:
-    """The feed-forward (W) for a demand that repeats (a hob, an oven's element pulsing
-    every 2-10 cycles, faster than the loop can follow): what the next cycle will most
-    likely bring, not the last sample. The demand one period back (the period found by
-    comparing the last cycles with those a period before) is taken at the time the
-    command now written shows at the meter: half a period of holding, the charger's dead
-    time and the phase lag of its time constant at the pulsing's frequency, the meter's
-    delay and half its window (the model, identified or the config's). NaN when the
-    demand does not repeat (the chase's feed-forward then, `_track_chase`)."""
-    if isnan(net):
-        st.hist_n = 0
-        st.per_n = 0
-        return NAN
-    st.hist[st.hist_k & PULSE_MASK] = net
-    st.hist_k += 1
-    if st.hist_n < PULSE_N:
-        st.hist_n += 1
-    if st.hist_n < PULSE_PAIRS + PULSE_P_MAX:
-        return NAN
-    j: cython.int
-    mean: cython.double = 0.0
-    for j in range(PULSE_LOOK):
-        mean += _hist(st, j)
-    mean /= PULSE_LOOK
-    spread: cython.double = 0.0
-    for j in range(PULSE_LOOK):
-        spread += fabs(_hist(st, j) - mean)
-    spread /= PULSE_LOOK
-    if not spread > PULSE_SPREAD_W:
-        st.per_n = 0
-        return NAN
-    amdf: cython.double[11] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    lo: cython.double = INF
-    p: cython.int
-    for p in range(2, PULSE_P_MAX + 1):
-        acc: cython.double = 0.0
-        for j in range(PULSE_PAIRS):
-            acc += fabs(_hist(st, j) - _hist(st, j + p))
-        amdf[p] = acc / PULSE_PAIRS
-        lo = min(lo, amdf[p])
-    if not lo < PULSE_MATCH * spread:
-        st.per_n = 0
-        return NAN
-    per: cython.int = 2  # the fundamental: the shortest period that fits about as well
-    while amdf[per] > lo + PULSE_FUNDAMENTAL * spread:
-        per += 1
-    # the same period found PULSE_CONFIRM cycles running: a switching at no steady pace
-    # matches some period now and then, by chance
-    st.per_n = st.per_n + 1 if per == st.per_p else 1
-    st.per_p = per
-    if st.per_n < PULSE_CONFIRM:
-        return NAN
-    w: cython.double = TWO_PI / (per * lim.period_s)
-    ahead: cython.double = (0.5 * lim.period_s + lim.charger_dead_s
-                            + atan(w * lim.charger_tau_s) / w + lim.meter_delay_s
-                            + 0.5 * lim.meter_window_s)
-    a: cython.int = max(1, cython.cast(cython.int, floor(ahead / lim.period_s + 0.5)))
-    k: cython.int = (a + per - 1) // per
-    return _hist(st, k * per - a)
 
 
 @cython.cfunc
