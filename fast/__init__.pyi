@@ -161,6 +161,7 @@ class CtlState:
     hist_k: int
     per_p: int
     per_n: int
+    pulse_dn: float
     def __init__(self, mode: int = 0, grid_ok: bool = False) -> None: ...
     def copy(self) -> CtlState: ...
 

@@ -154,6 +154,7 @@ cdef class CtlState:
     cdef public int hist_k
     cdef public int per_p
     cdef public int per_n
+    cdef public double pulse_dn
 
 
 # the one helper every hot path shares, inlined in each (Cython inlines nothing across

@@ -211,12 +211,13 @@ class CtlState:
         self.c4_w = float("nan")
         self.c4_t = float("nan")
         # the house's demand on the car (W) over the last 32 regulated cycles, a ring
-        # (_step._track_periodic): hist_k counts the cycles written, hist_n the valid ones
+        # (_pulse._track_periodic): hist_k is the ring's next slot, hist_n the valid ones
         self.hist = [float("nan")] * 32
         self.hist_n = 0
         self.hist_k = 0
         self.per_p = 0  # the period last found (cycles), and how many cycles running
         self.per_n = 0
+        self.pulse_dn = 0.0  # the demand's mean change per cycle (W), _pulse.py
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -284,6 +285,7 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.hist_k = a.hist_k
     b.per_p = a.per_p
     b.per_n = a.per_n
+    b.pulse_dn = a.pulse_dn
 
 
 # --- shared clamp pieces --------------------------------------------------------------------
