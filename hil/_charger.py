@@ -33,6 +33,7 @@ class ChargerLink:
 
     bench: Bench
     _writes_seen: int
+    dials_out = False  # the OCPP station dials the controller; a Modbus charger listens
 
     def trace_packet(self, sending: bool, data: bytes) -> bytes:
         f = self.bench.faults
