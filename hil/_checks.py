@@ -39,6 +39,8 @@ class Run:
     end_s: float = math.inf  # the scenario's end: what follows is the stop, not regulation
     wall0: float = math.nan  # UTC (Unix s) at bench time 0
     stats: dict[str, list[float]] = field(default_factory=dict)  # the loop's timings (ms)
+    # the unit's ExecStopPost= as the bench ran it after the kill (hil/_run.py), or None
+    post_stop: dict[str, Any] | None = None
     # the charger's (bench time, 81 control, 83 setpoint type, 88 watchdog) at each change
     control_hist: list[tuple[float, int, int, int]] = field(default_factory=list)
     # control_hist's row as v2h configures the charger (None: the Quasar's 81, 83, 88 =
@@ -385,7 +387,8 @@ def exit_not_clean(run: Run) -> float:
 
 
 def kill_stop_s(run: Run) -> float:
-    """After the controller is killed: seconds until the charger stands still by itself."""
+    """After the controller is killed: seconds until the charger stands still, by its own
+    watchdog or by the unit's ExecStopPost= (`v2h stop-charger`, run.post_stop)."""
     if run.kill_at is None:
         return 0.0
     return _first(run.rec, run.kill_at, lambda r: abs(r[P]) < STOPPED_W)
@@ -401,9 +404,12 @@ def restart_regulates_s(run: Run) -> float:
                 math.inf)
 
 
-# the checks that measure the charger stopping by its own watchdog: n/a (scored, not judged)
-# for a charger whose driver declares none (hil/_run.py, not_applicable)
-NEEDS_WATCHDOG = ("charger_stop_s", "kill_stop_s")
+# the checks that measure the charger stopping by its own watchdog while nothing can reach it
+# (the link is gone): n/a (scored, not judged) for a charger whose driver declares none
+# (hil/_run.py, not_applicable). kill_stop_s is not one: after a SIGKILL the systemd unit's
+# ExecStopPost= (`v2h stop-charger`) reaches the charger, and the bench runs it as systemd
+# would for a charger without a watchdog (hil/_run.py, _post_stop)
+NEEDS_WATCHDOG = ("charger_stop_s",)
 
 CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     grid_loss_stop_s, discharge_before_reconnect_s, meter_stop_s, resume_s, charger_stop_s,

@@ -8,6 +8,7 @@ import asyncio
 import json
 import math
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -20,11 +21,14 @@ from controller import config, sim
 
 from ._bench import Bench, Fault
 from ._checks import CHECKS, DARK_FAULTS, METER_FAULTS, NEEDS_WATCHDOG, Run
-from ._ocpp21 import Ocpp21
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
 
 TAIL_S = 3.0  # bench time kept running after SIGTERM, to see the stop arrive
+# the shipped systemd unit: its ExecStopPost= is what the bench runs after a SIGKILL for a
+# charger without a watchdog of its own (the bench emulates systemd there)
+UNIT = Path(__file__).parents[1] / "firmware_notes" / "deploy" / "v2h.service"
+POST_STOP_TIMEOUT_S = 10.0  # as the unit's TimeoutStopSec=
 # the judge's fuse grace, as the simulator's (firmware_notes/simulator.md): the charger's dead
 # time and settling after a load lands on its phase
 FUSE_GRACE_S = 3.0
@@ -54,16 +58,66 @@ def _config_sets(spec: HilSpec, bench: Bench, ledger: Path | None) -> list[str]:
     return [*sets, f"ledger.path={json.dumps(str(ledger))}"] if ledger else sets
 
 
-def not_applicable(check: str, charger: str) -> str:
-    """Why a check does not apply to this charger ("" when it does): it measures what the
-    charger's driver does not declare (its Capabilities), e.g. the charger stopping by its
-    own watchdog."""
+def has_watchdog(charger: str) -> bool:
+    """Whether the charger's driver declares a watchdog of its own (Capabilities): a Modbus
+    watchdog or idle timeout, or an OCPP profile's expiry."""
     from controller.devices import CHARGER_CAPS
 
-    if check in NEEDS_WATCHDOG and not CHARGER_CAPS[charger].has_watchdog:
+    return CHARGER_CAPS[charger].has_watchdog
+
+
+def not_applicable(check: str, charger: str) -> str:
+    """Why a check does not apply to this charger ("" when it does): it measures the charger
+    stopping by its own watchdog while nothing can reach it (charger_stop_s: the link is
+    gone), which a charger whose driver declares none (its Capabilities) cannot do."""
+    if check in NEEDS_WATCHDOG and not has_watchdog(charger):
         return (f"the {charger} charger has no Modbus watchdog or idle timeout in its public "
-                "sources: nothing stops it by itself when v2h or the link is gone")
+                "sources: nothing stops it by itself while the link to it is gone "
+                "(firmware_notes/register-maps.md)")
     return ""
+
+
+def stopped_by(check: str, charger: str) -> str:
+    """What stops the charger in a kill_stop_s check: its own watchdog, or the unit's
+    ExecStopPost= (`v2h stop-charger`) that the bench runs as systemd would."""
+    if check != "kill_stop_s":
+        return ""
+    return "watchdog" if has_watchdog(charger) else "post-stop"
+
+
+def post_stop_argv(cfg_path: Path, unit: Path = UNIT) -> list[str]:
+    """The unit's ExecStopPost= command as the bench runs it: its `v2h` by this interpreter
+    (`python -m controller.cli`), the bench's config file in place of the unit's."""
+    line = next((ln for ln in unit.read_text().splitlines() if ln.startswith("ExecStopPost=")),
+                None)
+    if line is None:
+        raise ValueError(f"{unit}: no ExecStopPost= line")
+    argv = shlex.split(line.partition("=")[2].lstrip("-"))
+    if not argv or Path(argv[0]).name != "v2h" or "--config" not in argv[:-1]:
+        raise ValueError(f"{unit}: ExecStopPost= is not `v2h ... --config FILE`: {line}")
+    i = argv.index("--config") + 1
+    return [sys.executable, "-m", "controller.cli", *argv[1:i], str(cfg_path), *argv[i + 1:]]
+
+
+async def _post_stop(run: Run, bench: Bench, cfg_path: Path, sets: list[str], log: Any) -> None:
+    """systemd after the main process died: the unit's ExecStopPost=, once, now; its exit
+    code and bench time in `run.post_stop` (`sets`: the bench's addresses when the config
+    file is the user's own)."""
+    argv = post_stop_argv(cfg_path)
+    for ov in sets:
+        argv += ["--set", ov]
+    t0 = bench.now()
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=log, stderr=log,
+                                                stdin=asyncio.subprocess.DEVNULL,
+                                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        rc: int | None = await asyncio.wait_for(proc.wait(), timeout=POST_STOP_TIMEOUT_S)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        rc = None
+    run.post_stop = {"command": shlex.join(["v2h", *argv[3:]]), "at_s": round(t0, 3),
+                     "done_s": round(bench.now(), 3), "exit_code": rc}
 
 
 def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = None,
@@ -166,10 +220,12 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
         if config_file is None:
             ledger = Path(ledger_path or Path(tmp) / "ledger.db")
             cfg_path.write_text(_config_text(spec, bench, ledger))
+            own_sets: list[str] = []
         else:  # the bench's addresses first: the scenario's and the caller's --set win
             cfg_path = Path(config_file)
             sets = _config_sets(spec, bench, Path(ledger_path) if ledger_path else None)
             overrides = [*sets, *overrides]
+            own_sets = sets
         logf = open(log_path or Path(tmp) / "controller.log", "w+b")  # noqa: SIM115
         try:
             bench.record = True
@@ -183,6 +239,8 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
                 run.kill_at = bench.now()
                 proc.kill()
                 await proc.wait()
+                if not has_watchdog(charger):
+                    await _post_stop(run, bench, cfg_path, own_sets, logf)
                 await _wait_until(bench, spec.kill_at_s + spec.restart_after_s)
                 run.restart_at = bench.now()
                 proc = await _start_controller(cfg_path, overrides, logf, stats)
@@ -216,9 +274,11 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             raise ValueError(f"{path}: unknown check {c.name!r} ({', '.join(CHECKS)})")
         value = CHECKS[c.name](run)
         why = not_applicable(c.name, charger)
+        by = stopped_by(c.name, charger)
         checks.append({"name": c.name, "passed": None if why else bool(value <= c.limit),
                        "value": round(value, 3) if math.isfinite(value) else None,
-                       "limit": c.limit, **({"not_applicable": why} if why else {})})
+                       "limit": c.limit, **({"not_applicable": why} if why else {}),
+                       **({"stopped_by": by} if by else {})})
     return _result(sc, cfg, bench, run, checks), bench, run
 
 
@@ -246,13 +306,15 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "forbidden_writes": bench.charger.forbidden,
         # profiles an OCPP station rejected for breaking the V2X rules (not those a
         # charger_rejects fault refused): must be 0
-        "rejected_profiles": (len(bench.charger.rejected) if isinstance(bench.charger, Ocpp21)
-                              else 0),
+        "rejected_profiles": len(getattr(bench.charger, "rejected", ())),
         "checks": checks,
         # the faults as they ran (bench s; sync_faults moves a start to v2h's write)
         "faults": [{"kind": e.kind, "at_s": e.at_s if math.isfinite(e.at_s) else None,
                     "duration_s": e.duration_s} for e in run.events],
         "exit_codes": run.exit_codes,
+        # the unit's ExecStopPost= as the bench ran it after a SIGKILL (systemd emulated), for
+        # a charger without a watchdog of its own: its exit code must be 0
+        "post_stop": run.post_stop,
         "loop": {k: _percentiles(v) for k, v in run.stats.items()},
     }
 
