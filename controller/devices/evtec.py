@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from controller.config import Charger as ChargerConfig
 
+from ._gate import StartGate
 from ._modbus import ModbusLink
 from ._words import f32, s32, words_s32
 from .base import Capabilities, ChargerReading, DeviceError, SocSource, finite_or_nan
@@ -38,11 +39,13 @@ CAPS = Capabilities(
     energy_counters=False, phases=(1, 3))
 
 
-class Evtec:
+class Evtec(StartGate):
     """Charger driver. Every set_power() writes the setpoint (traffic feeds its idle
-    timeout); the gate is opened (1) once per run and closed (0) with every stop."""
+    timeout); the gate is opened (1) once per run and closed (0) with every stop
+    (StartGate)."""
 
     caps = CAPS
+    limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = ModbusLink("charger evtec", cfg.host, cfg.port, cfg.unit_id,
@@ -73,31 +76,12 @@ class Evtec:
             raise DeviceError(self.link.name, f"idle timeout not set: register 42 reads {s32(t)}")
         self._running = None
 
-    async def stop(self) -> None:
-        await self.link.write_words(self.base + SET_POWER, words_s32(0))
-        await self.link.write_words(self.base + START, words_s32(0))
-        self._running = False
+    async def _setpoint(self, watts: int) -> None:
+        await self.link.write_words(self.base + SET_POWER, words_s32(watts))
 
-    async def set_power(self, watts: float) -> None:
-        w = int(round(max(-LIMIT_W, min(LIMIT_W, watts))))
-        if w == 0:
-            if self._running is not False:
-                await self.stop()
-            else:
-                await self.link.write_words(self.base + SET_POWER, words_s32(0))
-            return
-        await self.link.write_words(self.base + SET_POWER, words_s32(w))
-        if not self._running:
-            await self.link.write_words(self.base + START, words_s32(1))
-            self._running = True
-
-    def forget(self) -> None:
-        """After lost replies nothing is known of the charger: the next command is a stop."""
-        self._running = None
+    async def _gate(self, start: bool) -> None:
+        await self.link.write_words(self.base + START, words_s32(1 if start else 0))
 
     async def release(self) -> None:
         """0 W and stop; its idle timeout stays (there is no control register to hand back)."""
         await self.stop()
-
-    async def close(self) -> None:
-        await self.link.close()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from controller.config import Charger as ChargerConfig
 
+from ._gate import StartGate
 from ._modbus import ModbusLink
 from ._words import s32, u32
 from .base import Capabilities, ChargerReading, SocSource, finite_or_nan
@@ -47,12 +48,13 @@ def _u32_words(value: int) -> list[int]:
     return [(value >> 16) & 0xFFFF, value & 0xFFFF]
 
 
-class Sigenergy:
+class Sigenergy(StartGate):
     """Charger driver: ev_w > 0 charges at 41002 (41004 = 0), ev_w < 0 discharges at 41004;
     41000 starts once per run and stops. The limits are read back: a unit that lost them
     (rebooted) is not as we set it, and control is taken again, a stop first."""
 
     caps = CAPS
+    limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = ModbusLink("charger sigenergy", cfg.host, cfg.port, cfg.unit_id,
@@ -89,8 +91,12 @@ class Sigenergy:
         self._running = None
 
     async def stop(self) -> None:
-        await self.link.write(START_STOP, 1)
+        """41000 = 1 alone: no setpoint is written (0 W on 41002 latches an error)."""
+        await self._gate(False)
         self._running = False
+
+    async def _gate(self, start: bool) -> None:
+        await self.link.write(START_STOP, 0 if start else 1)
 
     async def set_power(self, watts: float) -> None:
         w = int(round(watts))
@@ -98,7 +104,7 @@ class Sigenergy:
             if self._running is not False:
                 await self.stop()
             else:
-                await self.link.write(START_STOP, 1)  # traffic, and a stop again
+                await self._gate(False)  # traffic, and a stop again
             return
         chg, dis = self._limits or (MIN_W, -1)
         if w > 0:
@@ -111,17 +117,8 @@ class Sigenergy:
             dis = max(MIN_W, min(-w, self._rated[1]))
             await self.link.write_words(DIS_LIMIT, _u32_words(dis))
         self._limits = (chg, dis)
-        if not self._running:
-            await self.link.write(START_STOP, 0)
-            self._running = True
-
-    def forget(self) -> None:
-        """After lost replies nothing is known of the charger: the next command is a stop."""
-        self._running = None
+        await self._started()
 
     async def release(self) -> None:
         """Stop; there is no control to hand back."""
         await self.stop()
-
-    async def close(self) -> None:
-        await self.link.close()
