@@ -85,11 +85,25 @@ def discharge_before_reconnect_s(run: Run) -> float:
     return out
 
 
+def _stop_write(run: Run, w: tuple[float, int, int]) -> bool:
+    """Whether write w is the charger's stop as its driver writes it first: a 0 W setpoint
+    (260 = 0 in the log's words) for a charger that stops by its setpoint (the Quasar and
+    the EVtec write it before their stop command; the Ambibox and the SunSpec have no other),
+    the stop command (257 = 2) for one that stops by command alone (the Sigenergy's 41000 = 1:
+    a 0 W limit is never written to it; an OCPP station's Idle profile)."""
+    from controller.devices import CHARGER_CAPS
+
+    if CHARGER_CAPS[run.cfg.charger.driver].stop == "command":
+        return w[1] == ACTION and w[2] == 2
+    return w[1] == POWER_SP and w[2] == 0
+
+
 def grid_loss_zero_write_s(run: Run) -> float:
-    """After the grid goes: seconds until the controller writes 0 W to the charger's power
-    register (260), whatever its meter or the charger's replies do meanwhile."""
+    """After the grid goes: seconds until the controller writes the charger's stop (a 0 W
+    setpoint, 260 = 0; for a charger that stops by command alone its stop, 257 = 2), whatever
+    its meter or the charger's replies do meanwhile."""
     return max((next((w[0] - e.at_s for w in run.writes
-                      if w[0] >= e.at_s and w[1] == POWER_SP and w[2] == 0), math.inf)
+                      if w[0] >= e.at_s and _stop_write(run, w)), math.inf)
                 for e in _events(run, ("grid_loss",))), default=0.0)
 
 

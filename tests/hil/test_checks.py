@@ -63,6 +63,18 @@ class TestGridLoss:
         assert grid_loss_zero_write_s(r) == pytest.approx(0.9)
         assert grid_loss_zero_write_s(run(events=[Fault("grid_loss", 10, 5)])) == math.inf
 
+    @pytest.mark.parametrize("driver", ["sigenergy", "ocpp21"])
+    def test_zero_write_of_a_charger_that_stops_by_command(self, driver):
+        """A charger that stops by its command alone (the Sigenergy is never written a 0 W
+        limit): its stop, 257 = 2 in the log's words, is the zero write; a 260 = 0 there
+        is not (nor a stop before the loss)."""
+        w = [W(9.0, 257, 2), W(10.2, 260, -3000), W(10.3, 260, 0), W(10.6, 257, 2)]
+        cfg = config.defaults((f"charger.driver={driver}",))
+        r = Run([], w, [Fault("grid_loss", 10, 5)], cfg, n_sub=4, end_s=60.0)
+        assert grid_loss_zero_write_s(r) == pytest.approx(0.6)
+        r = Run([], w[:3], [Fault("grid_loss", 10, 5)], cfg, n_sub=4, end_s=60.0)
+        assert grid_loss_zero_write_s(r) == math.inf
+
     @pytest.mark.parametrize("n_sub", [4, 10])
     def test_reconnect_counts_from_the_meters_return(self, n_sub):
         """A meter dark until 18 s: discharge at 36 s is before 18 + 20 s (n_sub rows)."""
