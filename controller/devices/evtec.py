@@ -24,7 +24,7 @@ SOC = 12            # 2, int32, per mille; 0 outside a session
 ERROR = 54          # 4, uint64: 40-bit error mask, 0 = none
 SET_POWER = 86      # 2, int32, W (negative = discharge)
 START = 88          # 2, int32: 1 start, 0 stop
-SPAN = ERROR + 4    # one read: state .. error
+SPAN = START + 2    # one read: state .. the start/stop gate
 NO_CAR = (0, 1, 4, 5, 6)  # starting up, no car, and plugged but not yet controllable
 ERROR_STATES = (2, 12)
 LIMIT_W = 10_000
@@ -63,9 +63,12 @@ class Evtec(StartGate):
         permille = s32(r, SOC)
         soc = permille / 10.0 if car and 0 < permille <= 1000 else math.nan
         err = 1 if any(r[ERROR:ERROR + 4]) else 0
+        # ours: the idle timeout as we set it, and the gate open while we run (a session
+        # ended at the charger or in its app closes it: control is taken again, a stop first)
+        ours = (self._timeout_s is not None and s32(t) == self._timeout_s
+                and not (self._running and s32(r, START) != 1))
         return ChargerReading(self.clock(), finite_or_nan(f32(r, POWER), 2.0 * LIMIT_W), car,
-                              state not in ERROR_STATES and err == 0, soc, state, err,
-                              self._timeout_s is not None and s32(t) == self._timeout_s)
+                              state not in ERROR_STATES and err == 0, soc, state, err, ours)
 
     async def take_control(self, watchdog_s: int) -> None:
         w = int(min(watchdog_s, TIMEOUT_MAX_S))

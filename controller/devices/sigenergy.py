@@ -32,6 +32,7 @@ START_STOP = 41000      # 1, uint16, FC 6 only: 0 start, 1 stop
 POWER_LIMIT = 41002     # 2, uint32, W: charge power, >= MIN_W, never 0
 DIS_LIMIT = 41004       # 2, uint32, W: discharge power; 0 = none
 NO_CAR = (0, 7)
+ENDED = 6               # the session ended: by us (a stop), or at the unit or in its app
 ERROR_STATES = (4, 7, 9)
 MIN_W = 1_000           # the smallest power field-tested (PR #32023); 0 latches an error
 LIMIT_W = 12_000
@@ -77,7 +78,10 @@ class Sigenergy(StartGate):
         return ChargerReading(
             self.clock(), finite_or_nan(float(s32(r, at(POWER))), 2.0 * LIMIT_W), car,
             state not in ERROR_STATES, soc, state, 1 if state in ERROR_STATES else 0,
-            self._limits is None or (u32(h, 0), u32(h, 2)) == self._limits,
+            # ours: the limits as we wrote them, and no session ended while we run it (41000
+            # is write-only: someone's stop shows as state 6; control is taken again)
+            (self._limits is None or (u32(h, 0), u32(h, 2)) == self._limits)
+            and not (self._running and state == ENDED),
             u32(r, at(TOTAL_WH)) * 10.0, u32(r, at(TOTAL_DIS_WH)) * 10.0)
 
     async def take_control(self, watchdog_s: int) -> None:
