@@ -228,6 +228,26 @@ def charger_stop_s(run: Run) -> float:
                 for e in _events(run, ("charger_lost",))), default=0.0)
 
 
+def unconfirmed_stop_s(run: Run) -> float:
+    """After a short charger silence that leaves v2h unable to confirm its control (replies
+    to writes lost): how long until the charger, still running v2h's last setpoint, is below
+    100 W by v2h's stop (s). n/a when control was confirmed (DYNAMIC_NA)."""
+    return max((_first(run.rec, e.at_s, lambda r: abs(r[P]) < STOPPED_W)
+                for e in _events(run, ("charger_lost",))), default=0.0)
+
+
+def control_confirmed(run: Run) -> str:
+    """Why unconfirmed_stop_s does not apply to a run ("" when it does): v2h confirmed its
+    control when the charger answered again (no charger_control fault in its log), so it
+    rightly drove on, and no stop was owed. A charger whose take_control has nothing for a
+    lost reply to hide (Ambibox: a read; EVtec: one write, whose reply may come back) gets
+    there; the Quasar (four writes) and the Sigenergy (three) do not."""
+    if "fault start charger_control" in run.log:
+        return ""
+    return ("v2h confirmed its control of the charger when it answered again (no "
+            "charger_control fault): it rightly went on regulating, so no stop was owed")
+
+
 def stop_not_first_after_loss(run: Run) -> float:
     """1 when the first write that moves power (power setpoint 260, current setpoint 258,
     action 257) after the charger answers again is not a stop, else 0. Writes that take
@@ -424,6 +444,9 @@ def restart_regulates_s(run: Run) -> float:
 # ExecStopPost= (`v2h stop-charger`) reaches the charger, and the bench runs it as systemd
 # would for a charger without a watchdog (hil/_run.py, _post_stop)
 NEEDS_WATCHDOG = ("charger_stop_s",)
+# checks whose premise a run may not meet (e.g. control that could not be confirmed): the
+# reason it does not apply to this run, "" when it does (hil/_run.py)
+DYNAMIC_NA: dict[str, Callable[[Run], str]] = {"unconfirmed_stop_s": control_confirmed}
 
 CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     grid_loss_stop_s, discharge_before_reconnect_s, meter_stop_s, resume_s, charger_stop_s,
@@ -432,4 +455,5 @@ CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     overshoot_pct, exit_not_clean, kill_stop_s, restart_regulates_s,
     charger_lost_not_reported, grid_loss_zero_write_s, control_taken_s, power_before_control,
     fault_not_reported, stuck_stop_gap_s, discharge_writes_after_stuck, sign_flips_per_min,
-    idle_above_reserve_s, grid_mean_abs_w, settle_s_identified, overshoot_pct_identified)}
+    idle_above_reserve_s, grid_mean_abs_w, settle_s_identified, overshoot_pct_identified,
+    unconfirmed_stop_s)}

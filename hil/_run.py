@@ -20,7 +20,7 @@ from typing import Any
 from controller import config, sim
 
 from ._bench import Bench, Fault
-from ._checks import CHECKS, DARK_FAULTS, METER_FAULTS, NEEDS_WATCHDOG, Run
+from ._checks import CHECKS, DARK_FAULTS, DYNAMIC_NA, METER_FAULTS, NEEDS_WATCHDOG, Run
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
 
@@ -273,7 +273,8 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
         if c.name not in CHECKS:
             raise ValueError(f"{path}: unknown check {c.name!r} ({', '.join(CHECKS)})")
         value = CHECKS[c.name](run)
-        why = not_applicable(c.name, charger)
+        why = not_applicable(c.name, charger) or (
+            DYNAMIC_NA[c.name](run) if c.name in DYNAMIC_NA else "")
         by = stopped_by(c.name, charger)
         checks.append({"name": c.name, "passed": None if why else bool(value <= c.limit),
                        "value": round(value, 3) if math.isfinite(value) else None,

@@ -23,6 +23,7 @@ from hil._checks import (
     power_before_control,
     sign_flips_per_min,
     stuck_stop_gap_s,
+    unconfirmed_stop_s,
 )
 
 CFG = config.defaults(("control.grid_reconnect_s=20",))
@@ -166,3 +167,18 @@ class TestSoc:
         """Mean |grid| of the 1-s means over the second half (the first half ignored)."""
         rec = rows(10, 60, g=lambda t: 500.0 if t <= 30 else -30.0)
         assert grid_mean_abs_w(run(rec, n_sub=10)) == pytest.approx(30.0)
+
+
+class TestUnconfirmedStop:
+    def test_timed_from_the_silence_and_n_a_when_control_was_confirmed(self):
+        """The charger below 100 W 5.5 s after a silence at 20 s; the check applies only
+        when v2h could not confirm its control (its log has the charger_control fault)."""
+        from hil._checks import DYNAMIC_NA
+
+        rec = rows(4, 40, cmd=lambda t: -3000.0 if t < 25.5 else 0.0)
+        r = run(rec, events=[Fault("charger_lost", 20, 2)],
+                log="x WARNING fault start charger_control charger quasar: write 82")
+        assert unconfirmed_stop_s(r) == pytest.approx(5.5)
+        assert DYNAMIC_NA["unconfirmed_stop_s"](r) == ""
+        r.log = "x INFO state=NORMAL"
+        assert "confirmed its control" in DYNAMIC_NA["unconfirmed_stop_s"](r)
