@@ -147,6 +147,7 @@ class Bench:
         self._seen_writes = 0
         self.pubs: list[float] = []
         self._pub_k: int | None = None
+        self.asked = False  # a request has reached an emulator (or a client the P1 port)
         if self.meter_publish_s > 0.0 and self.meter_kind == "p1":
             raise ValueError("a P1 meter publishes on its own (every second): "
                              "meter_publish_s is for the Modbus meters")
@@ -241,7 +242,7 @@ class Bench:
             await self.meter.start(self.ports[name])
             return
         dev = self.meter if name == "meter" else self.charger
-        srv, _ = await start_server(dev.device(), self.ports[name], dev.trace_packet)
+        srv, _ = await start_server(dev.device(), self.ports[name], self._traced(dev.trace_packet))
         self.servers[name] = srv
 
     async def settle(self) -> None:
@@ -298,23 +299,41 @@ class Bench:
             self.servers["meter"] = self.meter
         elif self.meter_link == "rtu":
             line = RtuLine(self.meter.device(), self.config.meter.baudrate,
-                           self.meter.trace_packet)
+                           self._traced(self.meter.trace_packet))
             self.meter_serial = await line.start()
             self.servers["meter"] = line
         else:
-            srv, self.ports["meter"] = await start_server(self.meter.device(), meter_port,
-                                                          self.meter.trace_packet)
+            srv, self.ports["meter"] = await start_server(
+                self.meter.device(), meter_port, self._traced(self.meter.trace_packet))
             self.servers["meter"] = srv
         if self.charger.dials_out:  # v2h listens, the station dials it
             port = charger_port or free_port()
             await self.charger.start(port)  # type: ignore[union-attr]  # the OCPP station
         else:
             srv, port = await start_server(self.charger.device(), charger_port,
-                                           self.charger.trace_packet)
+                                           self._traced(self.charger.trace_packet))
             self.servers["charger"] = srv
         self.ports["charger"] = port
         self._update_faults()
         return dict(self.ports)
+
+    def _traced(self, trace: Callable[[bool, bytes], bytes]) -> Callable[[bool, bytes], bytes]:
+        """An emulator's packet hook that also notes the first request it hears."""
+        def hook(sending: bool, data: bytes) -> bytes:
+            if not sending:
+                self.asked = True
+            return trace(sending, data)
+        return hook
+
+    async def wait_asked(self, timeout_s: float) -> bool:
+        """Wait (real time) until the controller first talks to the bench: a request to a
+        Modbus emulator, or a client on the P1 port; False after timeout_s without one."""
+        end = time.monotonic() + timeout_s
+        while not (self.asked or (isinstance(self.meter, P1) and self.meter.writers)):
+            if time.monotonic() >= end:
+                return False
+            await asyncio.sleep(0.01)
+        return True
 
     async def run(self, duration_s: float | None = None) -> None:
         """Tick the plant in real time, by deadline (no drift), for duration_s or forever."""

@@ -29,6 +29,7 @@ TAIL_S = 3.0  # bench time kept running after SIGTERM, to see the stop arrive
 # charger without a watchdog of its own (the bench emulates systemd there)
 UNIT = Path(__file__).parents[1] / "firmware_notes" / "deploy" / "v2h.service"
 POST_STOP_TIMEOUT_S = 10.0  # as the unit's TimeoutStopSec=
+START_MAX_S = 30.0  # the longest the bench waits for the controller's first request
 # the judge's fuse grace, as the simulator's (firmware_notes/simulator.md): the charger's dead
 # time and settling after a load lands on its phase
 FUSE_GRACE_S = 3.0
@@ -227,13 +228,18 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             overrides = [*sets, *overrides]
             own_sets = sets
         logf = open(log_path or Path(tmp) / "controller.log", "w+b")  # noqa: SIM115
+        acts: asyncio.Task[None] | None = None
         try:
             bench.record = True
+            stats = Path(tmp) / "stats.json"
+            # the bench's clock starts when the controller first talks to it: its process
+            # start (the interpreter, imports: 0.3 s on a quiet machine, seconds on a loaded
+            # one beside the rest of the matrix) is not the scenario's time
+            proc = await _start_controller(cfg_path, overrides, logf, stats)
+            await bench.wait_asked(START_MAX_S)
             run.wall0 = time.time() - bench.now()  # bench time -> UTC (the ledger's clock)
             ticker = asyncio.create_task(bench.run(sc.duration_s + TAIL_S), name="hil.plant")
             acts = asyncio.create_task(_actions(bench, actions), name="hil.actions")
-            stats = Path(tmp) / "stats.json"
-            proc = await _start_controller(cfg_path, overrides, logf, stats)
             if spec.kill_at_s is not None:
                 await _wait_until(bench, spec.kill_at_s)
                 run.kill_at = bench.now()
@@ -258,7 +264,8 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             if stats.exists():  # the last controller's loop timings, written on its exit
                 run.stats = json.loads(stats.read_text())
         finally:
-            acts.cancel()
+            if acts is not None:
+                acts.cancel()
             await bench.stop()
             logf.seek(0)
             run.log = logf.read().decode(errors="replace")
