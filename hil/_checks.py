@@ -408,6 +408,42 @@ def overshoot_pct_identified(run: Run) -> float:
     return worst
 
 
+def _below_smallest_power(run: Run, judged: list[int]) -> str:
+    """Why step checks do not apply to a run ("" when they do): after a judged step (its
+    index in seconds) the house's own demand is below the charger's smallest power (its
+    Capabilities' min_power_w, plus the hysteresis), where it cannot regulate the grid to
+    0 W at all (the Sigenergy's 1000 W against a 700 W evening load): settling there is not
+    the charger's to do. A charger with no minimum of its own (the Quasar) is always
+    judged."""
+    from controller.devices import CHARGER_CAPS
+
+    least = CHARGER_CAPS[run.cfg.charger.driver].min_power_w
+    if least <= 0.0:
+        return ""
+    floor = least + run.cfg.limits.min_power_hyst_w
+    sec = _per_second(run)
+    steps = _steps(run)
+    ends = dict(zip(steps, [*steps[1:], len(sec)]))
+    for k in judged:
+        after = [abs(d) for _, d in sec[k + 1:ends[k]]]
+        if after and sum(after) / len(after) < floor:
+            return (f"after the step at {k} s the house draws {sum(after) / len(after):.0f} W, "
+                    f"below the {run.cfg.charger.driver} charger's smallest power "
+                    f"({least:.0f} W + {run.cfg.limits.min_power_hyst_w:.0f} W hysteresis): "
+                    "it cannot regulate the grid to 0 W there")
+    return ""
+
+
+def steps_below_smallest_power(run: Run) -> str:
+    """_below_smallest_power over settle_s's and overshoot_pct's steps (all of them)."""
+    return _below_smallest_power(run, _steps(run))
+
+
+def identified_below_smallest_power(run: Run) -> str:
+    """_below_smallest_power over the *_identified checks' steps."""
+    return _below_smallest_power(run, [k for k, _ in _identified_windows(run, 30)])
+
+
 def charger_lost_not_reported(run: Run) -> float:
     """1 unless the controller's log shows it entered CHARGER_LOST."""
     return 0.0 if "state=CHARGER_LOST" in run.log else 1.0
@@ -446,7 +482,11 @@ def restart_regulates_s(run: Run) -> float:
 NEEDS_WATCHDOG = ("charger_stop_s",)
 # checks whose premise a run may not meet (e.g. control that could not be confirmed): the
 # reason it does not apply to this run, "" when it does (hil/_run.py)
-DYNAMIC_NA: dict[str, Callable[[Run], str]] = {"unconfirmed_stop_s": control_confirmed}
+DYNAMIC_NA: dict[str, Callable[[Run], str]] = {
+    "unconfirmed_stop_s": control_confirmed, "settle_s": steps_below_smallest_power,
+    "overshoot_pct": steps_below_smallest_power,
+    "settle_s_identified": identified_below_smallest_power,
+    "overshoot_pct_identified": identified_below_smallest_power}
 
 CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     grid_loss_stop_s, discharge_before_reconnect_s, meter_stop_s, resume_s, charger_stop_s,

@@ -182,3 +182,24 @@ class TestUnconfirmedStop:
         assert DYNAMIC_NA["unconfirmed_stop_s"](r) == ""
         r.log = "x INFO state=NORMAL"
         assert "confirmed its control" in DYNAMIC_NA["unconfirmed_stop_s"](r)
+
+
+class TestSmallestPower:
+    def test_steps_judged_unless_the_house_is_below_the_chargers_minimum(self):
+        """A 2 kW step up at 20 s, down at 40 s to a 700 W house: the Sigenergy (1000 W
+        smallest power) cannot regulate there, so the step checks are n/a with the reason;
+        the Quasar (no minimum) is judged; a 1500 W house is judged for both."""
+        from hil._checks import DYNAMIC_NA
+
+        def house(base: float) -> Run:
+            rec = rows(4, 60, cmd=lambda t: 0.0,
+                       g=lambda t: base + (2000.0 if 20 <= t < 40 else 0.0))
+            cfg = config.defaults(("charger.driver=sigenergy",))
+            return Run(rec, [], [], cfg, n_sub=4, end_s=60.0)
+
+        na = DYNAMIC_NA["settle_s"]
+        assert "below the sigenergy charger's smallest power (1000 W" in na(house(700.0))
+        assert na(house(1500.0)) == ""
+        quasar = house(700.0)
+        quasar.cfg = config.defaults(("charger.driver=quasar",))
+        assert na(quasar) == ""
