@@ -83,26 +83,6 @@ async def test_fuse_guard_gives_way_when_the_write_reply_was_lost():
         f"ticks after the kettle")
 
 
-async def test_fuse_guard_gives_way_once_while_the_charger_has_not_moved():
-    """After a kettle on L1 the guard gives way at once, and while the charger has not yet
-    moved (its dead time: here it keeps its power) it writes no give-way that is not a real
-    step further."""
-    site = Site()
-    ch = site.charger
-    await site.run(4.0)
-    site.ctl.apply_command(SetMode(value="charge-now"))
-    await site.run(5.0)
-    assert ch.power_w > 4000.0, ch.power_w
-    site.meter.load[0] += 3000.0  # the kettle, after the cycle
-    ch.stuck = True  # the charger has not moved yet
-    n = len(ch.calls)
-    await site.run(7 * GRID_POLL_S)  # watch ticks only, before the next cycle
-    gives = [c.watts for c in ch.calls[n:] if c.kind == "set_power"]
-    assert gives and gives[0] < ch.power_w - 2000.0, gives  # the give-way, at once
-    for a, b in zip(gives, gives[1:]):
-        assert b <= a - 50.0, gives  # only one that gives way further by a real step
-
-
 async def test_fuse_guard_does_not_rewrite_a_give_way_by_a_few_watts(monkeypatch):
     """The step on each watch reading gives way again by a few watts while the charger has
     not moved yet (its dead time): those are not written, a real step further is. A charger
