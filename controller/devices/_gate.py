@@ -5,6 +5,11 @@ watchdog. Each driver says how its setpoint and its gate are written."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+from controller.config import Charger as ChargerConfig
+
 from ._modbus import ModbusLink
 
 
@@ -13,9 +18,14 @@ class StartGate:
     of the gate: True open, False closed by us, None unknown (at start, after lost replies,
     after control was taken): the next zero is then a full stop."""
 
-    link: ModbusLink
+    name: str  # the charger's name in its errors ("charger NAME: ...")
     limit_w: float
-    _running: bool | None = None
+
+    def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.link = ModbusLink(f"charger {self.name}", cfg.host, cfg.port, cfg.unit_id,
+                               cfg.timeout_s)
+        self.clock = clock
+        self._running: bool | None = None  # unknown until the first command
 
     async def _setpoint(self, watts: int) -> None:
         """Write the signed setpoint (W, + charge), in the charger's own terms."""

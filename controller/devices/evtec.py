@@ -13,7 +13,6 @@ from collections.abc import Callable
 from controller.config import Charger as ChargerConfig
 
 from ._gate import StartGate
-from ._modbus import ModbusLink
 from ._words import f32, s32, words_s32
 from .base import Capabilities, ChargerReading, DeviceError, SocSource, finite_or_nan
 
@@ -45,14 +44,12 @@ class Evtec(StartGate):
     (StartGate)."""
 
     caps = CAPS
+    name = "evtec"
     limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.link = ModbusLink("charger evtec", cfg.host, cfg.port, cfg.unit_id,
-                               cfg.timeout_s)
+        super().__init__(cfg, clock)
         self.base = (cfg.plug or 1) * 100
-        self.clock = clock
-        self._running: bool | None = None
         self._timeout_s: int | None = None
 
     async def read(self) -> ChargerReading:

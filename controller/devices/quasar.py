@@ -11,7 +11,6 @@ from collections.abc import Callable
 from controller.config import Charger as ChargerConfig
 
 from ._gate import StartGate
-from ._modbus import ModbusLink
 from ._words import s16
 from .base import Capabilities, ChargerReading, DeviceError, SocSource
 
@@ -45,13 +44,11 @@ class Quasar(StartGate):
     a stop preceding any new start after a loss (StartGate)."""
 
     caps = CAPS
+    name = "quasar"
     limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.link = ModbusLink("charger quasar", cfg.host, cfg.port, cfg.unit_id,
-                               cfg.timeout_s)
-        self.clock = clock
-        self._running: bool | None = None  # unknown until the first command
+        super().__init__(cfg, clock)
         self._watchdog_s: int | None = None  # as we set it; None before control is taken
 
     async def read(self) -> ChargerReading:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from controller.config import Charger as ChargerConfig
 
 from ._gate import StartGate
-from ._modbus import ModbusLink
 from ._words import s32, u32
 from .base import Capabilities, ChargerReading, SocSource, finite_or_nan
 
@@ -55,13 +54,11 @@ class Sigenergy(StartGate):
     (rebooted) is not as we set it, and control is taken again, a stop first."""
 
     caps = CAPS
+    name = "sigenergy"
     limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.link = ModbusLink("charger sigenergy", cfg.host, cfg.port, cfg.unit_id,
-                               cfg.timeout_s)
-        self.clock = clock
-        self._running: bool | None = None
+        super().__init__(cfg, clock)
         self._limits: tuple[int, int] | None = None  # (41002, 41004) as we last wrote them
         self._rated = (LIMIT_W, LIMIT_W)
 
