@@ -29,6 +29,7 @@ TAIL_S = 3.0  # bench time kept running after SIGTERM, to see the stop arrive
 # charger without a watchdog of its own (the bench emulates systemd there)
 UNIT = Path(__file__).parents[1] / "firmware_notes" / "deploy" / "v2h.service"
 POST_STOP_TIMEOUT_S = 10.0  # as the unit's TimeoutStopSec=
+P1_TELEGRAM_S = 1.0  # a DSMR 5 meter's telegram interval (controller/devices/p1.py)
 START_MAX_S = 30.0  # the longest the bench waits for the controller's first request
 # the judge's fuse grace, as the simulator's (firmware_notes/simulator.md): the charger's dead
 # time and settling after a load lands on its phase
@@ -128,7 +129,8 @@ def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = 
     `meter` overrides the scenario's meter model, `charger` names the charger's model (and
     the driver v2h runs with)."""
     sc, spec, extra = load_scenario(path)
-    cfg = config.defaults((*sc.set, *overrides, f"charger.driver={charger}"))
+    cfg = config.defaults((f"meter.driver={meter or spec.meter}", *sc.set, *overrides,
+                           f"charger.driver={charger}"))
     faults = [Fault(e.kind, float(e.at_s), float(e.duration_s)) for e in extra]
     bench = Bench(sc, cfg, meter_kind=meter or spec.meter, faults_schedule=faults,
                   unit_id=unit_id,
@@ -164,9 +166,12 @@ def _safety_seconds(run: Run) -> int:
     # a meter that dies with the grid shows no loss: v2h learns of it from the meter's
     # silence, so its budget is the loss budget plus the meter's timeout (issue #10), as the
     # scenarios' own grid_loss_stop_s checks say
+    # (a P1 meter's silence shows only when its next telegram is due: the telegram interval,
+    # as p1-dark-grid-loss's own check says)
     dark = [d.at_s for d in run.events if d.kind in DARK_FAULTS]
+    silence_s = P1_TELEGRAM_S if run.cfg.meter.driver == "p1" else run.cfg.meter.timeout_s
     budgets = {id(e): ctl.grid_loss_stop_s + (
-        run.cfg.meter.timeout_s if any(abs(a - e.at_s) < 1.0 for a in dark) else 0.0)
+        silence_s if any(abs(a - e.at_s) < 1.0 for a in dark) else 0.0)
         for e in run.events if e.kind == "grid_loss"}
     bad = 0.0
     for r in run.rec:

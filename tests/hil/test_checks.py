@@ -57,6 +57,21 @@ class TestGridLoss:
         assert _safety_seconds(run(rec, events=[loss])) == 1
         assert _safety_seconds(run(rec, events=[loss, Fault("meter_refused", 10, 8)])) == 0
 
+    def test_judge_gives_a_dark_p1_meter_its_telegram_interval(self):
+        """A P1 meter that dies with the grid shows it only when its next telegram is due:
+        discharge until 1.5 s after the loss is within grid_loss_stop_s + 1 s (as
+        p1-dark-grid-loss's own check); 1.75 s is not; a Modbus meter gets its timeout."""
+        from hil._run import _safety_seconds
+        p1 = config.defaults(("control.grid_reconnect_s=20", "meter.driver=p1"))
+        ev = [Fault("grid_loss", 10, 5), Fault("meter_dark", 10, 8)]
+
+        def judged(stop_at: float, cfg: config.Config) -> int:
+            rec = rows(4, 20, cmd=lambda t: -3000.0 if t < stop_at else 0.0)
+            return _safety_seconds(Run(rec, [], list(ev), cfg, n_sub=4, end_s=60.0))
+        assert judged(11.5, p1) == 0
+        assert judged(11.75, p1) == 1
+        assert judged(11.5, CFG) == 1
+
     def test_zero_write_measured_from_the_loss(self):
         """The first 260 = 0 after the loss, not a stop or a negative power."""
         r = run(writes=[W(9.0, 260, 0), W(10.2, 260, -3000), W(10.4, 257, 2),
