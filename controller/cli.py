@@ -106,6 +106,26 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def _stop_charger(args: argparse.Namespace) -> int:
+    """`v2h stop-charger`: the charger's stop, written from outside a dead controller (the
+    systemd unit's ExecStopPost=; controller/devices/_poststop.py); exit 1 when the charger
+    did not take it."""
+    import asyncio
+    import logging
+
+    from controller.devices import DeviceError
+    from controller.devices._poststop import stop_charger
+
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # our line says what failed
+    cfg = _load_config(args)
+    try:
+        print(asyncio.run(stop_charger(cfg)), flush=True)
+    except DeviceError as exc:
+        print(f"v2h stop-charger: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _probe(args: argparse.Namespace) -> int:
     """`v2h probe`: the commissioning run (controller/_probe.py); exit 1 when it could not
     identify (the reason on stderr)."""
@@ -221,6 +241,10 @@ def parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--stats", metavar="FILE", help="on exit, write the loop's timings (JSON)")
     p.set_defaults(func=_run)
+    p = sub.add_parser("stop-charger", help="write the charger's stop from outside the "
+                       "controller (the systemd unit's ExecStopPost=, after v2h run died)")
+    _add_config(p)
+    p.set_defaults(func=_stop_charger)
     p = sub.add_parser("probe", help="commissioning: small safe steps, the charger and the "
                        "meter identified, the config lines to use")
     _add_config(p)

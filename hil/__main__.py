@@ -13,7 +13,6 @@ import sys
 from controller import config
 
 from ._bench import CHARGER_MODELS
-from ._ocpp21 import STATION_ID
 from ._run import make_bench
 
 CHARGER_NAMES = tuple(CHARGER_MODELS)
@@ -27,6 +26,8 @@ async def _serve(args: argparse.Namespace) -> int:
              else f"127.0.0.1:{ports['meter']}")
     print(f"meter {bench.meter_kind} on {where} unit {args.unit_id}", flush=True)
     if args.charger == "ocpp21":  # the station dials the controller, which listens there
+        from ._ocpp21 import STATION_ID
+
         print(f"charger ocpp21 dials ws://127.0.0.1:{ports['charger']}/{STATION_ID}",
               flush=True)
     else:
@@ -57,14 +58,22 @@ async def _run(args: argparse.Namespace) -> int:
     for c in res["checks"]:
         mark = "n/a" if c["passed"] is None else "pass" if c["passed"] else "FAIL"
         why = f": {c['not_applicable']}" if c["passed"] is None else ""
-        print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']}){why}")
+        by = {"watchdog": " (stopped by its own watchdog)",
+              "post-stop": " (stopped by the unit's ExecStopPost=, v2h stop-charger)"}.get(
+                  c.get("stopped_by", ""), "")
+        print(f"{mark} {name}: {c['name']} = {c['value']} (limit {c['limit']}){by}{why}")
     print(text)
+    post = res.get("post_stop")
+    post_failed = post is not None and post["exit_code"] != 0
+    if post is not None and post_failed:
+        print(f"FAIL {name}: post_stop exit code = {post['exit_code']} (limit 0)")
     for key in ("forbidden_writes", "rejected_profiles"):
         if res.get(key):
             print(f"FAIL {name}: {key} = {res[key]} (limit 0)")
     ok = (all(c["passed"] is not False for c in res["checks"])
           and res["safety_violations"] == 0
-          and not res.get("forbidden_writes") and not res.get("rejected_profiles"))
+          and not res.get("forbidden_writes") and not res.get("rejected_profiles")
+          and not post_failed)
     return 0 if ok else 1
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
+from ._charger import LOG_ACTION, LOG_POWER, ChargerEmulator, clamp
 from ._codec import f32_be, from_i32_be, i16, i32_be
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Ambibox(ChargerEmulator):
     def session(self) -> int:
         if self.bench.faults.charger_error:
             return 9
-        return 5 if abs(self.bench.plant.p) > MOVING_W else 7
+        return self.by_power(5, 5, 7)
 
     def readings(self) -> dict[int, list[int]]:
         i, car = self.inp, self.car()

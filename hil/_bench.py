@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from pymodbus.server import ModbusTcpServer
 
@@ -24,7 +25,6 @@ from ._em24 import Em24
 from ._evtec import Evtec
 from ._faults import KINDS, Faults
 from ._modbus import start_server
-from ._ocpp21 import Ocpp21
 from ._p1 import P1
 from ._quasar import Quasar
 from ._rtu import RtuLine
@@ -32,15 +32,28 @@ from ._sdm630 import Sdm630
 from ._sigenergy import Sigenergy
 from ._sunspec import SunSpec
 
+if TYPE_CHECKING:
+    from ._ocpp21 import Ocpp21
+
 log = logging.getLogger("hil.bench")
 F_CAR = 1
 F_GRID_DOWN = 2
 F_CHARGER_ERROR = 64
 METERS = {"sdm630": Sdm630, "em24": Em24, "p1": P1}
+
+
+def _ocpp21(bench: Bench, unit_id: int = 1) -> Ocpp21:
+    """The OCPP 2.1 station, imported when used: the `ocpp` library's schema classes cost
+    half a second of CPU at the start of every Modbus charger's run (the matrix has 135)."""
+    from ._ocpp21 import Ocpp21
+
+    return Ocpp21(bench, unit_id)
+
+
 # the charger models, by the name of their driver (controller.devices.CHARGERS)
-CHARGER_MODELS: dict[str, type[Quasar] | type[ChargerEmulator]] = {
+CHARGER_MODELS: dict[str, Callable[..., Quasar | ChargerEmulator]] = {
     "quasar": Quasar, "evtec": Evtec, "ambibox": Ambibox, "sigenergy": Sigenergy,
-    "sunspec": SunSpec, "ocpp21": Ocpp21}
+    "sunspec": SunSpec, "ocpp21": _ocpp21}
 
 
 @dataclass
@@ -134,6 +147,7 @@ class Bench:
         self._seen_writes = 0
         self.pubs: list[float] = []
         self._pub_k: int | None = None
+        self.asked = False  # a request has reached an emulator (or a client the P1 port)
         if self.meter_publish_s > 0.0 and self.meter_kind == "p1":
             raise ValueError("a P1 meter publishes on its own (every second): "
                              "meter_publish_s is for the Modbus meters")
@@ -207,7 +221,7 @@ class Bench:
         """Close a device's port now (clients dropped, connects refused), or reopen it on the
         same port (a task: see settle())."""
         srv = self.servers.get(name)
-        if name == "charger" and isinstance(self.charger, Ocpp21):
+        if name == "charger" and self.charger.dials_out:
             return  # the station dials out: it drops and redials by itself (hil/_ocpp21.py)
         if not up:
             if isinstance(srv, P1):
@@ -228,7 +242,7 @@ class Bench:
             await self.meter.start(self.ports[name])
             return
         dev = self.meter if name == "meter" else self.charger
-        srv, _ = await start_server(dev.device(), self.ports[name], dev.trace_packet)
+        srv, _ = await start_server(dev.device(), self.ports[name], self._traced(dev.trace_packet))
         self.servers[name] = srv
 
     async def settle(self) -> None:
@@ -285,23 +299,41 @@ class Bench:
             self.servers["meter"] = self.meter
         elif self.meter_link == "rtu":
             line = RtuLine(self.meter.device(), self.config.meter.baudrate,
-                           self.meter.trace_packet)
+                           self._traced(self.meter.trace_packet))
             self.meter_serial = await line.start()
             self.servers["meter"] = line
         else:
-            srv, self.ports["meter"] = await start_server(self.meter.device(), meter_port,
-                                                          self.meter.trace_packet)
+            srv, self.ports["meter"] = await start_server(
+                self.meter.device(), meter_port, self._traced(self.meter.trace_packet))
             self.servers["meter"] = srv
-        if isinstance(self.charger, Ocpp21):  # v2h listens, the station dials it
+        if self.charger.dials_out:  # v2h listens, the station dials it
             port = charger_port or free_port()
-            await self.charger.start(port)
+            await self.charger.start(port)  # type: ignore[union-attr]  # the OCPP station
         else:
             srv, port = await start_server(self.charger.device(), charger_port,
-                                           self.charger.trace_packet)
+                                           self._traced(self.charger.trace_packet))
             self.servers["charger"] = srv
         self.ports["charger"] = port
         self._update_faults()
         return dict(self.ports)
+
+    def _traced(self, trace: Callable[[bool, bytes], bytes]) -> Callable[[bool, bytes], bytes]:
+        """An emulator's packet hook that also notes the first request it hears."""
+        def hook(sending: bool, data: bytes) -> bytes:
+            if not sending:
+                self.asked = True
+            return trace(sending, data)
+        return hook
+
+    async def wait_asked(self, timeout_s: float) -> bool:
+        """Wait (real time) until the controller first talks to the bench: a request to a
+        Modbus emulator, or a client on the P1 port; False after timeout_s without one."""
+        end = time.monotonic() + timeout_s
+        while not (self.asked or (isinstance(self.meter, P1) and self.meter.writers)):
+            if time.monotonic() >= end:
+                return False
+            await asyncio.sleep(0.01)
+        return True
 
     async def run(self, duration_s: float | None = None) -> None:
         """Tick the plant in real time, by deadline (no drift), for duration_s or forever."""
@@ -320,8 +352,8 @@ class Bench:
         for task in list(self._pending):
             task.cancel()
         await asyncio.gather(*self._pending, return_exceptions=True)
-        if isinstance(self.charger, Ocpp21):
-            await self.charger.stop()
+        if self.charger.dials_out:
+            await self.charger.stop()  # type: ignore[union-attr]  # the OCPP station
         for srv in self.servers.values():
             if isinstance(srv, P1):
                 await srv.stop()

@@ -33,6 +33,7 @@ class ChargerLink:
 
     bench: Bench
     _writes_seen: int
+    dials_out = False  # the OCPP station dials the controller; a Modbus charger listens
 
     def trace_packet(self, sending: bool, data: bytes) -> bytes:
         f = self.bench.faults
@@ -48,6 +49,32 @@ class ChargerLink:
 
     def watchdog(self) -> None:
         raise NotImplementedError
+
+    def _fill(self, regs: list[int], start: int) -> None:
+        """Serve a read: the registers from `start` as they read now."""
+        raise NotImplementedError
+
+    def _written(self, address: int, words: list[int], values: list) -> ExcCodes | None:
+        """Serve a write of `words` from `address`; what it stores goes back in `values`."""
+        raise NotImplementedError
+
+    async def action(self, fc: int, start: int, address: int, count: int,
+                     regs: list[int], values: list[int] | list[bool] | None
+                     ) -> ExcCodes | None:
+        """pymodbus's hook for every request: heard (or not, in a fault), then served."""
+        done, result = self.hear(fc, start, address, regs, values)
+        if done:
+            return result
+        if values is None:
+            self._fill(regs, start)
+            return None
+        return self._written(address, [int(v) for v in values], values)
+
+    def by_power(self, charging: int, discharging: int, idle: int) -> int:
+        """A state register's code by the plant's power: charging, discharging, or idle
+        (|power| within MOVING_W)."""
+        p = self.bench.plant.p
+        return charging if p > MOVING_W else discharging if p < -MOVING_W else idle
 
     def tick(self) -> None:
         """Each plant sub-step: a charger's own timers (an OCPP station's profiles expire);
@@ -227,17 +254,8 @@ class ChargerEmulator(ChargerLink):
         ir = table(self.input) if self.input else list(hr)
         return SimDevice(self.unit_id, simdata=(bits, list(bits), hr, ir), action=self.action)
 
-    async def action(self, fc: int, start: int, address: int, count: int,
-                     regs: list[int], values: list[int] | list[bool] | None
-                     ) -> ExcCodes | None:
-        done, result = self.hear(fc, start, address, regs, values)
-        if done:
-            return result
+    def _written(self, address: int, words: list[int], values: list) -> ExcCodes | None:
         b = self.bench
-        if values is None:
-            self._fill(regs, start)
-            return None
-        words = [int(v) for v in values]
         for i, w in enumerate(words):
             self.writes.append((b.now(), address + i, w))
         if any(address + i not in self.writable for i in range(len(words))):
@@ -253,7 +271,7 @@ class ChargerEmulator(ChargerLink):
             del self.power_clock[:-10_000]
         self._note()
         stored = [self.reg.get(address + i, 0) for i in range(len(words))]
-        values[:] = stored  # type: ignore[assignment]  # registers: words, no coils
+        values[:] = stored
         self._arm()
         self.apply()
         return None

@@ -39,6 +39,8 @@ class Run:
     end_s: float = math.inf  # the scenario's end: what follows is the stop, not regulation
     wall0: float = math.nan  # UTC (Unix s) at bench time 0
     stats: dict[str, list[float]] = field(default_factory=dict)  # the loop's timings (ms)
+    # the unit's ExecStopPost= as the bench ran it after the kill (hil/_run.py), or None
+    post_stop: dict[str, Any] | None = None
     # the charger's (bench time, 81 control, 83 setpoint type, 88 watchdog) at each change
     control_hist: list[tuple[float, int, int, int]] = field(default_factory=list)
     # control_hist's row as v2h configures the charger (None: the Quasar's 81, 83, 88 =
@@ -83,11 +85,25 @@ def discharge_before_reconnect_s(run: Run) -> float:
     return out
 
 
+def _stop_write(run: Run, w: tuple[float, int, int]) -> bool:
+    """Whether write w is the charger's stop as its driver writes it first: a 0 W setpoint
+    (260 = 0 in the log's words) for a charger that stops by its setpoint (the Quasar and
+    the EVtec write it before their stop command; the Ambibox and the SunSpec have no other),
+    the stop command (257 = 2) for one that stops by command alone (the Sigenergy's 41000 = 1:
+    a 0 W limit is never written to it; an OCPP station's Idle profile)."""
+    from controller.devices import CHARGER_CAPS
+
+    if CHARGER_CAPS[run.cfg.charger.driver].stop == "command":
+        return w[1] == ACTION and w[2] == 2
+    return w[1] == POWER_SP and w[2] == 0
+
+
 def grid_loss_zero_write_s(run: Run) -> float:
-    """After the grid goes: seconds until the controller writes 0 W to the charger's power
-    register (260), whatever its meter or the charger's replies do meanwhile."""
+    """After the grid goes: seconds until the controller writes the charger's stop (a 0 W
+    setpoint, 260 = 0; for a charger that stops by command alone its stop, 257 = 2), whatever
+    its meter or the charger's replies do meanwhile."""
     return max((next((w[0] - e.at_s for w in run.writes
-                      if w[0] >= e.at_s and w[1] == POWER_SP and w[2] == 0), math.inf)
+                      if w[0] >= e.at_s and _stop_write(run, w)), math.inf)
                 for e in _events(run, ("grid_loss",))), default=0.0)
 
 
@@ -210,6 +226,26 @@ def charger_stop_s(run: Run) -> float:
     """After the charger stops answering: how long until it is below 100 W by itself (s)."""
     return max((_first(run.rec, e.at_s, lambda r: abs(r[P]) < STOPPED_W)
                 for e in _events(run, ("charger_lost",))), default=0.0)
+
+
+def unconfirmed_stop_s(run: Run) -> float:
+    """After a short charger silence that leaves v2h unable to confirm its control (replies
+    to writes lost): how long until the charger, still running v2h's last setpoint, is below
+    100 W by v2h's stop (s). n/a when control was confirmed (DYNAMIC_NA)."""
+    return max((_first(run.rec, e.at_s, lambda r: abs(r[P]) < STOPPED_W)
+                for e in _events(run, ("charger_lost",))), default=0.0)
+
+
+def control_confirmed(run: Run) -> str:
+    """Why unconfirmed_stop_s does not apply to a run ("" when it does): v2h confirmed its
+    control when the charger answered again (no charger_control fault in its log), so it
+    rightly drove on, and no stop was owed. A charger whose take_control has nothing for a
+    lost reply to hide (Ambibox: a read; EVtec: one write, whose reply may come back) gets
+    there; the Quasar (four writes) and the Sigenergy (three) do not."""
+    if "fault start charger_control" in run.log:
+        return ""
+    return ("v2h confirmed its control of the charger when it answered again (no "
+            "charger_control fault): it rightly went on regulating, so no stop was owed")
 
 
 def stop_not_first_after_loss(run: Run) -> float:
@@ -372,6 +408,42 @@ def overshoot_pct_identified(run: Run) -> float:
     return worst
 
 
+def _below_smallest_power(run: Run, judged: list[int]) -> str:
+    """Why step checks do not apply to a run ("" when they do): after a judged step (its
+    index in seconds) the house's own demand is below the charger's smallest power (its
+    Capabilities' min_power_w, plus the hysteresis), where it cannot regulate the grid to
+    0 W at all (the Sigenergy's 1000 W against a 700 W evening load): settling there is not
+    the charger's to do. A charger with no minimum of its own (the Quasar) is always
+    judged."""
+    from controller.devices import CHARGER_CAPS
+
+    least = CHARGER_CAPS[run.cfg.charger.driver].min_power_w
+    if least <= 0.0:
+        return ""
+    floor = least + run.cfg.limits.min_power_hyst_w
+    sec = _per_second(run)
+    steps = _steps(run)
+    ends = dict(zip(steps, [*steps[1:], len(sec)]))
+    for k in judged:
+        after = [abs(d) for _, d in sec[k + 1:ends[k]]]
+        if after and sum(after) / len(after) < floor:
+            return (f"after the step at {k} s the house draws {sum(after) / len(after):.0f} W, "
+                    f"below the {run.cfg.charger.driver} charger's smallest power "
+                    f"({least:.0f} W + {run.cfg.limits.min_power_hyst_w:.0f} W hysteresis): "
+                    "it cannot regulate the grid to 0 W there")
+    return ""
+
+
+def steps_below_smallest_power(run: Run) -> str:
+    """_below_smallest_power over settle_s's and overshoot_pct's steps (all of them)."""
+    return _below_smallest_power(run, _steps(run))
+
+
+def identified_below_smallest_power(run: Run) -> str:
+    """_below_smallest_power over the *_identified checks' steps."""
+    return _below_smallest_power(run, [k for k, _ in _identified_windows(run, 30)])
+
+
 def charger_lost_not_reported(run: Run) -> float:
     """1 unless the controller's log shows it entered CHARGER_LOST."""
     return 0.0 if "state=CHARGER_LOST" in run.log else 1.0
@@ -385,7 +457,8 @@ def exit_not_clean(run: Run) -> float:
 
 
 def kill_stop_s(run: Run) -> float:
-    """After the controller is killed: seconds until the charger stands still by itself."""
+    """After the controller is killed: seconds until the charger stands still, by its own
+    watchdog or by the unit's ExecStopPost= (`v2h stop-charger`, run.post_stop)."""
     if run.kill_at is None:
         return 0.0
     return _first(run.rec, run.kill_at, lambda r: abs(r[P]) < STOPPED_W)
@@ -401,9 +474,19 @@ def restart_regulates_s(run: Run) -> float:
                 math.inf)
 
 
-# the checks that measure the charger stopping by its own watchdog: n/a (scored, not judged)
-# for a charger whose driver declares none (hil/_run.py, not_applicable)
-NEEDS_WATCHDOG = ("charger_stop_s", "kill_stop_s")
+# the checks that measure the charger stopping by its own watchdog while nothing can reach it
+# (the link is gone): n/a (scored, not judged) for a charger whose driver declares none
+# (hil/_run.py, not_applicable). kill_stop_s is not one: after a SIGKILL the systemd unit's
+# ExecStopPost= (`v2h stop-charger`) reaches the charger, and the bench runs it as systemd
+# would for a charger without a watchdog (hil/_run.py, _post_stop)
+NEEDS_WATCHDOG = ("charger_stop_s",)
+# checks whose premise a run may not meet (e.g. control that could not be confirmed): the
+# reason it does not apply to this run, "" when it does (hil/_run.py)
+DYNAMIC_NA: dict[str, Callable[[Run], str]] = {
+    "unconfirmed_stop_s": control_confirmed, "settle_s": steps_below_smallest_power,
+    "overshoot_pct": steps_below_smallest_power,
+    "settle_s_identified": identified_below_smallest_power,
+    "overshoot_pct_identified": identified_below_smallest_power}
 
 CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     grid_loss_stop_s, discharge_before_reconnect_s, meter_stop_s, resume_s, charger_stop_s,
@@ -412,4 +495,5 @@ CHECKS: dict[str, Callable[[Run], float]] = {f.__name__: f for f in (
     overshoot_pct, exit_not_clean, kill_stop_s, restart_regulates_s,
     charger_lost_not_reported, grid_loss_zero_write_s, control_taken_s, power_before_control,
     fault_not_reported, stuck_stop_gap_s, discharge_writes_after_stuck, sign_flips_per_min,
-    idle_above_reserve_s, grid_mean_abs_w, settle_s_identified, overshoot_pct_identified)}
+    idle_above_reserve_s, grid_mean_abs_w, settle_s_identified, overshoot_pct_identified,
+    unconfirmed_stop_s)}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
+from ._charger import LOG_ACTION, LOG_POWER, ChargerEmulator, clamp
 from ._codec import f32_be, i16, i32_be
 
 if TYPE_CHECKING:
@@ -68,12 +68,7 @@ class Evtec(ChargerEmulator):
             return 1
         if f.charger_error:
             return 12
-        p = self.bench.plant.p
-        if p > MOVING_W:
-            return 7
-        if p < -MOVING_W:
-            return 8
-        return 10 if self.started else 9
+        return self.by_power(7, 8, 10 if self.started else 9)
 
     def readings(self) -> dict[int, list[int]]:
         b, pl = self.base, self.bench.plant

@@ -178,6 +178,7 @@ class Ocpp21(ChargerEmulator):
     """The station: profiles in force, its transaction, and its connection to v2h."""
 
     name = "ocpp21"
+    dials_out = True  # it dials v2h, its CSMS (hil/_bench.py)
 
     def __init__(self, bench: Bench, unit_id: int = 1) -> None:
         self.factory, self.holding, self.writable, self.power_register = {}, (), frozenset(), 0

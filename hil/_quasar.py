@@ -108,18 +108,13 @@ class Quasar(ChargerLink):
 
     def state(self) -> int:
         f = self.bench.faults
-        p = self.bench.plant.p
         if f.car_unplug or not self.bench.car_home():
             return 0
         if f.charger_error:
             return 7
         if not self.started:
             return 4
-        if p > 50.0:
-            return 1
-        if p < -50.0:
-            return 11
-        return 2
+        return self.by_power(1, 11, 2)
 
     def readings(self) -> dict[int, int]:
         pl = self.bench.plant
@@ -192,27 +187,22 @@ class Quasar(ChargerLink):
         return (pl.chg_wh * pl.meas_gain, pl.dis_wh * pl.meas_gain)
 
     # -- Modbus --------------------------------------------------------------------------------
-    async def action(self, fc: int, start: int, address: int, count: int,
-                     regs: list[int], values: list[int] | list[bool] | None
-                     ) -> ExcCodes | None:
-        done, result = self.hear(fc, start, address, regs, values)
-        if done:
-            return result
+    def _fill(self, regs: list[int], start: int) -> None:
+        for addr, word in self.readings().items():
+            if start <= addr < start + len(regs):
+                regs[addr - start] = word
+        for addr in WRITABLE:
+            if start <= addr < start + len(regs):
+                regs[addr - start] = self.reg[addr]
+
+    def _written(self, address: int, words: list[int], values: list) -> ExcCodes | None:
         b = self.bench
-        if values is None:
-            for addr, word in self.readings().items():
-                if start <= addr < start + len(regs):
-                    regs[addr - start] = word
-            for addr in WRITABLE:
-                if start <= addr < start + len(regs):
-                    regs[addr - start] = self.reg[addr]
-            return None
-        for i, v in enumerate(values):
-            self.writes.append((b.now(), address + i, int(v)))
+        for i, w in enumerate(words):
+            self.writes.append((b.now(), address + i, w))
             if address + i == POWER_SP:
                 self.power_clock.append(b.clock())
                 del self.power_clock[:-10_000]
-        return self._write(address, [int(v) for v in values], values)
+        return self._write(address, words, values)
 
     def _write(self, address: int, words: list[int], values: list) -> ExcCodes | None:
         new = dict(self.reg)

@@ -8,6 +8,7 @@ import asyncio
 import json
 import math
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -19,12 +20,18 @@ from typing import Any
 from controller import config, sim
 
 from ._bench import Bench, Fault
-from ._checks import CHECKS, DARK_FAULTS, METER_FAULTS, NEEDS_WATCHDOG, Run
-from ._ocpp21 import Ocpp21
+from ._checks import CHECKS, DARK_FAULTS, DYNAMIC_NA, METER_FAULTS, NEEDS_WATCHDOG, Run
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
 
 TAIL_S = 3.0  # bench time kept running after SIGTERM, to see the stop arrive
+# the shipped systemd unit: its ExecStopPost= is what the bench runs after a SIGKILL for a
+# charger without a watchdog of its own (the bench emulates systemd there)
+UNIT = Path(__file__).parents[1] / "firmware_notes" / "deploy" / "v2h.service"
+POST_STOP_TIMEOUT_S = 10.0  # as the unit's TimeoutStopSec=
+P1_TELEGRAM_S = 1.0  # a DSMR 5 meter's telegram interval (controller/devices/p1.py)
+START_MAX_S = 30.0  # the longest the bench waits for the controller's first request
+FIRST_ASK_S = 0.5  # the bench time at the controller's first request
 # the judge's fuse grace, as the simulator's (firmware_notes/simulator.md): the charger's dead
 # time and settling after a load lands on its phase
 FUSE_GRACE_S = 3.0
@@ -54,16 +61,66 @@ def _config_sets(spec: HilSpec, bench: Bench, ledger: Path | None) -> list[str]:
     return [*sets, f"ledger.path={json.dumps(str(ledger))}"] if ledger else sets
 
 
-def not_applicable(check: str, charger: str) -> str:
-    """Why a check does not apply to this charger ("" when it does): it measures what the
-    charger's driver does not declare (its Capabilities), e.g. the charger stopping by its
-    own watchdog."""
+def has_watchdog(charger: str) -> bool:
+    """Whether the charger's driver declares a watchdog of its own (Capabilities): a Modbus
+    watchdog or idle timeout, or an OCPP profile's expiry."""
     from controller.devices import CHARGER_CAPS
 
-    if check in NEEDS_WATCHDOG and not CHARGER_CAPS[charger].has_watchdog:
+    return CHARGER_CAPS[charger].has_watchdog
+
+
+def not_applicable(check: str, charger: str) -> str:
+    """Why a check does not apply to this charger ("" when it does): it measures the charger
+    stopping by its own watchdog while nothing can reach it (charger_stop_s: the link is
+    gone), which a charger whose driver declares none (its Capabilities) cannot do."""
+    if check in NEEDS_WATCHDOG and not has_watchdog(charger):
         return (f"the {charger} charger has no Modbus watchdog or idle timeout in its public "
-                "sources: nothing stops it by itself when v2h or the link is gone")
+                "sources: nothing stops it by itself while the link to it is gone "
+                "(firmware_notes/register-maps.md)")
     return ""
+
+
+def stopped_by(check: str, charger: str) -> str:
+    """What stops the charger in a kill_stop_s check: its own watchdog, or the unit's
+    ExecStopPost= (`v2h stop-charger`) that the bench runs as systemd would."""
+    if check != "kill_stop_s":
+        return ""
+    return "watchdog" if has_watchdog(charger) else "post-stop"
+
+
+def post_stop_argv(cfg_path: Path, unit: Path = UNIT) -> list[str]:
+    """The unit's ExecStopPost= command as the bench runs it: its `v2h` by this interpreter
+    (`python -m controller.cli`), the bench's config file in place of the unit's."""
+    line = next((ln for ln in unit.read_text().splitlines() if ln.startswith("ExecStopPost=")),
+                None)
+    if line is None:
+        raise ValueError(f"{unit}: no ExecStopPost= line")
+    argv = shlex.split(line.partition("=")[2].lstrip("-"))
+    if not argv or Path(argv[0]).name != "v2h" or "--config" not in argv[:-1]:
+        raise ValueError(f"{unit}: ExecStopPost= is not `v2h ... --config FILE`: {line}")
+    i = argv.index("--config") + 1
+    return [sys.executable, "-m", "controller.cli", *argv[1:i], str(cfg_path), *argv[i + 1:]]
+
+
+async def _post_stop(run: Run, bench: Bench, cfg_path: Path, sets: list[str], log: Any) -> None:
+    """systemd after the main process died: the unit's ExecStopPost=, once, now; its exit
+    code and bench time in `run.post_stop` (`sets`: the bench's addresses when the config
+    file is the user's own)."""
+    argv = post_stop_argv(cfg_path)
+    for ov in sets:
+        argv += ["--set", ov]
+    t0 = bench.now()
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=log, stderr=log,
+                                                stdin=asyncio.subprocess.DEVNULL,
+                                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        rc: int | None = await asyncio.wait_for(proc.wait(), timeout=POST_STOP_TIMEOUT_S)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        rc = None
+    run.post_stop = {"command": shlex.join(["v2h", *argv[3:]]), "at_s": round(t0, 3),
+                     "done_s": round(bench.now(), 3), "exit_code": rc}
 
 
 def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = None,
@@ -73,7 +130,8 @@ def make_bench(path: str, overrides: Sequence[str] = (), *, meter: str | None = 
     `meter` overrides the scenario's meter model, `charger` names the charger's model (and
     the driver v2h runs with)."""
     sc, spec, extra = load_scenario(path)
-    cfg = config.defaults((*sc.set, *overrides, f"charger.driver={charger}"))
+    cfg = config.defaults((f"meter.driver={meter or spec.meter}", *sc.set, *overrides,
+                           f"charger.driver={charger}"))
     faults = [Fault(e.kind, float(e.at_s), float(e.duration_s)) for e in extra]
     bench = Bench(sc, cfg, meter_kind=meter or spec.meter, faults_schedule=faults,
                   unit_id=unit_id,
@@ -109,9 +167,12 @@ def _safety_seconds(run: Run) -> int:
     # a meter that dies with the grid shows no loss: v2h learns of it from the meter's
     # silence, so its budget is the loss budget plus the meter's timeout (issue #10), as the
     # scenarios' own grid_loss_stop_s checks say
+    # (a P1 meter's silence shows only when its next telegram is due: the telegram interval,
+    # as p1-dark-grid-loss's own check says)
     dark = [d.at_s for d in run.events if d.kind in DARK_FAULTS]
+    silence_s = P1_TELEGRAM_S if run.cfg.meter.driver == "p1" else run.cfg.meter.timeout_s
     budgets = {id(e): ctl.grid_loss_stop_s + (
-        run.cfg.meter.timeout_s if any(abs(a - e.at_s) < 1.0 for a in dark) else 0.0)
+        silence_s if any(abs(a - e.at_s) < 1.0 for a in dark) else 0.0)
         for e in run.events if e.kind == "grid_loss"}
     bad = 0.0
     for r in run.rec:
@@ -166,23 +227,36 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
         if config_file is None:
             ledger = Path(ledger_path or Path(tmp) / "ledger.db")
             cfg_path.write_text(_config_text(spec, bench, ledger))
+            own_sets: list[str] = []
         else:  # the bench's addresses first: the scenario's and the caller's --set win
             cfg_path = Path(config_file)
             sets = _config_sets(spec, bench, Path(ledger_path) if ledger_path else None)
             overrides = [*sets, *overrides]
+            own_sets = sets
         logf = open(log_path or Path(tmp) / "controller.log", "w+b")  # noqa: SIM115
+        acts: asyncio.Task[None] | None = None
         try:
             bench.record = True
+            stats = Path(tmp) / "stats.json"
+            # the bench's clock starts when the controller first talks to it: its process
+            # start (the interpreter, imports: 0.3 s on a quiet machine, seconds on a loaded
+            # one beside the rest of the matrix) is not the scenario's time
+            proc = await _start_controller(cfg_path, overrides, logf, stats)
+            await bench.wait_asked(START_MAX_S)
+            # as on a quiet machine, where the controller's first request came about this
+            # long after the bench's start: its cycles are not aligned with the whole
+            # seconds the scenarios' faults start on (a phase that sync_faults chooses)
+            bench.advance(FIRST_ASK_S)
             run.wall0 = time.time() - bench.now()  # bench time -> UTC (the ledger's clock)
             ticker = asyncio.create_task(bench.run(sc.duration_s + TAIL_S), name="hil.plant")
             acts = asyncio.create_task(_actions(bench, actions), name="hil.actions")
-            stats = Path(tmp) / "stats.json"
-            proc = await _start_controller(cfg_path, overrides, logf, stats)
             if spec.kill_at_s is not None:
                 await _wait_until(bench, spec.kill_at_s)
                 run.kill_at = bench.now()
                 proc.kill()
                 await proc.wait()
+                if not has_watchdog(charger):
+                    await _post_stop(run, bench, cfg_path, own_sets, logf)
                 await _wait_until(bench, spec.kill_at_s + spec.restart_after_s)
                 run.restart_at = bench.now()
                 proc = await _start_controller(cfg_path, overrides, logf, stats)
@@ -200,7 +274,8 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             if stats.exists():  # the last controller's loop timings, written on its exit
                 run.stats = json.loads(stats.read_text())
         finally:
-            acts.cancel()
+            if acts is not None:
+                acts.cancel()
             await bench.stop()
             logf.seek(0)
             run.log = logf.read().decode(errors="replace")
@@ -215,10 +290,13 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
         if c.name not in CHECKS:
             raise ValueError(f"{path}: unknown check {c.name!r} ({', '.join(CHECKS)})")
         value = CHECKS[c.name](run)
-        why = not_applicable(c.name, charger)
+        why = not_applicable(c.name, charger) or (
+            DYNAMIC_NA[c.name](run) if c.name in DYNAMIC_NA else "")
+        by = stopped_by(c.name, charger)
         checks.append({"name": c.name, "passed": None if why else bool(value <= c.limit),
                        "value": round(value, 3) if math.isfinite(value) else None,
-                       "limit": c.limit, **({"not_applicable": why} if why else {})})
+                       "limit": c.limit, **({"not_applicable": why} if why else {}),
+                       **({"stopped_by": by} if by else {})})
     return _result(sc, cfg, bench, run, checks), bench, run
 
 
@@ -246,13 +324,15 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         "forbidden_writes": bench.charger.forbidden,
         # profiles an OCPP station rejected for breaking the V2X rules (not those a
         # charger_rejects fault refused): must be 0
-        "rejected_profiles": (len(bench.charger.rejected) if isinstance(bench.charger, Ocpp21)
-                              else 0),
+        "rejected_profiles": len(getattr(bench.charger, "rejected", ())),
         "checks": checks,
         # the faults as they ran (bench s; sync_faults moves a start to v2h's write)
         "faults": [{"kind": e.kind, "at_s": e.at_s if math.isfinite(e.at_s) else None,
                     "duration_s": e.duration_s} for e in run.events],
         "exit_codes": run.exit_codes,
+        # the unit's ExecStopPost= as the bench ran it after a SIGKILL (systemd emulated), for
+        # a charger without a watchdog of its own: its exit code must be 0
+        "post_stop": run.post_stop,
         "loop": {k: _percentiles(v) for k, v in run.stats.items()},
     }
 

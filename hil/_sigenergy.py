@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
+from ._charger import LOG_ACTION, LOG_POWER, ChargerEmulator, clamp
 from ._codec import i16, i32_be
 
 if TYPE_CHECKING:
@@ -74,12 +74,7 @@ class Sigenergy(ChargerEmulator):
             return 0
         if self.bench.faults.charger_error or self.latched:
             return 4
-        p = self.bench.plant.p
-        if p > MOVING_W:
-            return 3
-        if p < -MOVING_W:
-            return 8
-        return 1 if self.started else 6
+        return self.by_power(3, 8, 1 if self.started else 6)
 
     def readings(self) -> dict[int, list[int]]:
         pl = self.bench.plant

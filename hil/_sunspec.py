@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
 
-from ._charger import LOG_ACTION, LOG_POWER, MOVING_W, ChargerEmulator, clamp
+from ._charger import LOG_ACTION, LOG_POWER, ChargerEmulator, clamp
 from ._codec import from_i16, i16
 
 if TYPE_CHECKING:
@@ -68,8 +68,7 @@ class SunSpec(ChargerEmulator):
             return 1
         if self.bench.faults.charger_error:
             return 7
-        p = self.bench.plant.p
-        return 9 if p > MOVING_W else 10 if p < -MOVING_W else 8
+        return self.by_power(9, 10, 8)
 
     def readings(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {SUNS: [0x5375, 0x6E53], END: [0xFFFF, 0]}

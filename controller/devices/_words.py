@@ -1,5 +1,6 @@
-"""Register words to numbers and back for the charger drivers (each word big-endian on the
-wire; the word order of a 32-bit value is the device's, named in the function)."""
+"""Register words to numbers and back for the Modbus drivers, chargers and meters (each word
+big-endian on the wire; the word order of a 32-bit value is the device's, named in the
+function)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ def s16(word: int) -> int:
 def s32(regs: list[int], at: int = 0) -> int:
     """Signed 32-bit, high word first."""
     value: int = struct.unpack(">i", struct.pack(">HH", regs[at], regs[at + 1]))[0]
+    return value
+
+
+def s32_low_first(regs: list[int], at: int = 0) -> int:
+    """Signed 32-bit, low word first (Carlo Gavazzi's EM24)."""
+    value: int = struct.unpack("<i", struct.pack("<HH", regs[at], regs[at + 1]))[0]
     return value
 
 

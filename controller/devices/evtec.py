@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from controller.config import Charger as ChargerConfig
 
-from ._modbus import ModbusLink
+from ._gate import StartGate
 from ._words import f32, s32, words_s32
 from .base import Capabilities, ChargerReading, DeviceError, SocSource, finite_or_nan
 
@@ -23,7 +23,7 @@ SOC = 12            # 2, int32, per mille; 0 outside a session
 ERROR = 54          # 4, uint64: 40-bit error mask, 0 = none
 SET_POWER = 86      # 2, int32, W (negative = discharge)
 START = 88          # 2, int32: 1 start, 0 stop
-SPAN = ERROR + 4    # one read: state .. error
+SPAN = START + 2    # one read: state .. the start/stop gate
 NO_CAR = (0, 1, 4, 5, 6)  # starting up, no car, and plugged but not yet controllable
 ERROR_STATES = (2, 12)
 LIMIT_W = 10_000
@@ -38,18 +38,18 @@ CAPS = Capabilities(
     energy_counters=False, phases=(1, 3))
 
 
-class Evtec:
+class Evtec(StartGate):
     """Charger driver. Every set_power() writes the setpoint (traffic feeds its idle
-    timeout); the gate is opened (1) once per run and closed (0) with every stop."""
+    timeout); the gate is opened (1) once per run and closed (0) with every stop
+    (StartGate)."""
 
     caps = CAPS
+    name = "evtec"
+    limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.link = ModbusLink("charger evtec", cfg.host, cfg.port, cfg.unit_id,
-                               cfg.timeout_s)
+        super().__init__(cfg, clock)
         self.base = (cfg.plug or 1) * 100
-        self.clock = clock
-        self._running: bool | None = None
         self._timeout_s: int | None = None
 
     async def read(self) -> ChargerReading:
@@ -60,9 +60,12 @@ class Evtec:
         permille = s32(r, SOC)
         soc = permille / 10.0 if car and 0 < permille <= 1000 else math.nan
         err = 1 if any(r[ERROR:ERROR + 4]) else 0
+        # ours: the idle timeout as we set it, and the gate open while we run (a session
+        # ended at the charger or in its app closes it: control is taken again, a stop first)
+        ours = (self._timeout_s is not None and s32(t) == self._timeout_s
+                and not (self._running and s32(r, START) != 1))
         return ChargerReading(self.clock(), finite_or_nan(f32(r, POWER), 2.0 * LIMIT_W), car,
-                              state not in ERROR_STATES and err == 0, soc, state, err,
-                              self._timeout_s is not None and s32(t) == self._timeout_s)
+                              state not in ERROR_STATES and err == 0, soc, state, err, ours)
 
     async def take_control(self, watchdog_s: int) -> None:
         w = int(min(watchdog_s, TIMEOUT_MAX_S))
@@ -73,31 +76,12 @@ class Evtec:
             raise DeviceError(self.link.name, f"idle timeout not set: register 42 reads {s32(t)}")
         self._running = None
 
-    async def stop(self) -> None:
-        await self.link.write_words(self.base + SET_POWER, words_s32(0))
-        await self.link.write_words(self.base + START, words_s32(0))
-        self._running = False
+    async def _setpoint(self, watts: int) -> None:
+        await self.link.write_words(self.base + SET_POWER, words_s32(watts))
 
-    async def set_power(self, watts: float) -> None:
-        w = int(round(max(-LIMIT_W, min(LIMIT_W, watts))))
-        if w == 0:
-            if self._running is not False:
-                await self.stop()
-            else:
-                await self.link.write_words(self.base + SET_POWER, words_s32(0))
-            return
-        await self.link.write_words(self.base + SET_POWER, words_s32(w))
-        if not self._running:
-            await self.link.write_words(self.base + START, words_s32(1))
-            self._running = True
-
-    def forget(self) -> None:
-        """After lost replies nothing is known of the charger: the next command is a stop."""
-        self._running = None
+    async def _gate(self, start: bool) -> None:
+        await self.link.write_words(self.base + START, words_s32(1 if start else 0))
 
     async def release(self) -> None:
         """0 W and stop; its idle timeout stays (there is no control register to hand back)."""
         await self.stop()
-
-    async def close(self) -> None:
-        await self.link.close()

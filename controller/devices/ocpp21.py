@@ -39,7 +39,8 @@ from websockets.asyncio.server import Server, ServerConnection, basic_auth, serv
 from controller.config import Charger as ChargerConfig
 
 from ._ocpp import BPT_MODES, Csms, StationState, iso
-from .base import Capabilities, ChargerReading, DeviceError, SocSource
+from ._ocpp_caps import CAPS, LIMIT_W
+from .base import ChargerReading, DeviceError
 
 SUBPROTOCOL = "ocpp2.1"
 TX_PROFILE_ID = 1        # v2h's TxProfile (replaced by each command)
@@ -47,21 +48,10 @@ DEFAULT_PROFILE_ID = 2   # v2h's TxDefaultProfile: Idle, the fallback on expiry
 TX_STACK_LEVEL = 1
 SAMPLE_MAX_S = 2.0       # the oldest MeterValues a read takes from a station that declines
                          # TriggerMessage (its SampledDataCtrlr.TxUpdatedInterval: 1 s)
-LIMIT_W = 22_000         # the most v2h commands either way (AC 3 x 32 A; the car's less)
 SKEW_MAX = timedelta(days=1)  # a station's clock further off than this is not believed
 SKEW_WINDOW_S = 120.0  # the station's clock: the latest of its timestamps over this long
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 log = logging.getLogger("v2h")
-
-CAPS = Capabilities(
-    max_charge_w=LIMIT_W, max_discharge_w=LIMIT_W,
-    min_power_w=0.0,  # the car's minimum comes in NotifyEVChargingNeeds: limits.min_power_w
-    stop="command",   # an Idle period
-    soc=SocSource(None, 1.0, session_only=True),  # SoC measurand in MeterValues
-    watchdog_register=None, watchdog_max_s=600,
-    watchdog_profile=True,  # each TxProfile expires after watchdog_s
-    energy_counters=True, phases=(1, 3))
-
 
 class Ocpp21:
     """Charger driver: v2h listens (host, port) for one station (`station_id`, any when

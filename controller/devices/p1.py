@@ -41,6 +41,10 @@ class P1:
     """Meter driver for a DSMR 5 P1 port: a reader task keeps the newest valid telegram."""
 
     measures_frequency = False
+    # DSMR 5 sends a telegram a second: a sample up to a second old is the newest there is
+    # (the loop's meter interval; without it every 1-s gap read as the grid unseen, so v2h
+    # never discharged on a P1 meter: hil/scenarios/p1-dark-grid-loss.toml, 0 Wh, as found)
+    publish_interval_s = 1.0
 
     def __init__(self, cfg: MeterConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.cfg = cfg

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from controller.config import Charger as ChargerConfig
 
-from ._modbus import ModbusLink
+from ._gate import StartGate
 from ._words import s16
 from .base import Capabilities, ChargerReading, DeviceError, SocSource
 
@@ -38,17 +38,17 @@ CAPS = Capabilities(
     energy_counters=False, phases=(1,))
 
 
-class Quasar:
-    """Charger driver. Every set_power() writes the setpoint, which also feeds the charger's
-    watchdog (any traffic does); a stop command precedes any new start after a loss."""
+class Quasar(StartGate):
+    """Charger driver. Every set_power() writes the setpoint (260), which also feeds the
+    charger's watchdog (any traffic does); the action (257) starts once per run and stops,
+    a stop preceding any new start after a loss (StartGate)."""
 
     caps = CAPS
+    name = "quasar"
+    limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.link = ModbusLink("charger quasar", cfg.host, cfg.port, cfg.unit_id,
-                               cfg.timeout_s)
-        self.clock = clock
-        self._running: bool | None = None  # unknown until the first command
+        super().__init__(cfg, clock)
         self._watchdog_s: int | None = None  # as we set it; None before control is taken
 
     async def read(self) -> ChargerReading:
@@ -86,31 +86,12 @@ class Quasar:
                               f"control not taken: registers 81, 83, 88 read {c}")
         self._running = None  # whatever it did before: the next command says it anew
 
-    async def stop(self) -> None:
-        await self.link.write(POWER_SP, 0)
-        await self.link.write(ACTION, 2)
-        self._running = False
+    async def _setpoint(self, watts: int) -> None:
+        await self.link.write(POWER_SP, watts)
 
-    async def set_power(self, watts: float) -> None:
-        w = int(round(max(-LIMIT_W, min(LIMIT_W, watts))))
-        if w == 0:
-            if self._running is not False:
-                await self.stop()
-            else:
-                await self.link.write(POWER_SP, 0)  # keeps the watchdog fed
-            return
-        await self.link.write(POWER_SP, w)
-        if not self._running:
-            await self.link.write(ACTION, 1)
-            self._running = True
-
-    def forget(self) -> None:
-        """After lost replies nothing is known of the charger: the next command is a stop."""
-        self._running = None
+    async def _gate(self, start: bool) -> None:
+        await self.link.write(ACTION, 1 if start else 2)
 
     async def release(self) -> None:
         await self.stop()
         await self.link.write(CONTROL, 0)
-
-    async def close(self) -> None:
-        await self.link.close()

@@ -5,13 +5,13 @@ Map (firmware_notes/register-maps.md): input registers, float32, high word first
 
 from __future__ import annotations
 
-import struct
 import time
 from collections.abc import Callable
 
 from controller.config import Meter as MeterConfig
 
 from ._modbus import ModbusLink
+from ._words import f32
 from .base import MeterReading, finite_or_nan
 
 V_L1 = 0x0000      # 2, float32, V; L2 +2, L3 +4
@@ -23,11 +23,6 @@ SPAN = 0x004C      # one request covers all of the above
 
 MAX_W = 100_000.0
 MAX_V = 1_000.0
-
-
-def _f32(regs: list[int], addr: int) -> float:
-    value: float = struct.unpack(">f", struct.pack(">HH", regs[addr], regs[addr + 1]))[0]
-    return value
 
 
 class Sdm630:
@@ -42,12 +37,12 @@ class Sdm630:
 
     async def read(self) -> MeterReading:
         r = await self.link.read(4, 0, SPAN)
-        w = [finite_or_nan(_f32(r, P_L1 + 2 * i), MAX_W) for i in range(3)]
-        v = [finite_or_nan(_f32(r, V_L1 + 2 * i), MAX_V) for i in range(3)]
+        w = [finite_or_nan(f32(r, P_L1 + 2 * i), MAX_W) for i in range(3)]
+        v = [finite_or_nan(f32(r, V_L1 + 2 * i), MAX_V) for i in range(3)]
         return MeterReading(self.clock(), w[0], w[1], w[2], v[0], v[1], v[2],
-                            finite_or_nan(_f32(r, FREQ), 100.0),
-                            finite_or_nan(_f32(r, E_IMPORT) * 1000.0, 1e12),
-                            finite_or_nan(_f32(r, E_EXPORT) * 1000.0, 1e12))
+                            finite_or_nan(f32(r, FREQ), 100.0),
+                            finite_or_nan(f32(r, E_IMPORT) * 1000.0, 1e12),
+                            finite_or_nan(f32(r, E_EXPORT) * 1000.0, 1e12))
 
     async def close(self) -> None:
         await self.link.close()

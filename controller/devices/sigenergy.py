@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from controller.config import Charger as ChargerConfig
 
-from ._modbus import ModbusLink
+from ._gate import StartGate
 from ._words import s32, u32
 from .base import Capabilities, ChargerReading, SocSource, finite_or_nan
 
@@ -31,6 +31,7 @@ START_STOP = 41000      # 1, uint16, FC 6 only: 0 start, 1 stop
 POWER_LIMIT = 41002     # 2, uint32, W: charge power, >= MIN_W, never 0
 DIS_LIMIT = 41004       # 2, uint32, W: discharge power; 0 = none
 NO_CAR = (0, 7)
+ENDED = 6               # the session ended: by us (a stop), or at the unit or in its app
 ERROR_STATES = (4, 7, 9)
 MIN_W = 1_000           # the smallest power field-tested (PR #32023); 0 latches an error
 LIMIT_W = 12_000
@@ -47,18 +48,17 @@ def _u32_words(value: int) -> list[int]:
     return [(value >> 16) & 0xFFFF, value & 0xFFFF]
 
 
-class Sigenergy:
+class Sigenergy(StartGate):
     """Charger driver: ev_w > 0 charges at 41002 (41004 = 0), ev_w < 0 discharges at 41004;
     41000 starts once per run and stops. The limits are read back: a unit that lost them
     (rebooted) is not as we set it, and control is taken again, a stop first."""
 
     caps = CAPS
+    name = "sigenergy"
+    limit_w = LIMIT_W
 
     def __init__(self, cfg: ChargerConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.link = ModbusLink("charger sigenergy", cfg.host, cfg.port, cfg.unit_id,
-                               cfg.timeout_s)
-        self.clock = clock
-        self._running: bool | None = None
+        super().__init__(cfg, clock)
         self._limits: tuple[int, int] | None = None  # (41002, 41004) as we last wrote them
         self._rated = (LIMIT_W, LIMIT_W)
 
@@ -75,7 +75,10 @@ class Sigenergy:
         return ChargerReading(
             self.clock(), finite_or_nan(float(s32(r, at(POWER))), 2.0 * LIMIT_W), car,
             state not in ERROR_STATES, soc, state, 1 if state in ERROR_STATES else 0,
-            self._limits is None or (u32(h, 0), u32(h, 2)) == self._limits,
+            # ours: the limits as we wrote them, and no session ended while we run it (41000
+            # is write-only: someone's stop shows as state 6; control is taken again)
+            (self._limits is None or (u32(h, 0), u32(h, 2)) == self._limits)
+            and not (self._running and state == ENDED),
             u32(r, at(TOTAL_WH)) * 10.0, u32(r, at(TOTAL_DIS_WH)) * 10.0)
 
     async def take_control(self, watchdog_s: int) -> None:
@@ -89,8 +92,12 @@ class Sigenergy:
         self._running = None
 
     async def stop(self) -> None:
-        await self.link.write(START_STOP, 1)
+        """41000 = 1 alone: no setpoint is written (0 W on 41002 latches an error)."""
+        await self._gate(False)
         self._running = False
+
+    async def _gate(self, start: bool) -> None:
+        await self.link.write(START_STOP, 0 if start else 1)
 
     async def set_power(self, watts: float) -> None:
         w = int(round(watts))
@@ -98,7 +105,7 @@ class Sigenergy:
             if self._running is not False:
                 await self.stop()
             else:
-                await self.link.write(START_STOP, 1)  # traffic, and a stop again
+                await self._gate(False)  # traffic, and a stop again
             return
         chg, dis = self._limits or (MIN_W, -1)
         if w > 0:
@@ -111,17 +118,8 @@ class Sigenergy:
             dis = max(MIN_W, min(-w, self._rated[1]))
             await self.link.write_words(DIS_LIMIT, _u32_words(dis))
         self._limits = (chg, dis)
-        if not self._running:
-            await self.link.write(START_STOP, 0)
-            self._running = True
-
-    def forget(self) -> None:
-        """After lost replies nothing is known of the charger: the next command is a stop."""
-        self._running = None
+        await self._started()
 
     async def release(self) -> None:
         """Stop; there is no control to hand back."""
         await self.stop()
-
-    async def close(self) -> None:
-        await self.link.close()

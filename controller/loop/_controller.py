@@ -41,6 +41,11 @@ PHASE_MAX_SHIFT = 0.25
 # every few seconds and are not events worth a line
 QUIET_REASONS = ("deadband", "ramp")
 REGULATING = fast.MODES.index("REGULATING")
+# the fuse guard writes a give-way only this much below the last command sent (W): the step
+# on each watch reading while the charger has not yet moved gives way again by a few watts,
+# and a charger takes each new setpoint after its dead time, so a stream of them holds it
+# off (hil fuse-charge, Ambibox: L1 over the fuse 4 s against 2 s); the cycle writes the rest
+GIVE_WAY_STEP_W = 50.0
 
 
 class Controller:
@@ -260,7 +265,8 @@ class Controller:
     async def _fuse_guard(self, r: MeterReading) -> None:
         """Between cycles: a load switched on the charger's phase may push it over the fuse;
         the step on this fresh reading says how far to give way, and only giving way is
-        written at once (everything else waits for the next cycle). Giving way is judged
+        written at once, by GIVE_WAY_STEP_W or more (everything else waits for the next
+        cycle). Giving way is judged
         against the last command sent, acknowledged or not (a lost reply leaves the charger
         on it); after a stop sent there is nothing to give way from."""
         m = self.m
@@ -270,7 +276,7 @@ class Controller:
                               charger_ready=m.charger_ready)
         sp, _, reasons = fast.step(fm, self.st, self.lim, self.plan, self.clock())
         now_w = self.charger.sent_w
-        if "fuse" in reasons and abs(sp) < abs(now_w) and sp * now_w >= 0.0:
+        if "fuse" in reasons and abs(sp) <= abs(now_w) - GIVE_WAY_STEP_W and sp * now_w >= 0.0:
             await self.charger.command(sp, m.ev_w)
 
     # -- the plan and the owner --------------------------------------------------------------

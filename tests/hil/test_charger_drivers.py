@@ -182,3 +182,34 @@ async def test_sigenergy_take_control_stops_before_touching_the_limits(make_benc
         assert bench.plant.cmd_act == 0.0
     finally:
         await d.close()
+
+
+@pytest.mark.parametrize("kind", NEW)
+async def test_session_ended_at_the_charger_is_not_ours(make_bench, kind):
+    """Someone ends the session at the charger or in its app while v2h discharges
+    (charger_user_mode): a charger with a start command (EVtec: its gate closed; Sigenergy:
+    state 6, its 41000 being write-only) reads as not under our control, so the loop takes
+    control again and starts it anew; before, the driver believed it still ran and never
+    started it again (the matrix's charger-user-mode never resumed). One run by its
+    setpoint alone (Ambibox, SunSpec) resumes on the next setpoint."""
+    bench = await make_bench(charger_kind=kind, faults=[Fault("charger_user_mode", 8, 1)])
+    d = driver(bench, kind)
+    try:
+        await d.take_control(15)
+        await d.set_power(-2500)
+        bench.advance(6)
+        assert (await d.read()).controlled and bench.plant.p < -2400
+        bench.advance(6)  # the session ends at 8 s; the car ramps down
+        assert bench.charger.command_w() == 0.0
+        r = await d.read()
+        gated = kind in ("evtec", "sigenergy")
+        assert r.controlled is not gated
+        if gated:  # what the loop does: control again, a stop first, then the command
+            await d.take_control(15)
+            await d.stop()
+            assert (await d.read()).controlled
+        await d.set_power(-2500)
+        bench.advance(6)
+        assert bench.plant.p < -2400 and (await d.read()).controlled
+    finally:
+        await d.close()

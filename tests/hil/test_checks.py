@@ -23,6 +23,7 @@ from hil._checks import (
     power_before_control,
     sign_flips_per_min,
     stuck_stop_gap_s,
+    unconfirmed_stop_s,
 )
 
 CFG = config.defaults(("control.grid_reconnect_s=20",))
@@ -56,12 +57,39 @@ class TestGridLoss:
         assert _safety_seconds(run(rec, events=[loss])) == 1
         assert _safety_seconds(run(rec, events=[loss, Fault("meter_refused", 10, 8)])) == 0
 
+    def test_judge_gives_a_dark_p1_meter_its_telegram_interval(self):
+        """A P1 meter that dies with the grid shows it only when its next telegram is due:
+        discharge until 1.5 s after the loss is within grid_loss_stop_s + 1 s (as
+        p1-dark-grid-loss's own check); 1.75 s is not; a Modbus meter gets its timeout."""
+        from hil._run import _safety_seconds
+        p1 = config.defaults(("control.grid_reconnect_s=20", "meter.driver=p1"))
+        ev = [Fault("grid_loss", 10, 5), Fault("meter_dark", 10, 8)]
+
+        def judged(stop_at: float, cfg: config.Config) -> int:
+            rec = rows(4, 20, cmd=lambda t: -3000.0 if t < stop_at else 0.0)
+            return _safety_seconds(Run(rec, [], list(ev), cfg, n_sub=4, end_s=60.0))
+        assert judged(11.5, p1) == 0
+        assert judged(11.75, p1) == 1
+        assert judged(11.5, CFG) == 1
+
     def test_zero_write_measured_from_the_loss(self):
         """The first 260 = 0 after the loss, not a stop or a negative power."""
         r = run(writes=[W(9.0, 260, 0), W(10.2, 260, -3000), W(10.4, 257, 2),
                         W(10.9, 260, 0)], events=[Fault("grid_loss", 10, 5)])
         assert grid_loss_zero_write_s(r) == pytest.approx(0.9)
         assert grid_loss_zero_write_s(run(events=[Fault("grid_loss", 10, 5)])) == math.inf
+
+    @pytest.mark.parametrize("driver", ["sigenergy", "ocpp21"])
+    def test_zero_write_of_a_charger_that_stops_by_command(self, driver):
+        """A charger that stops by its command alone (the Sigenergy is never written a 0 W
+        limit): its stop, 257 = 2 in the log's words, is the zero write; a 260 = 0 there
+        is not (nor a stop before the loss)."""
+        w = [W(9.0, 257, 2), W(10.2, 260, -3000), W(10.3, 260, 0), W(10.6, 257, 2)]
+        cfg = config.defaults((f"charger.driver={driver}",))
+        r = Run([], w, [Fault("grid_loss", 10, 5)], cfg, n_sub=4, end_s=60.0)
+        assert grid_loss_zero_write_s(r) == pytest.approx(0.6)
+        r = Run([], w[:3], [Fault("grid_loss", 10, 5)], cfg, n_sub=4, end_s=60.0)
+        assert grid_loss_zero_write_s(r) == math.inf
 
     @pytest.mark.parametrize("n_sub", [4, 10])
     def test_reconnect_counts_from_the_meters_return(self, n_sub):
@@ -154,3 +182,39 @@ class TestSoc:
         """Mean |grid| of the 1-s means over the second half (the first half ignored)."""
         rec = rows(10, 60, g=lambda t: 500.0 if t <= 30 else -30.0)
         assert grid_mean_abs_w(run(rec, n_sub=10)) == pytest.approx(30.0)
+
+
+class TestUnconfirmedStop:
+    def test_timed_from_the_silence_and_n_a_when_control_was_confirmed(self):
+        """The charger below 100 W 5.5 s after a silence at 20 s; the check applies only
+        when v2h could not confirm its control (its log has the charger_control fault)."""
+        from hil._checks import DYNAMIC_NA
+
+        rec = rows(4, 40, cmd=lambda t: -3000.0 if t < 25.5 else 0.0)
+        r = run(rec, events=[Fault("charger_lost", 20, 2)],
+                log="x WARNING fault start charger_control charger quasar: write 82")
+        assert unconfirmed_stop_s(r) == pytest.approx(5.5)
+        assert DYNAMIC_NA["unconfirmed_stop_s"](r) == ""
+        r.log = "x INFO state=NORMAL"
+        assert "confirmed its control" in DYNAMIC_NA["unconfirmed_stop_s"](r)
+
+
+class TestSmallestPower:
+    def test_steps_judged_unless_the_house_is_below_the_chargers_minimum(self):
+        """A 2 kW step up at 20 s, down at 40 s to a 700 W house: the Sigenergy (1000 W
+        smallest power) cannot regulate there, so the step checks are n/a with the reason;
+        the Quasar (no minimum) is judged; a 1500 W house is judged for both."""
+        from hil._checks import DYNAMIC_NA
+
+        def house(base: float) -> Run:
+            rec = rows(4, 60, cmd=lambda t: 0.0,
+                       g=lambda t: base + (2000.0 if 20 <= t < 40 else 0.0))
+            cfg = config.defaults(("charger.driver=sigenergy",))
+            return Run(rec, [], [], cfg, n_sub=4, end_s=60.0)
+
+        na = DYNAMIC_NA["settle_s"]
+        assert "below the sigenergy charger's smallest power (1000 W" in na(house(700.0))
+        assert na(house(1500.0)) == ""
+        quasar = house(700.0)
+        quasar.cfg = config.defaults(("charger.driver=quasar",))
+        assert na(quasar) == ""

@@ -116,3 +116,18 @@ async def test_p1_drops_telegram_with_bad_crc(bridge):
         assert (await meter.read()).t == first.t and (await meter.read()).v1 == 230.0
     finally:
         await meter.close()
+
+
+
+def test_p1_declares_its_telegram_interval():
+    """DSMR 5 sends one telegram a second: the driver says so, and the loop's meter takes it
+    as its interval (the grid watch then takes a sample up to a second old, plus the loss
+    budget, as fresh); without it a healthy P1 meter's every 1-s gap latched 'grid unseen'
+    and v2h never discharged (hil/scenarios/p1-dark-grid-loss.toml: 0 Wh with every
+    charger)."""
+    from controller.loop._meter import MeterLink
+
+    cfg = config.defaults(("meter.driver=p1",))
+    drv = P1(cfg.meter)
+    assert drv.publish_interval_s == 1.0
+    assert MeterLink(drv, cfg.meter.timeout_s).interval_s == 1.0

@@ -146,3 +146,27 @@ async def test_live_loop_places_the_residual_of_the_last_slot():
     assert math.isnan(placed.ctl._slot.import_share)
     plain = await _hob_evening(False)
     assert plain.ctl.plan.grid_target_w == 0.0
+
+
+async def test_fuse_guard_does_not_rewrite_a_give_way_by_a_few_watts(monkeypatch):
+    """The step on each watch reading gives way again by a few watts while the charger has
+    not moved yet (its dead time): those are not written, a real step further is. A charger
+    that takes each new setpoint after its dead time is held off by a stream of them (hil
+    fuse-charge with the Ambibox: 1805, 1789, 1774, ... W re-written every 0.25 s for 1.75 s,
+    the plant's dead time restarting with each, L1 over the fuse for 4 s against 2 s)."""
+    import fast
+
+    site = Site()
+    ch = site.charger
+    await site.run(4.0)
+    site.ctl.apply_command(SetMode(value="charge-now"))
+    await site.run(5.0)
+    assert ch.power_w > 4000.0, ch.power_w
+    ch.stuck = True  # it has not moved yet
+    ways = iter([1805.0, 1789.0, 1774.0, 1700.0, 1690.0])
+    monkeypatch.setattr(fast, "step", lambda *a: (next(ways), 0, ("fuse",)))
+    reading = await site.meter.read()
+    n = len(ch.calls)
+    for _ in range(5):
+        await site.ctl._fuse_guard(reading)
+    assert [c.watts for c in ch.calls[n:] if c.kind == "set_power"] == [1805.0, 1700.0]
