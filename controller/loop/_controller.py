@@ -93,9 +93,12 @@ class Controller:
         self.feed: Any = None
         self._slot: Any = None  # the plan's slot in force, its residual placed
         self._slot_planned: Any = None  # as the planner gave it
-        # grid - target (W) of each cycle the step regulated held by no clamp but its
-        # deadband, over the last slot (900 s): where the next slot places its residual
-        self._residual: deque[float] = deque(maxlen=max(1, int(900 / cfg.control.period_s)))
+        # (loop time s, grid - target W) of each cycle the step regulated held by no clamp
+        # but its deadband, over the last slot (900 s): where the next slot places its
+        # residual (only the last 900 s of them: the cycles of a slot long gone, before a
+        # forced slot, an unplugged car or a hold, are not the last slot's)
+        self._residual: deque[tuple[float, float]] = deque(
+            maxlen=max(1, int(900 / cfg.control.period_s)))
         self._t_observed: float | None = None
         self.contract: Any = None  # a contract that sets its own prices (not "dynamic")
         if cfg.tariff.contract != "dynamic":
@@ -289,7 +292,7 @@ class Controller:
             planner.observe(t, m.grid_w - m.ev_w, min(t - self._t_observed, 2.0))
         self._t_observed = t
         if meter_ok and self.st.mode == REGULATING and set(reasons) <= {"deadband"}:
-            self._residual.append(m.grid_w - self.plan.grid_target_w)
+            self._residual.append((self.clock(), m.grid_w - self.plan.grid_target_w))
         slot = planner.slot(t)
         if slot is not self._slot_planned:
             self._slot_planned = slot
@@ -297,8 +300,16 @@ class Controller:
             if slot is not None and self.cfg.plan.place_residual:
                 from controller import plan as planning
 
-                self._slot = planning.placed(slot, lambda: self._residual)
+                self._slot = planning.placed(slot, self._last_slot_residual)
             self._apply_owner()
+
+    def _last_slot_residual(self) -> list[float]:
+        """The residual (W) of the cycles regulated in the last slot's time (900 s), as
+        the simulator and the assessment take the last slot's seconds."""
+        from controller import plan as planning
+
+        since = self.clock() - planning.SLOT_S
+        return [r for t, r in self._residual if t >= since]
 
     def price_at(self, t_utc: float) -> tuple[float, float] | None:
         """The (import, export) price (EUR/kWh) at t_utc, if known: the contract's (fixed,

@@ -75,12 +75,16 @@ def move_w(residual_w: Sequence[float] | NDArray[np.float64], share: float) -> f
 
 def placed(slot: Slot, residual_w: Callable[[], Sequence[float] | NDArray[np.float64]]) -> Slot:
     """The slot with its residual placed: its grid target (W) moved by `move_w` on the
-    residual the callable gives (asked only where there is something to place), never
-    below 0 W while the car discharges; `import_share` spent (NaN), so that a replay of the
-    slot (the oracle follows v2h's) aims where v2h aimed."""
+    residual the callable gives (asked only where there is something to place), within
+    +-TARGET_MAX_W, never below 0 W while the car discharges; `import_share` spent (NaN),
+    so that a replay of the slot (the oracle follows v2h's) aims where v2h aimed."""
+    from ._planner import TARGET_MAX_W  # (the planner imports this module)
+
     if math.isnan(slot.import_share):
         return slot
     target = slot.grid_target_w + move_w(residual_w(), slot.import_share)
+    # within the planner's own bound on a target (the config's too)
+    target = max(-TARGET_MAX_W, min(TARGET_MAX_W, target))
     if slot.why == "discharge":
         target = max(0.0, target)
     return dataclasses.replace(slot, grid_target_w=target, import_share=math.nan)

@@ -101,3 +101,19 @@ def test_placed_slot_never_aims_a_discharging_car_at_export():
 
     hold = planning.Slot(allow_discharge=False, why="hold")
     assert planning.placed(hold, never) is hold
+
+
+def test_placed_target_stays_within_the_planners_bound():
+    """The planner never aims beyond TARGET_MAX_W (10 kW either way, the config's bound on
+    a grid target too); a placed target stays within it: a discharge slot planned at the
+    bound with its car's energy worth near the import price moves no farther up, a
+    charge-surplus slot at the other bound no farther down. Before the fix: 11 kW and
+    -11 kW."""
+    from controller.plan._planner import TARGET_MAX_W
+
+    swing = [(1000.0 if k % 4 < 2 else -1000.0) for k in range(900)]
+    dis = planning.Slot(grid_target_w=TARGET_MAX_W, why="discharge", import_share=0.95)
+    assert planning.placed(dis, lambda: swing).grid_target_w <= TARGET_MAX_W
+    chg = planning.Slot(grid_target_w=-TARGET_MAX_W, why="charge-surplus",
+                        allow_discharge=False, import_share=0.05)
+    assert planning.placed(chg, lambda: swing).grid_target_w >= -TARGET_MAX_W

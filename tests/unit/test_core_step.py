@@ -316,6 +316,34 @@ class TestChase:
         late = max(abs(g) for g in grid[30:])
         assert early > 900.0 and late < 100.0, (early, late)
 
+    def test_step_periodic_history_is_not_met_after_a_forced_stretch(self, core):
+        """A hob pulsing 1 <-> 3 kW at a steady pace, met in phase; then ten minutes of a
+        forced charge (a charge-cheap slot, the owner's charge-now, a SoC probe) with the
+        hob off and the house at a steady 2 kW. When regulation resumes, the demand of ten
+        minutes before is no period to meet: the car covers the 2 kW, the grid stays near
+        0. Before the fix the history kept from before the forced stretch still showed the
+        period (confirmed, 3 cycles running), so the first two setpoints were the hob's
+        old 1 kW and 3 kW (the grid at +1 kW, then exporting 1 kW of the car's energy)."""
+        lim = core.Limits(charger_tau_s=0.01, meter_delay_s=0.0, model_known=1.0)
+        st, ev, t = regulating(core), 0.0, 100.0
+        for k in range(60):
+            load = 1000.0 + (2000.0 if (k // 2) % 2 else 0.0)
+            ev, st, _ = core.step(reading(core, t=t, grid_w=load + ev, ev_w=ev), st, lim,
+                                  core.Plan(), t)
+            t += 1.0
+        for _ in range(600):
+            ev, st, _ = core.step(reading(core, t=t, grid_w=2000.0 + ev, ev_w=ev), st, lim,
+                                  core.Plan(forced_w=3000.0), t)
+            t += 1.0
+        assert ev == 3000.0
+        grid = []
+        for _ in range(3):
+            ev, st, _ = core.step(reading(core, t=t, grid_w=2000.0 + ev, ev_w=ev), st, lim,
+                                  core.Plan(), t)
+            grid.append(2000.0 + ev)
+            t += 1.0
+        assert max(abs(g) for g in grid) < 200.0, grid
+
     def test_step_steps_seconds_apart_are_chased(self, core):
         """A kettle on, and off 10 s later: two steps, not a pulse; the car follows each in
         full (chase stays at 1)."""

@@ -170,3 +170,43 @@ async def test_fuse_guard_does_not_rewrite_a_give_way_by_a_few_watts(monkeypatch
     for _ in range(5):
         await site.ctl._fuse_guard(reading)
     assert [c.watts for c in ch.calls[n:] if c.kind == "set_power"] == [1805.0, 1700.0]
+
+
+class HobThenQuiet(HobMeter):
+    """The hob of HobMeter while `hob`, then off (the house's 200 W a phase)."""
+
+    hob = True
+
+    async def read(self) -> MeterReading:
+        if self.hob:
+            return await super().read()
+        self.load[1] = 200.0
+        return await PhaseMeter.read(self)
+
+
+async def test_live_loop_places_no_residual_older_than_the_last_slot():
+    """The residual a slot places is the last slot's (as the simulator and the assessment
+    take it: the 900 s before the slot's start), not the last 900 cycles regulated whenever
+    they were: five minutes of the hob under a discharge slot, then a charge-cheap slot
+    (forced: no cycle regulated) for 20 minutes with the hob off, then a discharge slot
+    (q* = 0.9) in a quiet house: nothing was regulated in the last slot, so nothing is
+    placed and the target stays at the slot's 0 W. Before the fix the hob's swing of 20
+    minutes before moved it up by some 1-2 kW for the whole slot (the simulator, replaying
+    the same day, does not: its residual is the last slot's seconds)."""
+    site = Site()
+    site.meter = HobThenQuiet(site.clock, site.charger)
+    site.ctl = Controller(config.defaults(("ledger.enabled=false", "control.grid_startup_s=2.0",
+                                           "plan.place_residual=true")),
+                          site.meter, site.charger, clock=site.clock,
+                          wall=Clock(1_795_000_000.0))
+    site.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]  # no disk
+    planner = OneSlotPlanner()
+    site.ctl.planner = planner  # type: ignore[assignment]  # the slot, without prices
+    await site.run(330.0)
+    assert len(site.ctl._residual) >= 300  # the hob's swing, kept
+    planner.current = Slot(forced_w=2000.0, allow_discharge=False, why="charge-cheap")
+    site.meter.hob = False
+    await site.run(1200.0)
+    planner.current = Slot(grid_target_w=0.0, why="discharge", import_share=0.9)
+    await site.run(2.0)
+    assert site.ctl.plan.grid_target_w == 0.0, site.ctl.plan.grid_target_w
