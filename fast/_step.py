@@ -213,9 +213,11 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
         want = m.ev_w - lim.p_gain * e
     else:
         want = _track_model(m, st, lim, now, e)
-    if forced or lim.p_gain > 0.0:  # no demand kept: the periodic history breaks off
-        st.hist_n = 0
+    if forced or lim.p_gain > 0.0:  # no demand kept: the periodic history breaks off,
+        st.hist_n = 0  # and the chase's mean and last demand go stale (as after a stop)
         st.per_n = 0
+        st.net_avg = NAN
+        st.prev_net = NAN
     st.reasons = _track_wish(want, st, lim, plan) | (R_FORCED if forced else 0)
     out: cython.double = _track_clamp(m, st, lim, plan, want, forced, now)
     # anti-windup: integrate only small errors while no clamp holds the output (a deadband

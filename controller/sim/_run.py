@@ -96,7 +96,7 @@ def run_policy(sc: Scenario, cfg: Config, policy: str, inputs: Inputs | None = N
     views = [memoryview(a) for a in (inp.l1, inp.l2, inp.l3, inp.pv, inp.flags)]
     planner = make_planner(sc, cfg, prices) if policy == "v2h" and slots is None else None
     # the trace is kept where v2h plans: each slot places its residual by the last one's
-    keep = trace or (prices is not None and planner is not None)
+    keep = trace or (prices is not None and planner is not None and cfg.plan.place_residual)
     tr = array("d", bytes(8 * 6 * n)) if keep else array("d")
     trv = memoryview(tr)
     run = Run(policy, tot, math.nan, None, soc_start_pct=pl.soc_pct,
