@@ -65,6 +65,8 @@ def _track_periodic(st: CtlState, lim: Limits, net: cython.double) -> cython.dou
     if st.hist_n < PULSE_PAIRS + PULSE_P_MAX or not st.pulse_dn > PULSE_DN_W:
         st.per_n = 0
         return NAN
+    if st.per_n == 0 and (st.hist_k & 1) != 0:
+        return NAN  # no period in sight: looked for every other cycle (half the cost)
     j: cython.int
     mean: cython.double = 0.0
     for j in range(PULSE_LOOK):
@@ -80,11 +82,17 @@ def _track_periodic(st: CtlState, lim: Limits, net: cython.double) -> cython.dou
     amdf: cython.double[11] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     lo: cython.double = INF
     p: cython.int
+    # a period whose mismatch passes (PULSE_MATCH + PULSE_FUNDAMENTAL) of the swing can be
+    # neither the best nor the fundamental: its sum stops there (INF), which spares a house
+    # that swings at no pace (most of them) all but a few of the comparisons
+    give_up: cython.double = (PULSE_MATCH + PULSE_FUNDAMENTAL) * spread * PULSE_PAIRS
     for p in range(2, PULSE_P_MAX + 1):
         acc: cython.double = 0.0
         for j in range(PULSE_PAIRS):
             acc += fabs(_hist(st, j) - _hist(st, j + p))
-        amdf[p] = acc / PULSE_PAIRS
+            if acc > give_up:
+                break
+        amdf[p] = acc / PULSE_PAIRS if acc <= give_up else INF
         lo = min(lo, amdf[p])
     if not lo < PULSE_MATCH * spread:
         st.per_n = 0
