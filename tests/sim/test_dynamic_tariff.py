@@ -39,6 +39,7 @@ def test_dynamic_tariff_v2h_meets_departures(results):
     assert r["departures_missed"] == 0
 
 
+@pytest.mark.once
 def test_simulate_json_reports_cost(capsys):
     """The CLI's JSON line carries cost_eur and the bill beside the result object's fields."""
     assert cli.main(["simulate", "--scenario", "dynamic-tariff-day", "--policy", "v2h",
@@ -56,6 +57,7 @@ def test_simulate_table_shows_money(results):
         assert row in text
 
 
+@pytest.mark.once
 def test_residual_placed_by_price_in_the_simulator():
     """Issue #12, point 3, in the simulator (`plan.place_residual`, off by default): two hob
     zones pulsing out of step at 17:30 (a swing the loop can neither follow nor foresee)

@@ -53,6 +53,7 @@ def test_simulate_json_contract(capsys):
     assert obj["duration_s"] == 7200 and obj["checks"] == []
 
 
+@pytest.mark.once
 def test_simulate_all_policies_table_and_chart(tmp_path, capsys):
     """--policy all prints the comparison table and writes a PNG chart."""
     png = tmp_path / "day.png"

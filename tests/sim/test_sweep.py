@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import msgspec
+import pytest
 
 from controller import config
 from controller.cli import main
@@ -36,6 +37,7 @@ def test_sweep_rows_for_every_policy_and_scenario():
     assert steps["v2h"]["overshoot_pct"] is not None and steps["v2h"]["settle_s"] >= 0
 
 
+@pytest.mark.once
 def test_cli_sweep_prints_a_table_and_json(capsys):
     """The table has a row a point and scenario; --json one object a row."""
     assert main(["simulate", "--sweep", "--points", "3"]) == 0
