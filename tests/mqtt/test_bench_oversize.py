@@ -19,7 +19,8 @@ import pytest
 
 from hil._run import run_bench
 
-pytestmark = pytest.mark.hil
+# 80 s of real time: a long bench run, in `make hil` (slow), not in `make test`
+pytestmark = [pytest.mark.hil, pytest.mark.slow]
 HERE = Path(__file__).parent
 SCENARIO = HERE / "broker-kill.toml"  # the load-step profile, one +-2 kW pair, 75 s
 N, SIZE = 500, 1_000_000
