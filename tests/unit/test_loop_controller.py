@@ -116,11 +116,10 @@ class OneSlotPlanner:
         pass
 
 
-async def _hob_evening(place: bool) -> Site:
-    """Five minutes of the hob under one discharge slot, then the next slot (the same
-    decision, a new object, as each replan gives)."""
+def _planned_site(meter: type, place: bool) -> tuple[Site, OneSlotPlanner]:
+    """A site whose house is `meter`, its controller following one discharge slot."""
     site = Site()
-    site.meter = HobMeter(site.clock, site.charger)
+    site.meter = meter(site.clock, site.charger)
     site.ctl = Controller(config.defaults(("ledger.enabled=false", "control.grid_startup_s=2.0",
                                            f"plan.place_residual={str(place).lower()}")),
                           site.meter, site.charger, clock=site.clock,
@@ -128,6 +127,13 @@ async def _hob_evening(place: bool) -> Site:
     site.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]  # no disk
     planner = OneSlotPlanner()
     site.ctl.planner = planner  # type: ignore[assignment]  # the slot, without prices
+    return site, planner
+
+
+async def _hob_evening(place: bool) -> Site:
+    """Five minutes of the hob under one discharge slot, then the next slot (the same
+    decision, a new object, as each replan gives)."""
+    site, planner = _planned_site(HobMeter, place)
     await site.run(330.0)
     planner.current = dataclasses.replace(planner.current)
     await site.run(2.0)
@@ -193,15 +199,7 @@ async def test_live_loop_places_no_residual_older_than_the_last_slot():
     placed and the target stays at the slot's 0 W. Before the fix the hob's swing of 20
     minutes before moved it up by some 1-2 kW for the whole slot (the simulator, replaying
     the same day, does not: its residual is the last slot's seconds)."""
-    site = Site()
-    site.meter = HobThenQuiet(site.clock, site.charger)
-    site.ctl = Controller(config.defaults(("ledger.enabled=false", "control.grid_startup_s=2.0",
-                                           "plan.place_residual=true")),
-                          site.meter, site.charger, clock=site.clock,
-                          wall=Clock(1_795_000_000.0))
-    site.ctl.owner.save_soon = lambda path: None  # type: ignore[method-assign]  # no disk
-    planner = OneSlotPlanner()
-    site.ctl.planner = planner  # type: ignore[assignment]  # the slot, without prices
+    site, planner = _planned_site(HobThenQuiet, True)
     await site.run(330.0)
     assert len(site.ctl._residual) >= 300  # the hob's swing, kept
     planner.current = Slot(forced_w=2000.0, allow_discharge=False, why="charge-cheap")
