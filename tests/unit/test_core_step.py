@@ -285,6 +285,23 @@ def _drive(core, loads, lim=None):
     return out, st
 
 
+def _forced_then_regulated(core, st, lim, ev, t, house_w):
+    """Ten minutes of a forced 3 kW charge under a steady house (W), then three regulated
+    steps: the charger's power when the forced stretch ended (W), and the grid (W) of each
+    regulated step."""
+    for _ in range(600):
+        ev, st, _ = core.step(reading(core, t=t, grid_w=house_w + ev, ev_w=ev), st, lim,
+                              core.Plan(forced_w=3000.0), t)
+        t += 1.0
+    forced_ev, grid = ev, []
+    for _ in range(3):
+        ev, st, _ = core.step(reading(core, t=t, grid_w=house_w + ev, ev_w=ev), st, lim,
+                              core.Plan(), t)
+        grid.append(house_w + ev)
+        t += 1.0
+    return forced_ev, grid
+
+
 class TestChase:
     def test_step_irregular_pulsing_load_is_not_chased(self, core):
         """A load switching 2 kW on and off at no steady pace (1-3 s each): after a few
@@ -331,17 +348,8 @@ class TestChase:
             ev, st, _ = core.step(reading(core, t=t, grid_w=load + ev, ev_w=ev), st, lim,
                                   core.Plan(), t)
             t += 1.0
-        for _ in range(600):
-            ev, st, _ = core.step(reading(core, t=t, grid_w=2000.0 + ev, ev_w=ev), st, lim,
-                                  core.Plan(forced_w=3000.0), t)
-            t += 1.0
+        ev, grid = _forced_then_regulated(core, st, lim, ev, t, 2000.0)
         assert ev == 3000.0
-        grid = []
-        for _ in range(3):
-            ev, st, _ = core.step(reading(core, t=t, grid_w=2000.0 + ev, ev_w=ev), st, lim,
-                                  core.Plan(), t)
-            grid.append(2000.0 + ev)
-            t += 1.0
         assert max(abs(g) for g in grid) < 200.0, grid
 
     def test_step_chase_state_is_not_met_after_a_forced_stretch(self, core):
@@ -361,16 +369,7 @@ class TestChase:
                                   core.Plan(), t)
             t += 1.0
         assert st.chase < 0.5
-        for _ in range(600):
-            ev, st, _ = core.step(reading(core, t=t, grid_w=300.0 + ev, ev_w=ev), st, lim,
-                                  core.Plan(forced_w=3000.0), t)
-            t += 1.0
-        grid = []
-        for _ in range(3):
-            ev, st, _ = core.step(reading(core, t=t, grid_w=300.0 + ev, ev_w=ev), st, lim,
-                                  core.Plan(), t)
-            grid.append(300.0 + ev)
-            t += 1.0
+        _, grid = _forced_then_regulated(core, st, lim, ev, t, 300.0)
         assert max(abs(g) for g in grid) < 200.0, grid
 
     def test_step_steps_seconds_apart_are_chased(self, core):
