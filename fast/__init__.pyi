@@ -44,6 +44,7 @@ class Limits:
     ramp_w_s: float
     deadband_w: float
     charger_dead_s: float
+    charger_jitter_s: float
     charger_tau_s: float
     charger_ramp_w_s: float
     meter_delay_s: float

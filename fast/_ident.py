@@ -1,12 +1,9 @@
 """Identification (issue #12): the charger's response and the meter's lag, from what each
-cycle read and wrote.
-
-The live loop and the simulator feed it the same facts (`Ident.record`); `fit()` finds the
-model that best predicts each charger reading from the one before and the commands in force
-between them, then the meter's delay and window that best explain how the grid moved with
-the charger, then both together (firmware_notes/regulation.md "Identification"). The model
-and the fit's grid are in _model.py.
-"""
+cycle read and wrote. The live loop and the simulator feed it the same facts (`Ident.record`);
+`fit()` finds the model that best predicts each charger reading from the one before and the
+commands in force between them, then the meter's delay and window that best explain how the
+grid moved with the charger, then both together (firmware_notes/regulation.md
+"Identification"). The model and the fit's grid are in _model.py."""
 
 import cython
 from cython.cimports.libc.math import exp, fabs, isnan
@@ -21,6 +18,8 @@ from cython.cimports.fast._model import (
 from cython.cimports.fast._step import GAIN_MIN_W
 from cython.cimports.fast._types import INF, MAX_ABS_W, NAN, Limits
 # isort: on
+
+from array import array
 
 from fast._model import ID_CAPACITY
 
@@ -65,8 +64,6 @@ class Ident:
     w_delay = cython.declare(cython.double)
 
     def __init__(self, start_delay_s=0.25, start_window_s=0.0):
-        from array import array
-
         self.start_delay_s = start_delay_s
         self.start_window_s = start_window_s
         self.n = 0
@@ -102,14 +99,13 @@ class Ident:
         k: cython.int
         if self.n == ID_CAPACITY:  # keep the newer half
             h: cython.int = ID_CAPACITY // 2
-            for k in range(h):
-                self.t_read[k] = self.t_read[k + h]
-                self.ev_w[k] = self.ev_w[k + h]
-                self.t_write[k] = self.t_write[k + h]
-                self.sp_w[k] = self.sp_w[k + h]
-                self.use[k] = self.use[k + h]
-                self.t_meter[k] = self.t_meter[k + h]
-                self.grid_w[k] = self.grid_w[k + h]
+            self.t_read[:h] = self.t_read[h:]
+            self.ev_w[:h] = self.ev_w[h:]
+            self.t_write[:h] = self.t_write[h:]
+            self.sp_w[:h] = self.sp_w[h:]
+            self.use[:h] = self.use[h:]
+            self.t_meter[:h] = self.t_meter[h:]
+            self.grid_w[:h] = self.grid_w[h:]
             self.n = h
         k = self.n
         self.t_read[k] = t_read
@@ -236,30 +232,36 @@ class Ident:
         tau: cython.double = self.w_tau
         ramp: cython.double = self.w_ramp
         g: cython.double = self.w_g
-        bm: cython.double = INF
-        bw: cython.double = 0.0
-        bl: cython.double = 0.0
+        cost: cython.double[2] = [INF, INF]  # each window's best (ID_WINDOW_N), and its delay
+        bl: cython.double[2] = [0.0, 0.0]
         wi: cython.int
         li: cython.int
         c: cython.double
         for wi in range(ID_WINDOW_N):
             for li in range(ID_DELAY_N):
                 c = self._meter_cost(d, tau, ramp, g, m, li * ID_DELAY_STEP, 1.0 * wi)
-                if c < bm - 1e-9:
-                    bm, bw, bl = c, 1.0 * wi, li * ID_DELAY_STEP
-        l0: cython.double = bl
+                if c < cost[wi] - 1e-9:
+                    cost[wi], bl[wi] = c, li * ID_DELAY_STEP
+        wi = 1 if cost[1] < cost[0] - 1e-9 else 0
+        # a refit keeps its window unless the other is clearly better: behind a slow charger
+        # a late sample and a window's mean look alike, and jittered moves tip it either way
+        if self.ok and wi != self.meter_window_s and not (cost[wi] < ID_METER_GAIN * cost[1 - wi]):
+            wi = 1 - wi
+        bm: cython.double = cost[wi]
+        bw: cython.double = 1.0 * wi
+        l0: cython.double = bl[wi]
         for li in range(-4, 5):
             if l0 + 0.01 * li >= 0.0:
                 c = self._meter_cost(d, tau, ramp, g, m, l0 + 0.01 * li, bw)
                 if c < bm - 1e-9:
-                    bm, bl = c, l0 + 0.01 * li
+                    bm, bl[wi] = c, l0 + 0.01 * li
         # the starting model stands unless another explains the grid clearly better
         c = self._meter_cost(d, tau, ramp, g, m, self.start_delay_s, self.start_window_s)
         if not (bm < ID_METER_GAIN * c):
-            bm, bw, bl = c, self.start_window_s, self.start_delay_s
+            bm, bw, bl[wi] = c, self.start_window_s, self.start_delay_s
         self.w_mcost = bm
         self.w_window = bw
-        self.w_delay = bl
+        self.w_delay = bl[wi]
 
     @cython.cfunc
     @cython.nogil
@@ -286,11 +288,9 @@ class Ident:
     @cython.exceptval(check=False)
     def _settled_gain(self) -> cython.double:
         """The reading's gain where the charger says it most plainly: reported / commanded
-        power over stretches where one command of 1 kW or more has held ID_GAIN_HOLD cycles
-        and the reading stands still; the median of the last ID_GAIN_SAMPLES of them, NaN
-        with fewer than ID_GAIN_MIN (then the gain is fitted with the model, from the moves)."""
-        r: cython.double[16] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                                0.0, 0.0, 0.0, 0.0]
+        power where one command of 1 kW or more held ID_GAIN_HOLD cycles and the reading
+        stood still; the median of the last ID_GAIN_SAMPLES, NaN under ID_GAIN_MIN (fitted)."""
+        r: cython.double[16] = [0.0] * 16  # ID_GAIN_SAMPLES, sorted as they come
         m: cython.int = 0
         k: cython.int = self.n - 1
         j: cython.int

@@ -1,7 +1,8 @@
 """The model of the charger and the meter: the step traces the charger's power back with
 it, and the identification (_ident.py) fits it.
 
-Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_model_power`,
+Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_retimed_dead` (the
+dead time a moving charger's reading says, for one that varies per write), `_model_power`,
 `_trajectory` and `_advance` (dead time, ramp, first-order lag); the identification's grid
 and constants (`ID_*`, `_id_tau`, `_id_ramp`, `_huber`).
 """
@@ -17,42 +18,77 @@ from cython.cimports.fast._types import INF, NAN, CtlState, Limits, _clip
 
 @cython.cfunc
 @cython.exceptval(check=False)
-def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.double
-                  ) -> cython.double:
+def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.double,
+                  dead: cython.double) -> cython.double:
     """The charger's power (W, as it reports it) at the meter's sample: `meter_delay_s`
-    before now, or its mean over the `meter_window_s` before that. The model (dead time,
-    tau, ramp) runs forward from the last reading through the commands in force; what it
-    missed at this reading is spread over the period in proportion to the time elapsed."""
+    before now, or its mean over the `meter_window_s` before that. The model (dead time
+    `dead` s, tau, ramp) runs forward from the last reading through the commands in force;
+    what it missed at this reading is spread over the period in proportion to the time
+    elapsed."""
     if isnan(st.prev_ev_t) or not (now - st.prev_ev_t > 0.0):
         return ev_w
     g: cython.double = st.gain
-    miss: cython.double = ev_w / g - _model_power(st, lim, now)
+    miss: cython.double = ev_w / g - _model_power(st, lim, now, dead)
     if isnan(miss):
         return ev_w
     s: cython.double = now - lim.meter_delay_s
     if lim.meter_window_s <= 0.0:
-        return g * _corrected(st, lim, s, miss, now)
+        return g * _corrected(st, lim, s, miss, now, dead)
     acc: cython.double = 0.0
     j: cython.int
     for j in range(ID_AVG_POINTS):
         acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS, miss,
-                          now)
+                          now, dead)
     return g * acc / ID_AVG_POINTS
+
+
+RETIME_N = cython.declare(cython.int, 3)  # dead times tried either side of the model's
+RETIME_TOL_W = cython.declare(cython.double, 20.0)  # misses this close count as alike (W)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _retimed_dead(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.double
+                  ) -> cython.double:
+    """The dead time (s) of the writes in flight, within `charger_jitter_s` of the model's,
+    that best explains this reading of a moving charger (W, as it reports it): a charger
+    whose dead time varies per write is timed by where its reading has got to. Of dead
+    times that explain it alike (a charger come to rest says little of when it started),
+    the one nearest the model's."""
+    d0: cython.double = lim.charger_dead_s
+    step: cython.double = lim.charger_jitter_s / RETIME_N
+    miss: cython.double[7] = [INF, INF, INF, INF, INF, INF, INF]
+    least: cython.double = INF
+    k: cython.int
+    for k in range(-RETIME_N, RETIME_N + 1):
+        d: cython.double = d0 + k * step
+        if d >= 0.0:
+            x: cython.double = fabs(ev_w / st.gain - _model_power(st, lim, now, d))
+            if not isnan(x):
+                miss[k + RETIME_N] = x
+                least = min(least, x)
+    for k in range(RETIME_N + 1):
+        if miss[RETIME_N + k] <= least + RETIME_TOL_W:
+            return d0 + k * step
+        if miss[RETIME_N - k] <= least + RETIME_TOL_W:
+            return d0 - k * step
+    return d0
 
 
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
 def _corrected(st: CtlState, lim: Limits, t: cython.double, miss: cython.double,
-               now: cython.double) -> cython.double:
+               now: cython.double, dead: cython.double) -> cython.double:
     """The model's power at t (W), with the share of this reading's miss due by then."""
     w: cython.double = _clip((t - st.prev_ev_t) / (now - st.prev_ev_t), 0.0, 1.0)
-    return _model_power(st, lim, t) + w * miss
+    return _model_power(st, lim, t, dead) + w * miss
 
 
 @cython.cfunc
 @cython.exceptval(check=False)
-def _model_power(st: CtlState, lim: Limits, t: cython.double) -> cython.double:
+def _model_power(st: CtlState, lim: Limits, t: cython.double, dead: cython.double
+                 ) -> cython.double:
     """The charger's true power (W) at t by the model: from the last reading at or before t
     (the one before it for a t before the last; held before that) on through the commands
     sent since. NaN without a command known to be in force."""
@@ -67,7 +103,7 @@ def _model_power(st: CtlState, lim: Limits, t: cython.double) -> cython.double:
             return p / st.gain
     cw: cython.double[4] = [st.c4_w, st.c3_w, st.c2_w, st.c1_w]
     ct: cython.double[4] = [st.c4_t, st.c3_t, st.c2_t, st.c1_t]
-    return _trajectory(p / st.gain, t0, t, cw, ct, 4, lim.charger_dead_s, lim.charger_tau_s,
+    return _trajectory(p / st.gain, t0, t, cw, ct, 4, dead, lim.charger_tau_s,
                        lim.charger_ramp_w_s, True)
 
 

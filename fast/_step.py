@@ -16,7 +16,7 @@ from cython.cimports.libc.math import fabs, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._model import _ev_at_sample
+from cython.cimports.fast._model import _ev_at_sample, _retimed_dead
 from cython.cimports.fast._pulse import _track_periodic
 from cython.cimports.fast._types import (
     INF, M_REGULATING, MAX_ABS_W, NAN, R_CAR, R_DEADBAND, R_FORCED, R_FUSE, R_GRID, R_MAX_CHARGE,
@@ -267,7 +267,7 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     known: cython.bint = lim.model_known != 0.0
     ev_s: cython.double = m.ev_w
     if not isnan(st.prev_ev):
-        ev_s = _ev_at_sample(m.ev_w, st, lim, now)
+        ev_s = _ev_at_sample(m.ev_w, st, lim, now, lim.charger_dead_s)
         _learn_gain(st, m.ev_w, lim)
     # the charger's own meter reads its power a few % off (the plant's default: +2 %);
     # what it reports is scaled back by the gain learnt from settled stretches, so a
@@ -275,6 +275,14 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     net: cython.double = ev_s / st.gain - e  # what the house asks of the car now (W)
     if not known and not isnan(st.prev_ev):
         net = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
+    elif (lim.charger_jitter_s > 0.0 and not isnan(st.prev_ev)
+          and fabs(m.ev_w - st.prev_ev) >= BRACKET_MIN_W
+          and not _track_ramping(st, lim, net - st.prev_net)):
+        # a dead time that varies per write: a charger moving on the step's own write is
+        # traced back with the dead time its reading says (within the jitter)
+        d: cython.double = _retimed_dead(m.ev_w, st, lim, now)
+        if d != lim.charger_dead_s:
+            net = _ev_at_sample(m.ev_w, st, lim, now, d) / st.gain - e
     ff: cython.double = _track_chase(st, net, now)
     # a demand repeating at a steady pace is met in phase: then the error of the last
     # sample is no guide either (it too lands half a period late)

@@ -45,6 +45,7 @@ cdef class Limits:
     cdef public double ramp_w_s
     cdef public double deadband_w
     cdef public double charger_dead_s
+    cdef public double charger_jitter_s
     cdef public double charger_tau_s
     cdef public double charger_ramp_w_s
     cdef public double meter_delay_s

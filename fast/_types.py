@@ -70,6 +70,7 @@ class Limits:
         self.ramp_w_s = 5000.0
         self.deadband_w = 10.0
         self.charger_dead_s = 0.0
+        self.charger_jitter_s = 0.3  # how far a write's dead time may stray either side (s)
         self.charger_tau_s = 0.7
         self.charger_ramp_w_s = INF
         self.meter_delay_s = 0.25
@@ -109,7 +110,7 @@ class Limits:
 LIMIT_FIELDS = (
     "max_charge_w", "max_discharge_w", "min_power_w", "min_power_hyst_w", "reserve_soc",
     "max_soc", "soc_hyst", "fuse_a", "fuse_margin_a", "share1", "share2", "share3", "nominal_v",
-    "ramp_w_s", "deadband_w", "charger_dead_s", "charger_tau_s",
+    "ramp_w_s", "deadband_w", "charger_dead_s", "charger_jitter_s", "charger_tau_s",
     "charger_ramp_w_s", "meter_delay_s", "meter_window_s", "model_known", "kd", "kp", "ki",
     "integ_band_w", "integ_max_w", "period_s",
     "meter_stale_s", "meter_frozen_s", "charger_lost_s", "grid_undervoltage_v",

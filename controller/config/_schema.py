@@ -107,6 +107,9 @@ class Control(Base, frozen=True):
     meter_lag_s: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.25
     charger_tau_s: Annotated[float, Meta(gt=0.05, le=10.0)] = 0.7  # its first-order response
     charger_dead_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.0
+    # how far one write's dead time may stray from the model's either side (s): a charger
+    # moving on a write is traced back with the dead time its reading says, within this
+    charger_jitter_s: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.3
     identify: bool = True
     # true: the model above was measured (`v2h probe` prints this line with its figures) and
     # the step traces back with it from the first cycle; false: a starting guess, and until

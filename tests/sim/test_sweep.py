@@ -48,8 +48,9 @@ def test_cli_sweep_prints_a_table_and_json(capsys):
     assert len(rows) == 2 * 2 * 3
 
 
-def _first_step_overshoot(p: _sweep.Point, cfg: config.Config) -> float:
-    """The worst overshoot (% of the step) of the steps before any fit (the first at 60 s)."""
+def _overshoots(p: _sweep.Point, cfg: config.Config) -> tuple[float, float]:
+    """The worst overshoot (% of the step) of the steps before any fit (the first at 60 s),
+    and of the steps after it (from IDENTIFIED_S on)."""
     sc = _sweep._scenario("steps", p)
     _, runs = simulate(sc, cfg, ("v2h",), trace=True)
     trace = runs["v2h"].trace
@@ -57,9 +58,22 @@ def _first_step_overshoot(p: _sweep.Point, cfg: config.Config) -> float:
     grid = list(trace[0::6])
     inp = build(sc)
     load = [inp.l1[k] + inp.l2[k] + inp.l3[k] for k in range(len(inp))]
-    steps = [k for k in _sweep._steps(sc) if k < _sweep.IDENTIFIED_S]
-    assert steps, "no step before the first fit"
-    return _sweep._step_figures(grid, steps, [load[k] - load[k - 1] for k in steps])[0]
+    steps = _sweep._steps(sc)
+    first = [k for k in steps if k < _sweep.IDENTIFIED_S]
+    later = [k for k in steps if k >= _sweep.IDENTIFIED_S]
+    assert first and later, "no step before or after the first fit"
+    return (_sweep._step_figures(grid, first, [load[k] - load[k - 1] for k in first])[0],
+            _sweep._step_figures(grid, later, [load[k] - load[k - 1] for k in later])[0])
+
+
+_DEFAULT_OVERSHOOTS: dict[_sweep.Point, tuple[float, float]] = {}
+
+
+def _default_overshoots(p: _sweep.Point) -> tuple[float, float]:
+    """`_overshoots` with the default config, once per point for the tests below."""
+    if p not in _DEFAULT_OVERSHOOTS:
+        _DEFAULT_OVERSHOOTS[p] = _overshoots(p, config.defaults())
+    return _DEFAULT_OVERSHOOTS[p]
 
 
 def test_cold_start_first_step_does_not_overshoot_at_any_point():
@@ -68,19 +82,55 @@ def test_cold_start_first_step_does_not_overshoot_at_any_point():
     behind averaging meters and 9 % on a quick one with a late meter. The step now keeps
     the setpoint in force while the charger's readings bracket it (#12, the cold start):
     the first step overshoots by no more than 5 % at every one of the 24 points."""
-    cfg = config.defaults()
-    worst = max(_first_step_overshoot(p, cfg) for p in _sweep.points(24))
+    worst = max(_default_overshoots(p)[0] for p in _sweep.points(24))
     assert worst <= 5.0, worst
+
+
+def test_identified_steps_do_not_overshoot_at_any_point():
+    """Issue #12: the 2-kW steps after the first fit overshoot by no more than 5 % at every
+    one of the 24 points. Measured 4.3 % at worst (point 12: dead 0.3 s with 0.3 s of
+    jitter per write, tau 0.3 s, a plain meter 0.4 s late); 14.7 % before the step timed a
+    moving charger by its reading (`charger_jitter_s`), and 7.3 % at the quick corner."""
+    worst = max(_default_overshoots(p)[1] for p in _sweep.points(24))
+    assert worst <= 5.0, worst
+
+
+def test_identified_steps_trusting_the_dead_time_overshoot():
+    """The control of the test above: the model's dead time trusted exactly
+    (`charger_jitter_s` 0) at the jittered point, and its steps ring by more than 10 %."""
+    cfg = config.defaults()
+    cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(
+        cfg.control, charger_jitter_s=0.0))
+    assert _overshoots(_sweep.points(24)[12], cfg)[1] > 10.0
+
+
+@pytest.mark.once
+def test_a_refit_keeps_the_meter_window_it_found():
+    """A point drawn outside the 24 (an averaging meter 0.5 s late behind a charger with
+    0.3 s of jitter per write and tau 2.2 s): the first fit finds the window, and the refit
+    at 11 min once took the grid's moves for a plain sample 1 s late (the two look alike
+    behind a slow charger) and the next step overshot by 11.7 %. A refit keeps the window
+    unless the other explains the grid clearly better (`Ident._fit_meter`). `once`: the
+    identification's pure and compiled paths are compared in tests/sim/test_identify.py."""
+    p = _sweep.points(40, seed=99)[35]
+    assert p.meter_avg and p.jitter_s == 0.3
+    _, runs = simulate(_sweep._scenario("steps", p), config.defaults(), ("v2h",))
+    idn = runs["v2h"].ident
+    assert idn.ok and idn.meter_window_s == 1.0, idn.meter_window_s
+    assert idn.fit_t > 600.0  # refitted
+    assert _default_overshoots(p)[1] <= 5.0
 
 
 def test_cold_start_trusting_the_guess_overshoots():
     """The control of the test above: the same guess declared measured (`model_measured`,
     what `v2h probe`'s lines say) is traced back with from the first cycle, and the slow
-    charger behind an averaging meter overshoots its first step by more than 10 %."""
+    charger behind an averaging meter overshoots its first step by more than 10 %. The
+    dead time is trusted exactly here (`charger_jitter_s` 0): the retiming of a moving
+    charger by its reading (within 0.3 s) also rescues this guess (1.0 %)."""
     cfg = config.defaults()
     cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(
-        cfg.control, model_measured=True))
-    assert _first_step_overshoot(_sweep.points(24)[21], cfg) > 10.0
+        cfg.control, model_measured=True, charger_jitter_s=0.0))
+    assert _overshoots(_sweep.points(24)[21], cfg)[0] > 10.0
 
 
 def test_steady_surplus_mean_grid_within_5_w_at_every_point():
