@@ -276,10 +276,10 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     if not known and not isnan(st.prev_ev):
         net = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
     elif (lim.charger_jitter_s > 0.0 and not isnan(st.prev_ev)
-          and fabs(m.ev_w - st.prev_ev) >= BRACKET_MIN_W
+          and fabs(m.ev_w - st.prev_ev) >= RETIME_MIN_W
           and not _track_ramping(st, lim, net - st.prev_net)):
-        # a dead time that varies per write: a charger moving on the step's own write is
-        # traced back with the dead time its reading says (within the jitter)
+        # a dead time that varies per write: a charger moving on the step's own write by
+        # RETIME_MIN_W or more is traced back with the dead time its reading says
         d: cython.double = _retimed_dead(m.ev_w, st, lim, now)
         if d != lim.charger_dead_s:
             net = _ev_at_sample(m.ev_w, st, lim, now, d) / st.gain - e
@@ -409,6 +409,7 @@ def _track_clamp(m: Measurement, st: CtlState, lim: Limits, plan: Plan, want: cy
 
 
 BRACKET_MIN_W = cython.declare(cython.double, 100.0)  # below, a wrong model errs by tens of W
+RETIME_MIN_W = cython.declare(cython.double, 500.0)  # and a dead time 0.3 s off by as little
 
 
 @cython.cfunc
