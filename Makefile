@@ -83,7 +83,7 @@ test-pure: $(BUILT)
 	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests -m "not slow and not once and (not hil or loop)" \
 	  --ignore=tests/assess
 
-bench: $(BUILT)
+bench: $(BUILT) sysdeps
 	$(PY) -m bench
 
 # every HIL scenario in real time, against `v2h run` as its own process, with each of the five
