@@ -11,6 +11,13 @@ from controller import cli, config, sim
 
 NAMES = ["dynamic-tariff-day", "dynamic-tariff-winter"]
 
+# the subject here is the plan's Python (prices, the LP, the slots' flags and targets), the
+# same code on both passes of make test; the core's paths under any plan (forced powers,
+# targets, the allow flags) are compared pure against compiled step by step in
+# tests/unit/test_parity.py (test_parity_random_plans): a winter's and a spring day's plan
+# in pure Python would cost the pure pass some 55 s for nothing new
+pytestmark = pytest.mark.once
+
 
 @pytest.fixture(scope="module", params=NAMES)
 def results(request) -> dict[str, dict]:
@@ -39,7 +46,6 @@ def test_dynamic_tariff_v2h_meets_departures(results):
     assert r["departures_missed"] == 0
 
 
-@pytest.mark.once
 def test_simulate_json_reports_cost(capsys):
     """The CLI's JSON line carries cost_eur and the bill beside the result object's fields."""
     assert cli.main(["simulate", "--scenario", "dynamic-tariff-day", "--policy", "v2h",
@@ -57,7 +63,6 @@ def test_simulate_table_shows_money(results):
         assert row in text
 
 
-@pytest.mark.once
 def test_residual_placed_by_price_in_the_simulator():
     """Issue #12, point 3, in the simulator (`plan.place_residual`, off by default): two hob
     zones pulsing out of step at 17:30 (a swing the loop can neither follow nor foresee)

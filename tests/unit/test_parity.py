@@ -42,6 +42,47 @@ def test_parity_100k_random_steps():
         assert why_p == why_c, i
 
 
+def _random_plan(core, rnd: random.Random):
+    return core.Plan(grid_target_w=rnd.choice([0.0, rnd.uniform(-1500, 1500)]),
+                     forced_w=rnd.choice([math.nan, math.nan, rnd.uniform(-7400, 7400), 0.0]),
+                     allow_charge=rnd.random() > 0.2, allow_discharge=rnd.random() > 0.3,
+                     hold=rnd.random() < 0.1)
+
+
+def test_parity_random_plans():
+    """Both cores under plans that change every 50 steps (targets, forced powers, the allow
+    flags, hold), on a model known or not, on readings of a charger that follows its
+    command with noise: the same setpoints and reasons for 30 000 steps. The plan's paths
+    through the core are compared here rather than by running the priced scenarios in
+    pure Python (tests/sim/test_dynamic_tariff.py runs once)."""
+    assert "compiled" in IMPLS, "the compiled core is not built"
+    rnd = random.Random(20261202)
+    cores = {"p": IMPLS["pure"], "c": IMPLS["compiled"]}
+    lims = {k: c.Limits() for k, c in cores.items()}
+    states = {k: c.CtlState(mode=2, grid_ok=True) for k, c in cores.items()}
+    plans: dict = {}
+    ev = 0.0
+    for i in range(30_000):
+        if i % 50 == 0:
+            state = rnd.getstate()
+            for k, c in cores.items():
+                rnd.setstate(state)
+                plans[k] = _random_plan(c, rnd)
+            known = float(rnd.random() < 0.5)
+            for k in cores:
+                lims[k].model_known = known
+        ev += 0.6 * (states["c"].last_sp - ev) + rnd.uniform(-30, 30)
+        g = rnd.uniform(-3000, 3000) if i % 37 == 0 else 800.0 + rnd.uniform(-200, 200)
+        out = {}
+        for k, c in cores.items():
+            m = c.Measurement(t=float(i) - 0.2, ev_t=float(i), grid_w=g, p1=g / 3, p2=g / 3,
+                              p3=g / 3, ev_w=ev, soc=55.0)
+            out[k] = c.step(m, states[k], lims[k], plans[k], float(i))
+            states[k] = out[k][1]
+        assert abs(out["p"][0] - out["c"][0]) <= 1e-6, (i, out["p"][0], out["c"][0])
+        assert out["p"][2] == out["c"][2], i
+
+
 def test_parity_standard_day():
     """The whole standard-day, plant included: same setpoint every second, same totals."""
     assert "compiled" in IMPLS, "the compiled core is not built"
