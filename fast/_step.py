@@ -417,25 +417,26 @@ RETIME_MIN_W = cython.declare(cython.double, 500.0)  # and a dead time 0.3 s off
 def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.double,
                now: cython.double, period: cython.double) -> cython.double:
     """What the house asks of the car (W) while the charger's model is only a guess (a cold
-    start, before the first fit): the meter's sample fell somewhere between the charger's
-    last readings (this one, the last, and the one before for a meter that averages or
-    publishes late), so the demand lies between what each of them implies. The setpoint in
-    force is kept while it lies in that bracket; else the nearest end is taken, which moves
-    toward the demand and never past it, whatever the charger's dead time and time constant
-    (a wrong model's trace-back corrects twice and overshoots). Only while the charger is
-    moving (this reading BRACKET_MIN_W or more from the last): once at rest, the guess's
-    trace-back errs by little and the residual (a reading's gain, a drift) is corrected at
-    once, not held. Readings older than the last two periods (control resumed after a
-    stop) bound nothing: the reading alone."""
-    if not (now - st.prev_ev_t <= 1.5 * period) or fabs(ev_w - st.prev_ev) < BRACKET_MIN_W:
-        return net  # resumed after a stop, or the charger has come to rest
+    start, before the first fit): the meter's sample fell between the charger's last
+    readings (this one, the last, and the one before for a late or averaging meter), so
+    the demand lies between what each implies. The setpoint in force is kept while it lies
+    in that bracket, else its nearest end: toward the demand, never past it, whatever the
+    dead time and tau (a wrong model's trace-back corrects twice). Readings that stood
+    still over that span say where the charger was, even where the guess has it moving
+    on a command it has not acted on yet (a long dead time). Come to rest this period, the
+    guess's trace-back errs by little and the residual (a reading's gain, a drift) is
+    corrected at once. Readings older than two periods (after a stop) bound nothing."""
+    if not (now - st.prev_ev_t <= 1.5 * period):
+        return net  # resumed after a stop
     lo: cython.double = min(ev_w, st.prev_ev)
     hi: cython.double = max(ev_w, st.prev_ev)
     if not isnan(st.prev2_ev) and now - st.prev2_t <= 2.5 * period:
         lo = min(lo, st.prev2_ev)
         hi = max(hi, st.prev2_ev)
-    if hi - lo < BRACKET_MIN_W:
-        return net
+    if hi - lo < BRACKET_MIN_W:  # it stood still over the sample's span, where the guess
+        return ev_w / st.gain - e  # may have it moving on a command it has not acted on yet
+    if fabs(ev_w - st.prev_ev) < BRACKET_MIN_W:
+        return net  # the charger has come to rest
     held: cython.double = st.last_sp + st.integ
     if isnan(held):
         return net

@@ -86,6 +86,21 @@ def test_cold_start_first_step_does_not_overshoot_at_any_point():
     assert worst <= 5.0, worst
 
 
+@pytest.mark.once
+def test_cold_start_a_charger_not_yet_moving_is_where_it_stands():
+    """Three points drawn outside the 24 (dead time 1.0-1.3 s): the step's write had not
+    acted yet when the next sample was taken, and the charger's readings stood still, but
+    the guess (dead 0) had it halfway there, so the step took demand for what the charger
+    had not yet given and overshot the first step by 5.3-7.2 %. Readings that stood still
+    over the sample's span now say where it was (`_bracketed`): 0.9-1.1 %. `once`: the
+    pure pass runs the 24 points' tests; these paths are compared step by step in
+    tests/unit/test_parity.py."""
+    for n, seed, i in ((40, 5, 34), (40, 99, 12), (40, 99, 5)):
+        p = _sweep.points(n, seed)[i]
+        assert p.dead_s >= 1.0
+        assert _default_overshoots(p)[0] <= 5.0, p
+
+
 def test_identified_steps_do_not_overshoot_at_any_point():
     """Issue #12: the 2-kW steps after the first fit overshoot by no more than 5 % at every
     one of the 24 points. Measured 4.3 % at worst (point 12: dead 0.3 s with 0.3 s of
@@ -95,9 +110,11 @@ def test_identified_steps_do_not_overshoot_at_any_point():
     assert worst <= 5.0, worst
 
 
+@pytest.mark.once
 def test_identified_steps_trusting_the_dead_time_overshoot():
     """The control of the test above: the model's dead time trusted exactly
-    (`charger_jitter_s` 0) at the jittered point, and its steps ring by more than 10 %."""
+    (`charger_jitter_s` 0) at the jittered point, and its steps ring by more than 10 %.
+    `once`: that path is compared pure against compiled in tests/unit/test_parity.py."""
     cfg = config.defaults()
     cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(
         cfg.control, charger_jitter_s=0.0))
