@@ -111,7 +111,8 @@ hil: $(BUILT) sysdeps
 	  $(PY) -m hil run $$f --charger $$c --json $(OUT)/hil/$$n.json --log $(OUT)/hil/$$n.log \
 	  > $(OUT)/hil/$$n.out 2>&1; rc=$$?; grep -hE "^(pass|FAIL|n/a)" $(OUT)/hil/$$n.out; \
 	  exit $$rc' && echo "hil: all scenarios passed"
-	$(PY) -m pytest -q -m "slow and hil" tests/mqtt/test_bench_oversize.py
+	$(PY) -m pytest -q -m "slow and hil" tests/mqtt/test_bench_oversize.py \
+	  tests/mqtt/test_bench_broker_kill.py
 
 # a real Home Assistant as the peer of v2h's MQTT discovery (tests/mqtt/test_home_assistant.py,
 # marked slow): its own venv outside the repository, Python 3.13, HA's pinned versions from

@@ -18,7 +18,9 @@ from controller import sim
 from hil._run import run_scenario
 from tests.mqtt.conftest import free_port
 
-pytestmark = pytest.mark.hil
+# 80 s of real time: a long bench run, in `make hil` (slow), as the flood's; make test keeps
+# the broker killed mid-run in-process (tests/mqtt/test_robust.py, 35 s)
+pytestmark = [pytest.mark.hil, pytest.mark.slow]
 HERE = Path(__file__).parent
 SCENARIO = HERE / "broker-kill.toml"
 LOAD_STEPS = HERE.parents[1] / "hil" / "scenarios" / "load-steps.toml"
