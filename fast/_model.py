@@ -2,7 +2,8 @@
 it, and the identification (_ident.py) fits it.
 
 Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_retimed_dead` (the
-dead time a moving charger's reading says, for one that varies per write), `_model_power`,
+dead time a moving charger's reading says, for one that varies per write), `_bracketed`
+(the cold start's: what the charger's readings say of the sample), `_model_power`,
 `_trajectory` and `_advance` (dead time, ramp, first-order lag); the identification's grid
 and constants (`ID_*`, `_id_tau`, `_id_ramp`, `_huber`).
 """
@@ -32,14 +33,53 @@ def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.do
     if isnan(miss):
         return ev_w
     s: cython.double = now - lim.meter_delay_s
-    if lim.meter_window_s <= 0.0:
-        return g * _corrected(st, lim, s, miss, now, dead)
     acc: cython.double = 0.0
-    j: cython.int
-    for j in range(ID_AVG_POINTS):
-        acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS, miss,
-                          now, dead)
-    return g * acc / ID_AVG_POINTS
+    if lim.meter_window_s <= 0.0:
+        acc = _corrected(st, lim, s, miss, now, dead)
+    else:
+        j: cython.int
+        for j in range(ID_AVG_POINTS):
+            acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS,
+                              miss, now, dead)
+        acc /= ID_AVG_POINTS
+    # a sample older than what the commands kept can tell (a dead time longer than they
+    # reach back): the reading, as without a model
+    return ev_w if isnan(acc) else g * acc
+
+
+BRACKET_MIN_W = cython.declare(cython.double, 100.0)  # below, a wrong model errs by tens of W
+STILL_W = cython.declare(cython.double, 30.0)  # readings this close: the charger stood still
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.double,
+               now: cython.double, period: cython.double) -> cython.double:
+    """What the house asks of the car (W) while the charger's model is only a guess (a cold
+    start, before the first fit): the meter's sample fell between the charger's last
+    readings (this one, the last, and the one before for a late or averaging meter), so
+    the demand lies between what each implies. The setpoint in force is kept while it lies
+    in that bracket, else its nearest end: toward the demand, never past it, whatever the
+    dead time and tau (a wrong model's trace-back corrects twice). Readings that stood
+    still over that span say where the charger was, even where the guess has it moving
+    on a command it has not acted on yet (a long dead time). Come to rest this period, the
+    guess's trace-back errs by little and the residual (a reading's gain, a drift) is
+    corrected at once. Readings older than two periods (after a stop) bound nothing."""
+    if not (now - st.prev_ev_t <= 1.5 * period):
+        return net  # resumed after a stop
+    lo: cython.double = min(ev_w, st.prev_ev)
+    hi: cython.double = max(ev_w, st.prev_ev)
+    if not isnan(st.prev2_ev) and now - st.prev2_t <= 2.5 * period:
+        lo = min(lo, st.prev2_ev)
+        hi = max(hi, st.prev2_ev)
+    if hi - lo < STILL_W:  # it stood still over the sample's span, where the guess may
+        return ev_w / st.gain - e  # have it moving on a command it has not acted on yet
+    if hi - lo < BRACKET_MIN_W or fabs(ev_w - st.prev_ev) < BRACKET_MIN_W:
+        return net  # creeping, or come to rest
+    held: cython.double = st.last_sp + st.integ
+    if isnan(held):
+        return net
+    return _clip(held, lo / st.gain - e, hi / st.gain - e)
 
 
 RETIME_N = cython.declare(cython.int, 3)  # dead times tried either side of the model's

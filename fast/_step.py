@@ -2,13 +2,14 @@
 
 Pure functions of their arguments except for the explicit in-place `_...` helpers (the
 state is the caller's `CtlState`). Everything a step runs sits in this module, so that the C
-compiler inlines it, except the model's trace-back (`_ev_at_sample`, _model.py) and the
-periodic feed-forward (`_track_periodic`, _pulse.py): a call each.
+compiler inlines it, except the model's trace-back (`_ev_at_sample`, `_bracketed` for the
+cold start, `_retimed_dead`: _model.py) and the periodic feed-forward (`_track_periodic`,
+_pulse.py): a call each.
 
 Contents: the clamp pieces (`_fuse_phase`, `_fuse_window`, `_combine`, `_window`,
 `_min_power`); `_valid`, `_stop`, `_step`, `_track` and its parts (`_track_soc`,
 `_track_model`, `_track_chase`, `_track_ramping`, `_track_wish`, `_track_clamp`);
-`_bracketed` (the cold start), `_note_command`, `_learn_gain`; `step`, the Python face.
+`_note_command`, `_learn_gain`; `step`, the Python face.
 """
 
 import cython
@@ -16,7 +17,7 @@ from cython.cimports.libc.math import fabs, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._model import _ev_at_sample, _retimed_dead
+from cython.cimports.fast._model import _bracketed, _ev_at_sample, _retimed_dead
 from cython.cimports.fast._pulse import _track_periodic
 from cython.cimports.fast._types import (
     INF, M_REGULATING, MAX_ABS_W, NAN, R_CAR, R_DEADBAND, R_FORCED, R_FUSE, R_GRID, R_MAX_CHARGE,
@@ -213,6 +214,8 @@ def _track(m: Measurement, st: CtlState, lim: Limits, plan: Plan, now: cython.do
         want = m.ev_w - lim.p_gain * e
     else:
         want = _track_model(m, st, lim, now, e)
+    if isnan(want):  # never left to the clamps as NaN (it would pass the fuse's window)
+        want = st.last_sp
     if forced or lim.p_gain > 0.0:  # no demand kept: the periodic history breaks off,
         st.hist_n = 0  # and the chase's mean and last demand go stale (as after a stop)
         st.per_n = 0
@@ -276,10 +279,11 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     if not known and not isnan(st.prev_ev):
         net = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
     elif (lim.charger_jitter_s > 0.0 and not isnan(st.prev_ev)
-          and fabs(m.ev_w - st.prev_ev) >= RETIME_MIN_W
+          and fabs(m.ev_w - st.prev_ev) >= RETIME_MIN_W and st.chase >= 1.0
           and not _track_ramping(st, lim, net - st.prev_net)):
         # a dead time that varies per write: a charger moving on the step's own write by
-        # RETIME_MIN_W or more is traced back with the dead time its reading says
+        # RETIME_MIN_W or more is traced back with the dead time its reading says (not
+        # while a house switching faster than the loop is chased: review, session 7)
         d: cython.double = _retimed_dead(m.ev_w, st, lim, now)
         if d != lim.charger_dead_s:
             net = _ev_at_sample(m.ev_w, st, lim, now, d) / st.gain - e
@@ -408,39 +412,8 @@ def _track_clamp(m: Measurement, st: CtlState, lim: Limits, plan: Plan, want: cy
     return out
 
 
-BRACKET_MIN_W = cython.declare(cython.double, 100.0)  # below, a wrong model errs by tens of W
-RETIME_MIN_W = cython.declare(cython.double, 500.0)  # and a dead time 0.3 s off by as little
-
-
-@cython.cfunc
-@cython.exceptval(check=False)
-def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.double,
-               now: cython.double, period: cython.double) -> cython.double:
-    """What the house asks of the car (W) while the charger's model is only a guess (a cold
-    start, before the first fit): the meter's sample fell between the charger's last
-    readings (this one, the last, and the one before for a late or averaging meter), so
-    the demand lies between what each implies. The setpoint in force is kept while it lies
-    in that bracket, else its nearest end: toward the demand, never past it, whatever the
-    dead time and tau (a wrong model's trace-back corrects twice). Readings that stood
-    still over that span say where the charger was, even where the guess has it moving
-    on a command it has not acted on yet (a long dead time). Come to rest this period, the
-    guess's trace-back errs by little and the residual (a reading's gain, a drift) is
-    corrected at once. Readings older than two periods (after a stop) bound nothing."""
-    if not (now - st.prev_ev_t <= 1.5 * period):
-        return net  # resumed after a stop
-    lo: cython.double = min(ev_w, st.prev_ev)
-    hi: cython.double = max(ev_w, st.prev_ev)
-    if not isnan(st.prev2_ev) and now - st.prev2_t <= 2.5 * period:
-        lo = min(lo, st.prev2_ev)
-        hi = max(hi, st.prev2_ev)
-    if hi - lo < BRACKET_MIN_W:  # it stood still over the sample's span, where the guess
-        return ev_w / st.gain - e  # may have it moving on a command it has not acted on yet
-    if fabs(ev_w - st.prev_ev) < BRACKET_MIN_W:
-        return net  # the charger has come to rest
-    held: cython.double = st.last_sp + st.integ
-    if isnan(held):
-        return net
-    return _clip(held, lo / st.gain - e, hi / st.gain - e)
+RETIME_MIN_W = cython.declare(cython.double, 500.0)  # below, a dead time 0.3 s off errs by
+# tens of W
 
 
 @cython.cfunc

@@ -66,9 +66,17 @@ class Brokers:
 
     def __call__(self, extra: str = "allow_anonymous true\n", port: int | None = None) -> int:
         port = self.spawn(extra, port)
+        proc = self.procs[port]
         deadline = time.monotonic() + 10
+        heard = 0
         while time.monotonic() < deadline:
-            if listening(port):
+            # its own mosquitto, not whatever else listens there (a port taken between
+            # free_port() and the bind, by another worker on the machine): one that cannot
+            # bind exits at once, so the port must answer while it still runs, 0.2 s on
+            if proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {proc.returncode} (port {port})")
+            heard = heard + 1 if listening(port) else 0
+            if heard > 4:
                 return port
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not start")

@@ -103,18 +103,25 @@ async def flood(brokers: Brokers, scenario: Path, n: int = 500, size: int = 1_00
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c", PUBLISHER, str(port), TOPIC, str(n), str(size),
             stderr=asyncio.subprocess.PIPE)
-        _, err = await asyncio.wait_for(proc.communicate(), timeout=45)
-        assert proc.returncode == 0, err.decode()
-        out.flood_s = asyncio.get_running_loop().time() - t0
-        await asyncio.sleep(5.0)  # the controller drains what the broker still holds
-        sampler.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sampler
-        out.rss_after_mb = rss_mb(pid)
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(), timeout=45)
+            assert proc.returncode == 0, err.decode()
+            out.flood_s = asyncio.get_running_loop().time() - t0
+            await asyncio.sleep(5.0)  # the controller drains what the broker still holds
+            out.rss_after_mb = rss_mb(pid)
+        finally:  # a publisher that outlives its time, or a failure: nothing left behind
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
 
     out.res, _bench, out.run = await run_bench(
         str(scenario), overrides=("mqtt.enabled=true", f"mqtt.port={port}", "site.id=bench",
                                   "mqtt.allow_anonymous_commands=true"),
         actions=((BASELINE_AT_S, baseline), (FLOOD_AT_S, publish)))
+    if not samples:
+        raise AssertionError("the flood never started (the scenario ended first?)")
     out.rss_peak_mb = max(samples)
     return out
