@@ -13,15 +13,16 @@ from cython.cimports.libc.math import atan, fabs, floor, isnan
 from cython.cimports.fast._types import INF, NAN, CtlState, Limits
 # isort: on
 
-PULSE_N = cython.declare(cython.int, 32)  # the demand's history kept (cycles), a ring
-PULSE_MASK = cython.declare(cython.int, 31)
-PULSE_LOOK = cython.declare(cython.int, 12)  # cycles its swing is judged over
-PULSE_PAIRS = cython.declare(cython.int, 10)  # pairs one period apart compared
-PULSE_P_MAX = cython.declare(cython.int, 10)  # the longest period looked for (cycles)
+if not cython.compiled:  # compiled, C constants (the loops' counts known): _pulse.pxd's enum
+    PULSE_N = 32  # the demand's history kept (cycles), a ring
+    PULSE_MASK = 31
+    PULSE_LOOK = 12  # cycles its swing is judged over
+    PULSE_PAIRS = 10  # pairs one period apart compared
+    PULSE_P_MAX = 10  # the longest period looked for (cycles)
+    PULSE_CONFIRM = 3
 PULSE_SPREAD_W = cython.declare(cython.double, 300.0)  # a swing below this is no pulsing
 PULSE_MATCH = cython.declare(cython.double, 0.3)  # one period back: within this share
 PULSE_FUNDAMENTAL = cython.declare(cython.double, 0.1)
-PULSE_CONFIRM = cython.declare(cython.int, 3)
 TWO_PI = cython.declare(cython.double, 6.283185307179586)
 # a pulsing's edges move the demand by its swing once or twice a period: the mean change per
 # cycle (weight 0.1: some ten cycles) of a 2-kW pulse every 10 cycles is some 400 W, of a
