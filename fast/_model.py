@@ -253,17 +253,13 @@ _memo_e1 = cython.declare(cython.double, 1.0)
 @cython.nogil
 @cython.exceptval(check=False)
 def _exp_memo(x: cython.double) -> cython.double:
-    """exp(x), from the last two arguments' values where x is one of them."""
+    """exp(x), from the last two arguments' values where x is one of them (a hit moves
+    nothing: the step asks for two exponents in turn)."""
     global _memo_x0, _memo_e0, _memo_x1, _memo_e1
     if x == _memo_x0:
         return _memo_e0
     if x == _memo_x1:
-        _memo_x1 = _memo_x0
-        _memo_x0 = x
-        e: cython.double = _memo_e1
-        _memo_e1 = _memo_e0
-        _memo_e0 = e
-        return e
+        return _memo_e1
     _memo_x1 = _memo_x0
     _memo_e1 = _memo_e0
     _memo_x0 = x
