@@ -1,9 +1,10 @@
 """The batch runner: a policy on the plant over a stretch of seconds, no Python call per
 second; and the step's timing loop for `make bench`.
 
-Per second: what the controller reads, the policy's setpoint, the write, the plant's second
-(_plant.py), the judge. Contents: `run_batch` and its parts (`_start`, `_fill_measurement`,
-`_setpoint`, `_send`, `_judge_setpoint`, `_judge_second`, `_over`, `_fold`); `bench_steps`.
+Per second: what the controller reads, the policy's setpoint, the plant's second (_plant.py:
+the write, then the physics), the judge. Contents: `run_batch` and its parts (`_start`,
+`_fill_measurement`, `_setpoint`, `_judge_setpoint`, `_judge_second`, `_over`, `_fold`);
+`bench_steps`.
 """
 
 import cython
@@ -11,7 +12,7 @@ from cython.cimports.libc.math import fabs
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._plant import Plant, _last_cmd, _prepare, _second, _write
+from cython.cimports.fast._plant import Plant, _last_cmd, _prepare, _second
 from cython.cimports.fast._policies import EvccState, _evcc, _none, _oracle_second
 from cython.cimports.fast._rng import _noise
 from cython.cimports.fast._step import _step
@@ -86,7 +87,9 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         _fill_measurement(m, pl, t, fl)
         sp: cython.double = _setpoint(policy, m, st, ev, lim, plan, pl, tot, t, fl,
                                       l1[k], l2[k], l3[k], pvk, s.cmd)
-        wrote: cython.bint = _send(pl, sp, t, fl)
+        # written to the charger as the plant's second begins (_plant._send), unless it is
+        # stuck (hears, ignores) or lost (hears nothing)
+        wrote: cython.bint = (fl & (F_CHARGER_STUCK | F_CHARGER_LOST)) == 0
         s.cmd = sp
         if do_facts:
             facts[5 * k] = t
@@ -163,20 +166,6 @@ def _setpoint(policy: cython.int, m: Measurement, st: CtlState, ev: EvccState, l
         return _none(m, lim)
     # the oracle: true load, PV and SoC, no delay, no measurement error
     return _oracle_second(m, st, lim, plan, pl, t, fl, ld1, ld2, ld3, pvk, tot.nominal_v)
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _send(pl: Plant, sp: cython.double, t: cython.double, fl: cython.int) -> cython.bint:
-    """The setpoint (W) to the charger at t; True when it was written."""
-    if fl & F_CHARGER_STUCK:
-        pl.last_comm_t = t  # it hears us (its watchdog is fed) and ignores the command
-        return False
-    if fl & F_CHARGER_LOST:
-        return False
-    _write(pl, sp, t)
-    return True
 
 
 @cython.cfunc
