@@ -80,6 +80,9 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     interval: cython.double = lim.meter_interval_s
     lim.meter_interval_s = max(interval, 1.0)
     reserve_wh: cython.double = tot.reserve_soc * pl.cap_wh / 100.0
+    # per sub-step and per volt (W -> A): the same every second of the batch
+    inv_n: cython.double = 1.0 / pl.n_sub
+    inv_v: cython.double = 1.0 / tot.nominal_v
     for k in range(n):
         t: cython.double = t0 + k
         fl: cython.int = flags[k]
@@ -106,11 +109,11 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         watch: cython.bint = policy == P_V2H and (fl & (F_GRID_DOWN | METER_BAD)) != 0
         s.sp = sp
         _second(pl, tot, s, st, lim, m, mf, t, fl, watch, b1, b2, b3, reserve_wh)
-        _judge_second(tot, s, pl, b1, b2, b3)
+        _judge_second(tot, s, pl, b1, b2, b3, inv_n, inv_v)
         tot.load_wh += (l1[k] + l2[k] + l3[k]) * (1.0 / 3600.0)
         tot.pv_wh += pvk * (1.0 / 3600.0)
         if do_trace:
-            trace[6 * k] = s.gsum * (1.0 / pl.n_sub)
+            trace[6 * k] = s.gsum * inv_n
             trace[6 * k + 1] = s.sp
             trace[6 * k + 2] = pl.p
             trace[6 * k + 3] = pl.soc_wh / pl.cap_wh * 100.0
@@ -189,12 +192,12 @@ def _judge_setpoint(tot: Totals, lim: Limits, m: Measurement, sp: cython.double,
 @cython.inline
 @cython.exceptval(check=False)
 def _judge_second(tot: Totals, s: Sums, pl: Plant, b1: cython.double, b2: cython.double,
-                  b3: cython.double) -> cython.void:
+                  b3: cython.double, inv_n: cython.double, inv_v: cython.double) -> cython.void:
     """The judge after the plant's second: the fuse by the mean phase current over the
     second (a fuse is thermal), and only on phases the charger is on (elsewhere it adds
-    nothing); the grid and reserve seconds the plant's second found."""
-    pm: cython.double = s.psum * (1.0 / pl.n_sub)
-    inv_v: cython.double = 1.0 / tot.nominal_v
+    nothing); the grid and reserve seconds the plant's second found. inv_n, inv_v: 1 / n_sub,
+    1 / nominal_v."""
+    pm: cython.double = s.psum * inv_n
     fuse: cython.double = tot.fuse_a
     if pl.ev_share1 > 0.0:
         s.o1 = _over(s.o1, (b1 + pm * pl.ev_share1) * inv_v, pm, fuse, 1.0)
