@@ -12,3 +12,4 @@ cpdef enum:
     PULSE_CONFIRM = 3
 
 cdef double _track_periodic(CtlState st, Limits lim, double net) noexcept
+cdef double _periodic(CtlState st, Limits lim) noexcept

@@ -68,6 +68,15 @@ def _track_periodic(st: CtlState, lim: Limits, net: cython.double) -> cython.dou
         return NAN
     if st.per_n == 0 and (st.hist_k & 1) != 0:
         return NAN  # no period in sight: looked for every other cycle (half the cost)
+    return _periodic(st, lim)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _periodic(st: CtlState, lim: Limits) -> cython.double:
+    """`_track_periodic`'s look for a period in the demand kept, past its gates (declared in
+    _pulse.pxd, so that the C compiler keeps it out of line and the gates' path, most
+    cycles, saves no registers)."""
     j: cython.int
     mean: cython.double = 0.0
     for j in range(PULSE_LOOK):
