@@ -179,6 +179,21 @@ cdef inline double _since(double since, bint on, double t) noexcept nogil:
     if since != since:  # NaN: it begins now
         return t
     return since
+
+# the step's last setpoint into the command history, at the time of the decision that made it
+# (the step's and the decision's, `_decide`, in another module: inline in both); its twin is
+# _types.py's _note_command
+cdef inline void _note_command(CtlState st, double now) noexcept:
+    if st.dec_t == st.dec_t:  # not NaN: a decision made one
+        st.c4_w = st.c3_w
+        st.c4_t = st.c3_t
+        st.c3_w = st.c2_w
+        st.c3_t = st.c2_t
+        st.c2_w = st.c1_w
+        st.c2_t = st.c1_t
+        st.c1_w = st.last_sp
+        st.c1_t = st.dec_t
+    st.dec_t = now
 cpdef enum:
     GRID_UNKNOWN = -1
     GRID_DOWN = 0

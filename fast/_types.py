@@ -6,7 +6,8 @@ Signs and units follow firmware_notes/design.md "Signs and units": powers in W (
 Contents: supervisor modes (`MODES`, `M_*`); clamp reasons (`REASONS`, `R_*`,
 `reason_names`); grid states (`GRID_*`); scenario flags (`FLAGS`, `F_*`); policies
 (`POLICIES`, `P_*`); `Limits` (+ `LIMIT_FIELDS`), `Plan`, `Measurement`, `CtlState`
-(+ `_copy_state`); the batch's `Totals` and `Sums`; `_clip`, `_since`. Their C face is _types.pxd.
+(+ `_copy_state`); the batch's `Totals` and `Sums`; `_clip`, `_since`, `_note_command`. Their
+C face is _types.pxd.
 """
 
 import cython
@@ -311,6 +312,20 @@ if not cython.compiled:  # compiled, these are the inline functions of _types.px
         if since != since:  # NaN: it begins now
             return t
         return since
+
+    def _note_command(st, now: cython.double) -> None:
+        """The step's last setpoint into the command history, at the time of the decision
+        that made it (the write follows within milliseconds)."""
+        if st.dec_t == st.dec_t:  # not NaN: a decision made one
+            st.c4_w = st.c3_w
+            st.c4_t = st.c3_t
+            st.c3_w = st.c2_w
+            st.c3_t = st.c2_t
+            st.c2_w = st.c1_w
+            st.c2_t = st.c1_t
+            st.c1_w = st.last_sp
+            st.c1_t = st.dec_t
+        st.dec_t = now
 
 
 def reason_names(bits: cython.int):
