@@ -39,12 +39,23 @@ def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.do
     s: cython.double = now - lim.meter_delay_s
     if lim.meter_window_s <= 0.0:
         return g * _corrected(st, lim, s, miss, now, dead, target, cw, ct)
+    return g * _window_sum(st, lim, s, miss, now, dead, target, cw, ct) / ID_AVG_POINTS
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _window_sum(st: CtlState, lim: Limits, s: cython.double, miss: cython.double,
+                now: cython.double, dead: cython.double, target: cython.double,
+                cw: cython.p_double, ct: cython.p_double) -> cython.double:
+    """`_ev_at_sample`'s sum (W, before the gain) over the meter's window before s, at
+    ID_AVG_POINTS points (declared in _model.pxd, so that the C compiler keeps it out of
+    line: a meter that samples the instant, the usual one, spares the step's registers)."""
     acc: cython.double = 0.0
     j: cython.int
     for j in range(ID_AVG_POINTS):
         acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS, miss,
                           now, dead, target, cw, ct)
-    return g * acc / ID_AVG_POINTS
+    return acc
 
 
 RETIME_N = cython.declare(cython.int, 3)  # dead times tried either side of the model's
