@@ -1,9 +1,10 @@
 """The batch runner: a policy on the plant over a stretch of seconds, no Python call per
 second; and the step's timing loop for `make bench`.
 
-Per second: what the controller reads, the policy's setpoint, the write, the plant's second
-(_plant.py), the judge. Contents: `run_batch` and its parts (`_start`, `_fill_measurement`,
-`_setpoint`, `_send`, `_judge_setpoint`, `_judge_second`, `_over`, `_fold`); `bench_steps`.
+Per second: what the controller reads, the policy's setpoint, the plant's second (_plant.py:
+the write, then the physics), the judge. Contents: `run_batch` and its parts (`_start`,
+`_fill_measurement`, `_setpoint`, `_judge_setpoint`, `_judge_second`, `_over`, `_fold`);
+`bench_steps`.
 """
 
 import cython
@@ -11,7 +12,7 @@ from cython.cimports.libc.math import fabs
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._plant import Plant, _last_cmd, _prepare, _second, _write
+from cython.cimports.fast._plant import Plant, _last_cmd, _prepare, _second
 from cython.cimports.fast._policies import EvccState, _evcc, _none, _oracle_second
 from cython.cimports.fast._rng import _noise
 from cython.cimports.fast._step import _step
@@ -79,6 +80,9 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
     interval: cython.double = lim.meter_interval_s
     lim.meter_interval_s = max(interval, 1.0)
     reserve_wh: cython.double = tot.reserve_soc * pl.cap_wh / 100.0
+    # per sub-step and per volt (W -> A): the same every second of the batch
+    inv_n: cython.double = 1.0 / pl.n_sub
+    inv_v: cython.double = 1.0 / tot.nominal_v
     for k in range(n):
         t: cython.double = t0 + k
         fl: cython.int = flags[k]
@@ -86,7 +90,9 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         _fill_measurement(m, pl, t, fl)
         sp: cython.double = _setpoint(policy, m, st, ev, lim, plan, pl, tot, t, fl,
                                       l1[k], l2[k], l3[k], pvk, s.cmd)
-        wrote: cython.bint = _send(pl, sp, t, fl)
+        # written to the charger as the plant's second begins (_plant._send), unless it is
+        # stuck (hears, ignores) or lost (hears nothing)
+        wrote: cython.bint = (fl & (F_CHARGER_STUCK | F_CHARGER_LOST)) == 0
         s.cmd = sp
         if do_facts:
             facts[5 * k] = t
@@ -103,11 +109,11 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         watch: cython.bint = policy == P_V2H and (fl & (F_GRID_DOWN | METER_BAD)) != 0
         s.sp = sp
         _second(pl, tot, s, st, lim, m, mf, t, fl, watch, b1, b2, b3, reserve_wh)
-        _judge_second(tot, s, pl, b1, b2, b3)
+        _judge_second(tot, s, pl, b1, b2, b3, inv_n, inv_v)
         tot.load_wh += (l1[k] + l2[k] + l3[k]) * (1.0 / 3600.0)
         tot.pv_wh += pvk * (1.0 / 3600.0)
         if do_trace:
-            trace[6 * k] = s.gsum * (1.0 / pl.n_sub)
+            trace[6 * k] = s.gsum * inv_n
             trace[6 * k + 1] = s.sp
             trace[6 * k + 2] = pl.p
             trace[6 * k + 3] = pl.soc_wh / pl.cap_wh * 100.0
@@ -168,20 +174,6 @@ def _setpoint(policy: cython.int, m: Measurement, st: CtlState, ev: EvccState, l
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _send(pl: Plant, sp: cython.double, t: cython.double, fl: cython.int) -> cython.bint:
-    """The setpoint (W) to the charger at t; True when it was written."""
-    if fl & F_CHARGER_STUCK:
-        pl.last_comm_t = t  # it hears us (its watchdog is fed) and ignores the command
-        return False
-    if fl & F_CHARGER_LOST:
-        return False
-    _write(pl, sp, t)
-    return True
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
 def _judge_setpoint(tot: Totals, lim: Limits, m: Measurement, sp: cython.double,
                     t: cython.double, fl: cython.int) -> cython.void:
     """The judge, per second: the setpoint (W) within the charger's limits, and never a
@@ -200,12 +192,12 @@ def _judge_setpoint(tot: Totals, lim: Limits, m: Measurement, sp: cython.double,
 @cython.inline
 @cython.exceptval(check=False)
 def _judge_second(tot: Totals, s: Sums, pl: Plant, b1: cython.double, b2: cython.double,
-                  b3: cython.double) -> cython.void:
+                  b3: cython.double, inv_n: cython.double, inv_v: cython.double) -> cython.void:
     """The judge after the plant's second: the fuse by the mean phase current over the
     second (a fuse is thermal), and only on phases the charger is on (elsewhere it adds
-    nothing); the grid and reserve seconds the plant's second found."""
-    pm: cython.double = s.psum * (1.0 / pl.n_sub)
-    inv_v: cython.double = 1.0 / tot.nominal_v
+    nothing); the grid and reserve seconds the plant's second found. inv_n, inv_v: 1 / n_sub,
+    1 / nominal_v."""
+    pm: cython.double = s.psum * inv_n
     fuse: cython.double = tot.fuse_a
     if pl.ev_share1 > 0.0:
         s.o1 = _over(s.o1, (b1 + pm * pl.ev_share1) * inv_v, pm, fuse, 1.0)

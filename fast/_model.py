@@ -29,22 +29,41 @@ def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.do
     if isnan(st.prev_ev_t) or not (now - st.prev_ev_t > 0.0):
         return ev_w
     g: cython.double = st.gain
-    miss: cython.double = ev_w / g - _model_power(st, lim, now, dead)
+    # the commands, and the one in force at the last reading: the same for every time at or
+    # after it (`_model_power`'s, found once)
+    cw: cython.double[4] = [st.c4_w, st.c3_w, st.c2_w, st.c1_w]
+    ct: cython.double[4] = [st.c4_t, st.c3_t, st.c2_t, st.c1_t]
+    target: cython.double = _in_force(st.prev_ev_t, cw, ct, 4, dead)
+    miss: cython.double = ev_w / g - _since_last(st, lim, now, dead, target, cw, ct)
     if isnan(miss):
         return ev_w
     s: cython.double = now - lim.meter_delay_s
-    acc: cython.double = 0.0
+    acc: cython.double
+    n: cython.double = 1.0
     if lim.meter_window_s <= 0.0:
-        acc = _corrected(st, lim, s, miss, now, dead)
+        acc = _corrected(st, lim, s, miss, now, dead, target, cw, ct)
     else:
-        j: cython.int
-        for j in range(ID_AVG_POINTS):
-            acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS,
-                              miss, now, dead)
-        acc /= ID_AVG_POINTS
+        acc = _window_sum(st, lim, s, miss, now, dead, target, cw, ct)
+        n = ID_AVG_POINTS
     # a sample older than what the commands kept can tell (a dead time longer than they
     # reach back): the reading, as without a model
-    return ev_w if isnan(acc) else g * acc
+    return ev_w if isnan(acc) else g * acc / n
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _window_sum(st: CtlState, lim: Limits, s: cython.double, miss: cython.double,
+                now: cython.double, dead: cython.double, target: cython.double,
+                cw: cython.p_double, ct: cython.p_double) -> cython.double:
+    """`_ev_at_sample`'s sum (W, before the gain) over the meter's window before s, at
+    ID_AVG_POINTS points (declared in _model.pxd, so that the C compiler keeps it out of
+    line: a meter that samples the instant, the usual one, spares the step's registers)."""
+    acc: cython.double = 0.0
+    j: cython.int
+    for j in range(ID_AVG_POINTS):
+        acc += _corrected(st, lim, s - lim.meter_window_s * (j + 0.5) / ID_AVG_POINTS, miss,
+                          now, dead, target, cw, ct)
+    return acc
 
 
 BRACKET_MIN_W = cython.declare(cython.double, 100.0)  # below, a wrong model errs by tens of W
@@ -119,10 +138,26 @@ def _retimed_dead(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.do
 @cython.inline
 @cython.exceptval(check=False)
 def _corrected(st: CtlState, lim: Limits, t: cython.double, miss: cython.double,
-               now: cython.double, dead: cython.double) -> cython.double:
-    """The model's power at t (W), with the share of this reading's miss due by then."""
+               now: cython.double, dead: cython.double, target: cython.double,
+               cw: cython.p_double, ct: cython.p_double) -> cython.double:
+    """The model's power at t (W), with the share of this reading's miss due by then;
+    target, cw, ct: `_ev_at_sample`'s."""
     w: cython.double = _clip((t - st.prev_ev_t) / (now - st.prev_ev_t), 0.0, 1.0)
-    return _model_power(st, lim, t, dead) + w * miss
+    if t < st.prev_ev_t:
+        return _model_power(st, lim, t, dead) + w * miss
+    return _since_last(st, lim, t, dead, target, cw, ct) + w * miss
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _since_last(st: CtlState, lim: Limits, t: cython.double, dead: cython.double,
+                target: cython.double, cw: cython.p_double, ct: cython.p_double
+                ) -> cython.double:
+    """`_model_power` at a t at or after the last reading, the command in force then known
+    (target, W; cw, ct: the commands as `_model_power` lists them)."""
+    return _onward(st.prev_ev / st.gain, st.prev_ev_t, t, target, cw, ct, 4, dead,
+                   lim.charger_tau_s, lim.charger_ramp_w_s, True)
 
 
 @cython.cfunc
@@ -159,13 +194,37 @@ def _trajectory(p: cython.double, t0: cython.double, t1: cython.double,
     model the identification fits and the step traces back with. NaN when no command is
     known to be in force at t0. memo: the lag's exp() through `_exp_memo` (the step's path
     only, which holds the GIL)."""
+    return _onward(p, t0, t1, _in_force(t0, cmd_w, cmd_t, n, dead), cmd_w, cmd_t, n, dead, tau,
+                   ramp, memo)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _in_force(t0: cython.double, cmd_w: cython.p_double, cmd_t: cython.p_double,
+              n: cython.int, dead: cython.double) -> cython.double:
+    """The command (W) in force at t0 (`_trajectory`'s): NaN when none is known."""
     target: cython.double = NAN
     i: cython.int
     for i in range(n):
         if not isnan(cmd_t[i]) and cmd_t[i] + dead <= t0:
             target = cmd_w[i]
+    return target
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _onward(p: cython.double, t0: cython.double, t1: cython.double, target: cython.double,
+            cmd_w: cython.p_double, cmd_t: cython.p_double, n: cython.int,
+            dead: cython.double, tau: cython.double, ramp: cython.double,
+            memo: cython.bint) -> cython.double:
+    """`_trajectory` from p at t0, where the command `target` (W, `_in_force`) acts."""
     if isnan(target):
         return NAN
+    i: cython.int
     t: cython.double = t0
     for i in range(n):
         if isnan(cmd_t[i]):
@@ -248,17 +307,13 @@ _memo_e1 = cython.declare(cython.double, 1.0)
 @cython.nogil
 @cython.exceptval(check=False)
 def _exp_memo(x: cython.double) -> cython.double:
-    """exp(x), from the last two arguments' values where x is one of them."""
+    """exp(x), from the last two arguments' values where x is one of them (a hit moves
+    nothing: the step asks for two exponents in turn)."""
     global _memo_x0, _memo_e0, _memo_x1, _memo_e1
     if x == _memo_x0:
         return _memo_e0
     if x == _memo_x1:
-        _memo_x1 = _memo_x0
-        _memo_x0 = x
-        e: cython.double = _memo_e1
-        _memo_e1 = _memo_e0
-        _memo_e0 = e
-        return e
+        return _memo_e1
     _memo_x1 = _memo_x0
     _memo_e1 = _memo_e0
     _memo_x0 = x

@@ -5,8 +5,8 @@ The sub-step loop and the physics it calls stay in this module: no call in it le
 module but the grid watch's, on the seconds it looks (grid down, meter faulted). Contents:
 `Plant` (`tick` etc. for the HIL bench; its random numbers are `_rng.py`'s); the charger
 (`_write`, `_last_cmd`, `_charger_retarget`, `_charger_move`); the meter (`_meter_tick`,
-`_sample_meter`, `_avg_tick`, `_meter_at`); the second (`_second`, `_settled`, `_substeps`)
-and its grid watch (`_watch`, `_watch_sample`, `_late_on_loss`).
+`_sample_meter`, `_avg_tick`, `_meter_at`); the second (`_second`, `_send`, `_settled`,
+`_substeps`) and its grid watch (`_watch`, `_watch_sample`, `_late_on_loss`).
 """
 
 import cython
@@ -302,7 +302,8 @@ def _second(pl: Plant, tot: Totals, s: Sums, st: CtlState, lim: Limits, m: Measu
     """The plant over the second from t (s): the charger acts and moves, the meter samples,
     the sums grow; b1..b3 are the phases' balance without the car (W). With `watch`, the
     grid watch looks at every sub-step from the meter's latency on, as the live loop's
-    does between its cycles."""
+    does between its cycles. The second begins with the batch's write of s.sp (`_send`)."""
+    _send(pl, s.sp, t, fl)
     ns: cython.int = pl.n_sub
     s.gsum = 0.0
     s.psum = 0.0
@@ -316,6 +317,18 @@ def _second(pl: Plant, tot: Totals, s: Sums, st: CtlState, lim: Limits, m: Measu
         _settled(pl, tot, s, t, fl, b1, b2, b3, last_ts, reserve_wh)
     else:
         _substeps(pl, tot, s, st, lim, m, mf, t, fl, watch, b1, b2, b3, reserve_wh)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _send(pl: Plant, sp: cython.double, t: cython.double, fl: cython.int) -> cython.void:
+    """The batch's setpoint (W) to the charger at t: a stuck charger hears it (its watchdog
+    is fed) and ignores it; a lost one hears nothing."""
+    if fl & F_CHARGER_STUCK:
+        pl.last_comm_t = t
+    elif not (fl & F_CHARGER_LOST):
+        _write(pl, sp, t)
 
 
 @cython.cfunc

@@ -13,15 +13,16 @@ from cython.cimports.libc.math import atan, fabs, floor, isnan
 from cython.cimports.fast._types import INF, NAN, CtlState, Limits
 # isort: on
 
-PULSE_N = cython.declare(cython.int, 32)  # the demand's history kept (cycles), a ring
-PULSE_MASK = cython.declare(cython.int, 31)
-PULSE_LOOK = cython.declare(cython.int, 12)  # cycles its swing is judged over
-PULSE_PAIRS = cython.declare(cython.int, 10)  # pairs one period apart compared
-PULSE_P_MAX = cython.declare(cython.int, 10)  # the longest period looked for (cycles)
+if not cython.compiled:  # compiled, C constants (the loops' counts known): _pulse.pxd's enum
+    PULSE_N = 32  # the demand's history kept (cycles), a ring
+    PULSE_MASK = 31
+    PULSE_LOOK = 12  # cycles its swing is judged over
+    PULSE_PAIRS = 10  # pairs one period apart compared
+    PULSE_P_MAX = 10  # the longest period looked for (cycles)
+    PULSE_CONFIRM = 3
 PULSE_SPREAD_W = cython.declare(cython.double, 300.0)  # a swing below this is no pulsing
 PULSE_MATCH = cython.declare(cython.double, 0.3)  # one period back: within this share
 PULSE_FUNDAMENTAL = cython.declare(cython.double, 0.1)
-PULSE_CONFIRM = cython.declare(cython.int, 3)
 TWO_PI = cython.declare(cython.double, 6.283185307179586)
 # a pulsing's edges move the demand by its swing once or twice a period: the mean change per
 # cycle (weight 0.1: some ten cycles) of a 2-kW pulse every 10 cycles is some 400 W, of a
@@ -67,6 +68,15 @@ def _track_periodic(st: CtlState, lim: Limits, net: cython.double) -> cython.dou
         return NAN
     if st.per_n == 0 and (st.hist_k & 1) != 0:
         return NAN  # no period in sight: looked for every other cycle (half the cost)
+    return _periodic(st, lim)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _periodic(st: CtlState, lim: Limits) -> cython.double:
+    """`_track_periodic`'s look for a period in the demand kept, past its gates (declared in
+    _pulse.pxd, so that the C compiler keeps it out of line and the gates' path, most
+    cycles, saves no registers)."""
     j: cython.int
     mean: cython.double = 0.0
     for j in range(PULSE_LOOK):

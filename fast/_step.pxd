@@ -7,5 +7,4 @@ cdef void _window(Measurement m, Limits lim, bint allow_chg, bint allow_dis, dou
 cdef double _stop(CtlState st, int reasons) noexcept
 cdef double _step(Measurement m, CtlState st, Limits lim, Plan plan, double now) noexcept
 cdef double _track(Measurement m, CtlState st, Limits lim, Plan plan, double now) noexcept
-cdef void _note_command(CtlState st, double now) noexcept
 cdef double GAIN_MIN_W

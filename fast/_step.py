@@ -9,7 +9,8 @@ _pulse.py): a call each.
 Contents: the clamp pieces (`_fuse_phase`, `_fuse_window`, `_combine`, `_window`,
 `_min_power`); `_valid`, `_stop`, `_step`, `_track` and its parts (`_track_soc`,
 `_track_model`, `_track_chase`, `_track_ramping`, `_track_wish`, `_track_clamp`);
-`_note_command`, `_learn_gain`; `step`, the Python face.
+`_learn_gain`; `step`, the Python face. `_note_command` (the command history) is
+_types.pxd's, inline in `_decide` too.
 """
 
 import cython
@@ -22,7 +23,7 @@ from cython.cimports.fast._pulse import _track_periodic
 from cython.cimports.fast._types import (
     INF, M_REGULATING, MAX_ABS_W, NAN, R_CAR, R_DEADBAND, R_FORCED, R_FUSE, R_GRID, R_MAX_CHARGE,
     R_MAX_DISCHARGE, R_MAX_SOC, R_MIN_POWER, R_PLAN, R_RAMP, R_RESERVE, R_STALE, R_SUPERVISOR,
-    CtlState, Limits, Measurement, Plan, _clip)
+    CtlState, Limits, Measurement, Plan, _clip, _note_command)
 # isort: on
 
 from fast._types import reason_names
@@ -422,24 +423,6 @@ RETIME_MIN_W = cython.declare(cython.double, 500.0)  # below, a dead time 0.3 s 
 def _like(a: cython.double, b: cython.double) -> cython.bint:
     """Two changes of one sign and a like size (within a factor of two)."""
     return a * b > 0.0 and 0.5 * fabs(b) <= fabs(a) <= 2.0 * fabs(b)
-
-
-@cython.cfunc
-@cython.inline
-@cython.exceptval(check=False)
-def _note_command(st: CtlState, now: cython.double) -> cython.void:
-    """The step's last setpoint into the command history, at the time of the decision that
-    made it (the write follows within milliseconds)."""
-    if not isnan(st.dec_t):
-        st.c4_w = st.c3_w
-        st.c4_t = st.c3_t
-        st.c3_w = st.c2_w
-        st.c3_t = st.c2_t
-        st.c2_w = st.c1_w
-        st.c2_t = st.c1_t
-        st.c1_w = st.last_sp
-        st.c1_t = st.dec_t
-    st.dec_t = now
 
 
 GAIN_SETTLED_STEPS = cython.declare(cython.int, 2)  # held 2 periods, and reading steadily

@@ -12,11 +12,11 @@ from cython.cimports.libc.math import fabs, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._step import _note_command, _stop, _track
+from cython.cimports.fast._step import _stop, _track
 from cython.cimports.fast._types import (
     GRID_DOWN, GRID_UNKNOWN, GRID_UP, INF, M_CHARGER_LOST, M_FAULT, M_GRID_LOSS, M_HOLD, M_IDLE,
     M_METER_STALE, M_REGULATING, M_STARTUP, MAX_ABS_W, NAN, R_FORCED, R_SOC_PROBE, R_STALE,
-    CtlState, Limits, Measurement, Plan)
+    CtlState, Limits, Measurement, Plan, _note_command)
 # isort: on
 
 from fast._types import reason_names

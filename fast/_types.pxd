@@ -1,29 +1,33 @@
 # The C face of fast/_types.py: what the other modules of fast/ cimport from it. Classes list
 # their attributes here (the .py sets them in __init__ and declares none).
 
-cdef int M_STARTUP
-cdef int M_IDLE
-cdef int M_REGULATING
-cdef int M_HOLD
-cdef int M_GRID_LOSS
-cdef int M_METER_STALE
-cdef int M_CHARGER_LOST
-cdef int M_FAULT
-cdef int R_STALE
-cdef int R_SUPERVISOR
-cdef int R_GRID
-cdef int R_CAR
-cdef int R_PLAN
-cdef int R_RESERVE
-cdef int R_MAX_SOC
-cdef int R_FUSE
-cdef int R_MAX_CHARGE
-cdef int R_MAX_DISCHARGE
-cdef int R_MIN_POWER
-cdef int R_RAMP
-cdef int R_DEADBAND
-cdef int R_FORCED
-cdef int R_SOC_PROBE
+# the integer constants are C enums (constants the compiler folds, where a cimported variable
+# costs a load through a pointer at each use) that Python sees as ints: the .py defines them
+# only when it runs as plain Python (`if not cython.compiled`); keep the two alike
+cpdef enum:
+    M_STARTUP = 0
+    M_IDLE = 1
+    M_REGULATING = 2
+    M_HOLD = 3
+    M_GRID_LOSS = 4
+    M_METER_STALE = 5
+    M_CHARGER_LOST = 6
+    M_FAULT = 7
+    R_STALE = 1 << 0
+    R_SUPERVISOR = 1 << 1
+    R_GRID = 1 << 2
+    R_CAR = 1 << 3
+    R_PLAN = 1 << 4
+    R_RESERVE = 1 << 5
+    R_MAX_SOC = 1 << 6
+    R_FUSE = 1 << 7
+    R_MAX_CHARGE = 1 << 8
+    R_MAX_DISCHARGE = 1 << 9
+    R_MIN_POWER = 1 << 10
+    R_RAMP = 1 << 11
+    R_DEADBAND = 1 << 12
+    R_FORCED = 1 << 13
+    R_SOC_PROBE = 1 << 14
 cdef double MAX_ABS_W
 cdef double INF
 cdef double NAN
@@ -175,18 +179,34 @@ cdef inline double _since(double since, bint on, double t) noexcept nogil:
     if since != since:  # NaN: it begins now
         return t
     return since
-cdef int GRID_UNKNOWN
-cdef int GRID_DOWN
-cdef int GRID_UP
-cdef int F_CAR
-cdef int F_GRID_DOWN
-cdef int F_METER_SILENT
-cdef int F_METER_FROZEN
-cdef int F_METER_GARBAGE
-cdef int F_CHARGER_LOST
-cdef int F_CHARGER_ERROR
-cdef int F_CHARGER_STUCK
-cdef int METER_BAD
+
+# the step's last setpoint into the command history, at the time of the decision that made it
+# (the step's and the decision's, `_decide`, in another module: inline in both); its twin is
+# _types.py's _note_command
+cdef inline void _note_command(CtlState st, double now) noexcept:
+    if st.dec_t == st.dec_t:  # not NaN: a decision made one
+        st.c4_w = st.c3_w
+        st.c4_t = st.c3_t
+        st.c3_w = st.c2_w
+        st.c3_t = st.c2_t
+        st.c2_w = st.c1_w
+        st.c2_t = st.c1_t
+        st.c1_w = st.last_sp
+        st.c1_t = st.dec_t
+    st.dec_t = now
+cpdef enum:
+    GRID_UNKNOWN = -1
+    GRID_DOWN = 0
+    GRID_UP = 1
+    F_CAR = 1
+    F_GRID_DOWN = 2
+    F_METER_SILENT = 4
+    F_METER_FROZEN = 8
+    F_METER_GARBAGE = 16
+    F_CHARGER_LOST = 32
+    F_CHARGER_ERROR = 64
+    F_CHARGER_STUCK = 128
+    METER_BAD = F_METER_SILENT | F_METER_FROZEN | F_METER_GARBAGE
 
 cdef class Totals:
     cdef public double pv_wh
@@ -217,9 +237,11 @@ cdef class Totals:
     cdef public double stale_budget_s
     cdef public double nominal_v
 
-cdef int P_NONE
-cdef int P_V2H
-cdef int P_EVCC
+cpdef enum:
+    P_NONE = 0
+    P_V2H = 1
+    P_EVCC = 2
+    P_ORACLE = 3
 
 cdef class Sums:
     cdef double imp

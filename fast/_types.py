@@ -6,7 +6,8 @@ Signs and units follow firmware_notes/design.md "Signs and units": powers in W (
 Contents: supervisor modes (`MODES`, `M_*`); clamp reasons (`REASONS`, `R_*`,
 `reason_names`); grid states (`GRID_*`); scenario flags (`FLAGS`, `F_*`); policies
 (`POLICIES`, `P_*`); `Limits` (+ `LIMIT_FIELDS`), `Plan`, `Measurement`, `CtlState`
-(+ `_copy_state`); the batch's `Totals` and `Sums`; `_clip`, `_since`. Their C face is _types.pxd.
+(+ `_copy_state`); the batch's `Totals` and `Sums`; `_clip`, `_since`, `_note_command`. Their
+C face is _types.pxd.
 """
 
 import cython
@@ -14,34 +15,36 @@ import cython
 # --- supervisor modes (firmware_notes/design.md "The supervisor"); the index is the value
 MODES = ("STARTUP", "IDLE", "REGULATING", "HOLD", "GRID_LOSS", "METER_STALE", "CHARGER_LOST",
          "FAULT")
-M_STARTUP = cython.declare(cython.int, 0)
-M_IDLE = cython.declare(cython.int, 1)
-M_REGULATING = cython.declare(cython.int, 2)
-M_HOLD = cython.declare(cython.int, 3)
-M_GRID_LOSS = cython.declare(cython.int, 4)
-M_METER_STALE = cython.declare(cython.int, 5)
-M_CHARGER_LOST = cython.declare(cython.int, 6)
-M_FAULT = cython.declare(cython.int, 7)
+if not cython.compiled:  # compiled, C constants: the cpdef enums of _types.pxd
+    M_STARTUP = 0
+    M_IDLE = 1
+    M_REGULATING = 2
+    M_HOLD = 3
+    M_GRID_LOSS = 4
+    M_METER_STALE = 5
+    M_CHARGER_LOST = 6
+    M_FAULT = 7
 
 # --- reasons: bit i names REASONS[i]; a bit is set when that clamp bit ----------------------
 REASONS = ("stale", "supervisor", "grid", "car", "plan", "reserve", "max_soc", "fuse",
            "max_charge", "max_discharge", "min_power", "ramp", "deadband", "forced",
            "soc_probe")
-R_STALE = cython.declare(cython.int, 1 << 0)
-R_SUPERVISOR = cython.declare(cython.int, 1 << 1)
-R_GRID = cython.declare(cython.int, 1 << 2)
-R_CAR = cython.declare(cython.int, 1 << 3)
-R_PLAN = cython.declare(cython.int, 1 << 4)
-R_RESERVE = cython.declare(cython.int, 1 << 5)
-R_MAX_SOC = cython.declare(cython.int, 1 << 6)
-R_FUSE = cython.declare(cython.int, 1 << 7)
-R_MAX_CHARGE = cython.declare(cython.int, 1 << 8)
-R_MAX_DISCHARGE = cython.declare(cython.int, 1 << 9)
-R_MIN_POWER = cython.declare(cython.int, 1 << 10)
-R_RAMP = cython.declare(cython.int, 1 << 11)
-R_DEADBAND = cython.declare(cython.int, 1 << 12)
-R_FORCED = cython.declare(cython.int, 1 << 13)
-R_SOC_PROBE = cython.declare(cython.int, 1 << 14)
+if not cython.compiled:  # compiled, C constants: the cpdef enums of _types.pxd
+    R_STALE = 1 << 0
+    R_SUPERVISOR = 1 << 1
+    R_GRID = 1 << 2
+    R_CAR = 1 << 3
+    R_PLAN = 1 << 4
+    R_RESERVE = 1 << 5
+    R_MAX_SOC = 1 << 6
+    R_FUSE = 1 << 7
+    R_MAX_CHARGE = 1 << 8
+    R_MAX_DISCHARGE = 1 << 9
+    R_MIN_POWER = 1 << 10
+    R_RAMP = 1 << 11
+    R_DEADBAND = 1 << 12
+    R_FORCED = 1 << 13
+    R_SOC_PROBE = 1 << 14
 
 # A meter value beyond this is not physics but garbage (a house connection is < 100 kW).
 MAX_ABS_W = cython.declare(cython.double, 1.0e6)
@@ -310,6 +313,20 @@ if not cython.compiled:  # compiled, these are the inline functions of _types.px
             return t
         return since
 
+    def _note_command(st, now: cython.double) -> None:
+        """The step's last setpoint into the command history, at the time of the decision
+        that made it (the write follows within milliseconds)."""
+        if st.dec_t == st.dec_t:  # not NaN: a decision made one
+            st.c4_w = st.c3_w
+            st.c4_t = st.c3_t
+            st.c3_w = st.c2_w
+            st.c3_t = st.c2_t
+            st.c2_w = st.c1_w
+            st.c2_t = st.c1_t
+            st.c1_w = st.last_sp
+            st.c1_t = st.dec_t
+        st.dec_t = now
+
 
 def reason_names(bits: cython.int):
     """The names of the clamps set in a reasons bit field, in priority order."""
@@ -318,25 +335,28 @@ def reason_names(bits: cython.int):
 
 # --- the supervisor's transitions -----------------------------------------------------------
 
-GRID_UNKNOWN = cython.declare(cython.int, -1)
-GRID_DOWN = cython.declare(cython.int, 0)
-GRID_UP = cython.declare(cython.int, 1)
+if not cython.compiled:  # compiled, C constants: the cpdef enums of _types.pxd
+    GRID_UNKNOWN = -1
+    GRID_DOWN = 0
+    GRID_UP = 1
 
 
 # --- the plant (firmware_notes/design.md "The plant"): charger, car, meter, in sub-steps
 
 # per-second event flags of a scenario (one byte a second)
-F_CAR = cython.declare(cython.int, 1)            # car plugged in
-F_GRID_DOWN = cython.declare(cython.int, 2)      # grid lost: meter shows 0 V, 0 Hz
-F_METER_SILENT = cython.declare(cython.int, 4)   # meter does not answer
-F_METER_FROZEN = cython.declare(cython.int, 8)   # meter answers the same values
-F_METER_GARBAGE = cython.declare(cython.int, 16)  # meter answers NaN / absurd values
-F_CHARGER_LOST = cython.declare(cython.int, 32)  # charger does not answer (nor hear writes)
-F_CHARGER_ERROR = cython.declare(cython.int, 64)  # charger in its error state
-F_CHARGER_STUCK = cython.declare(cython.int, 128)  # charger hears writes, ignores them
+if not cython.compiled:  # compiled, C constants: the cpdef enums of _types.pxd
+    F_CAR = 1            # car plugged in
+    F_GRID_DOWN = 2      # grid lost: meter shows 0 V, 0 Hz
+    F_METER_SILENT = 4   # meter does not answer
+    F_METER_FROZEN = 8   # meter answers the same values
+    F_METER_GARBAGE = 16  # meter answers NaN / absurd values
+    F_CHARGER_LOST = 32  # charger does not answer (nor hear writes)
+    F_CHARGER_ERROR = 64  # charger in its error state
+    F_CHARGER_STUCK = 128  # charger hears writes, ignores them
 FLAGS = ("car", "grid_down", "meter_silent", "meter_frozen", "meter_garbage", "charger_lost",
          "charger_error", "charger_stuck")
-METER_BAD = cython.declare(cython.int, 4 | 8 | 16)
+if not cython.compiled:  # compiled, C constants: the cpdef enums of _types.pxd
+    METER_BAD = 4 | 8 | 16
 
 
 @cython.cclass
@@ -379,10 +399,11 @@ class Totals:
 
 # --- policies run by the batch: the step (v2h), evcc-like, none, and the oracle -------------
 
-P_NONE = cython.declare(cython.int, 0)
-P_V2H = cython.declare(cython.int, 1)
-P_EVCC = cython.declare(cython.int, 2)
-P_ORACLE = cython.declare(cython.int, 3)
+if not cython.compiled:  # compiled, C constants: the cpdef enums of _types.pxd
+    P_NONE = 0
+    P_V2H = 1
+    P_EVCC = 2
+    P_ORACLE = 3
 POLICIES = ("none", "v2h", "evcc-like", "oracle")
 
 

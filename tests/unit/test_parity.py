@@ -108,3 +108,14 @@ def test_parity_standard_day():
     tp, tc = runs["pure"].totals, runs["compiled"].totals
     for key in ("import_wh", "export_wh", "ev_charge_wh", "ev_discharge_wh"):
         assert abs(getattr(tp, key) - getattr(tc, key)) <= 1e-6, key
+
+
+def test_parity_integer_constants():
+    """The core's integer constants (C enums of the .pxd files when compiled, set by the .py
+    only as plain Python) are the same in both cores."""
+    assert "compiled" in IMPLS, "the compiled core is not built"
+    pure, comp = IMPLS["pure"], IMPLS["compiled"]
+    names = sorted(n for n, v in vars(pure).items() if type(v) is int
+                   and n.startswith(("M_", "R_", "GRID_", "F_", "METER_BAD", "P_", "PULSE_")))
+    assert len(names) >= 45, names
+    assert {n: getattr(comp, n, None) for n in names} == {n: getattr(pure, n) for n in names}
