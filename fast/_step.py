@@ -317,9 +317,11 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
 @cython.exceptval(check=False)
 def _track_ramping(st: CtlState, lim: Limits, dn: cython.double) -> cython.bint:
     """True when this change of demand dn (W) and the last are alike (and, behind an
-    averaging meter, the one before too)."""
+    averaging meter, the one before too; a sample of the instant 0.6 s late or more may
+    be a window's mean, which a jittered slow charger's fit cannot tell apart)."""
     return not isnan(dn) and _like(dn, st.prev_dn) and (
-        lim.meter_window_s <= 0.0 or _like(st.prev_dn, st.prev2_dn))
+        (lim.meter_window_s <= 0.0 and lim.meter_delay_s < 0.6)
+        or _like(st.prev_dn, st.prev2_dn))
 
 
 @cython.cfunc
