@@ -38,16 +38,14 @@ def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.do
     if isnan(miss):
         return ev_w
     s: cython.double = now - lim.meter_delay_s
+    # a sample older than what the commands kept can tell (a dead time longer than they
+    # reach back, NaN): the reading, as without a model
     acc: cython.double
-    n: cython.double = 1.0
     if lim.meter_window_s <= 0.0:
         acc = _corrected(st, lim, s, miss, now, dead, target, cw, ct)
-    else:
-        acc = _window_sum(st, lim, s, miss, now, dead, target, cw, ct)
-        n = ID_AVG_POINTS
-    # a sample older than what the commands kept can tell (a dead time longer than they
-    # reach back): the reading, as without a model
-    return ev_w if isnan(acc) else g * acc / n
+        return ev_w if isnan(acc) else g * acc
+    acc = _window_sum(st, lim, s, miss, now, dead, target, cw, ct)
+    return ev_w if isnan(acc) else g * acc / ID_AVG_POINTS
 
 
 @cython.cfunc

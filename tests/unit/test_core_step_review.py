@@ -49,7 +49,7 @@ def _holding_the_fuse(core, jitter: float, period: float, dead: float, window: f
     t = 10.0 - period
     for i, w in enumerate(cmds):
         setattr(st, f"c{i + 1}_w", w)
-        setattr(st, f"c{i + 1}_t", t - period * (i + 1) if period < 1.0 else t - (i + 1))
+        setattr(st, f"c{i + 1}_t", t - period * (i + 1))
     st.prev_ev, st.prev_ev_t = prev[0], 10.0 - period
     st.prev2_ev, st.prev2_t = prev[1], 10.0 - 2 * period
     m = core.Measurement(t=9.9, ev_t=10.0, grid_w=6000.0, p1=6000.0, ev_w=ev_w, soc=60.0)
