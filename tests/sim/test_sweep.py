@@ -207,3 +207,25 @@ def test_steady_surplus_without_the_integral_keeps_an_offset():
     cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(cfg.control, ki=0.0))
     means = _sweep.steady_means(_sweep.points(24)[1], cfg)
     assert min(abs(x) for x in means) > 5.0, (min(means), max(means))
+
+
+def _pulsing_means(p: _sweep.Point) -> dict[str, float]:
+    """Mean |grid| (W) of v2h and the p-loop over the pulsing evening, from 20 s in."""
+    runs = simulate(_sweep._scenario("pulsing", p), config.defaults(), _sweep.POLICIES,
+                    trace=True)[1]
+    out = {}
+    for pol, run in runs.items():
+        assert run.trace is not None
+        grid = list(run.trace[0::6])[_sweep.SKIP_S:]
+        out[pol] = sum(abs(g) for g in grid) / len(grid)
+    return out
+
+
+def test_a_demand_met_in_phase_is_not_carried_on_as_a_ramp():
+    """Session 8: the sluggish corner (dead 1.2 s, tau 2.5 s, 1.5 kW/s) under a hob pulsing
+    every 6 s. The periodic feed-forward gave the demand a period back, and the ramp carry
+    then added two of the pulse's edges (like changes) times the whole 4.5-s lag on top:
+    setpoints of -6 kW where -1.5 kW was due, 1378 W of mean |grid| against the p-loop's
+    1082. A demand met in phase is what the next cycles bring; it is not a ramp (802 W)."""
+    means = _pulsing_means(_sweep.points(3)[2])
+    assert means["v2h"] <= 0.8 * means["p-loop"], means
