@@ -296,14 +296,16 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
     # carried on, since what is written now shows at the meter a loop's lag later
     dn: cython.double = net - st.prev_net
-    if known and isnan(pulse) and _track_ramping(st, lim, dn):
+    if known and isnan(pulse) and st.chase >= CARRY_CHASE and _track_ramping(st, lim, dn):
         # only a ramp (changes of a like size): a step's echo, the smaller change the
         # next period as the charger's reading catches up, is not carried on; behind an
         # averaging meter a step shows as two changes (the sample that straddles it,
         # then the rest), so a ramp there takes three. It is carried on over the loop's
         # whole lag by the model (the charger's dead time and time constant, the meter's
         # delay and half its window), in periods, x kd. Not while a demand is met in
-        # phase: its edges are what the next cycles bring, not a ramp (session 8)
+        # phase: its edges are what the next cycles bring, not a ramp; nor while the
+        # chase holds the demand's mean more than it follows the sample (a house switching
+        # faster than the loop: carried on, its edges are chased after all; session 8)
         lag: cython.double = (lim.charger_dead_s + lim.charger_tau_s + lim.meter_delay_s
                               + 0.5 * lim.meter_window_s) / lim.period_s
         want += lim.kd * lag * (dn if fabs(dn) < fabs(st.prev_dn) else st.prev_dn)
@@ -416,6 +418,7 @@ def _track_clamp(m: Measurement, st: CtlState, lim: Limits, plan: Plan, want: cy
     return out
 
 
+CARRY_CHASE = cython.declare(cython.double, 0.5)  # the ramp carry needs st.chase this high
 RETIME_MIN_W = cython.declare(cython.double, 500.0)  # below, a dead time 0.3 s off errs by
 # tens of W
 

@@ -229,3 +229,14 @@ def test_a_demand_met_in_phase_is_not_carried_on_as_a_ramp():
     1082. A demand met in phase is what the next cycles bring; it is not a ramp (802 W)."""
     means = _pulsing_means(_sweep.points(3)[2])
     assert means["v2h"] <= 0.8 * means["p-loop"], means
+
+
+def test_a_house_switching_faster_than_the_loop_is_not_carried_on_as_a_ramp():
+    """Session 8, a holdout plant (dead 1.5 s, tau 2.9 s, 2 kW/s, an averaging meter 0.6 s
+    late) under a hob pulsing every 6 s, its period rarely found: the chase held the
+    demand's mean (`st.chase` near 0), and the ramp carry then carried two of the hob's
+    edges over the 5-s lag (-5.7 kW written where -2.7 kW was due): 1070 W of mean |grid|
+    against the p-loop's 1005. The carry now needs the chase to follow the sample more
+    than it holds the mean (808 W)."""
+    means = _pulsing_means(_sweep.points(40, 5)[37])
+    assert means["v2h"] <= 0.9 * means["p-loop"], means
