@@ -64,7 +64,10 @@ def _window_sum(st: CtlState, lim: Limits, s: cython.double, miss: cython.double
     return acc
 
 
-BRACKET_MIN_W = cython.declare(cython.double, 100.0)  # below, a wrong model errs by tens of W
+# readings that moved less than this over the sample's span bound the demand by their own
+# span (a guess's trace-back may have the charger moving on a command not acted on yet);
+# from it on, by the setpoint held within that span (`_bracketed`)
+BRACKET_MIN_W = cython.declare(cython.double, 100.0)
 STILL_W = cython.declare(cython.double, 30.0)  # readings this close: the charger stood still
 
 
@@ -81,7 +84,9 @@ def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.
     still over that span say where the charger was, even where the guess has it moving
     on a command it has not acted on yet (a long dead time). Come to rest this period, the
     guess's trace-back errs by little and the residual (a reading's gain, a drift) is
-    corrected at once. Readings older than two periods (after a stop) bound nothing."""
+    corrected at once, within the readings' span (their noise may exceed STILL_W while
+    the guess has the charger moving). Readings older than two periods (after a stop)
+    bound nothing."""
     if not (now - st.prev_ev_t <= 1.5 * period):
         return net  # resumed after a stop
     lo: cython.double = min(ev_w, st.prev_ev)
@@ -92,7 +97,7 @@ def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.
     if hi - lo < STILL_W:  # it stood still over the sample's span, where the guess may
         return ev_w / st.gain - e  # have it moving on a command it has not acted on yet
     if hi - lo < BRACKET_MIN_W or fabs(ev_w - st.prev_ev) < BRACKET_MIN_W:
-        return net  # creeping, or come to rest
+        return _clip(net, lo / st.gain - e, hi / st.gain - e)  # creeping, or come to rest
     held: cython.double = st.last_sp + st.integ
     if isnan(held):
         return net

@@ -419,8 +419,10 @@ def _track_clamp(m: Measurement, st: CtlState, lim: Limits, plan: Plan, want: cy
 
 
 CARRY_CHASE = cython.declare(cython.double, 0.5)  # the ramp carry needs st.chase this high
-RETIME_MIN_W = cython.declare(cython.double, 500.0)  # below, a dead time 0.3 s off errs by
-# tens of W
+# a quick charger covers most of a move within the jitter, so a dead time that far off errs
+# by most of the move so far (session 8: 474 W moved, 260 W of error); from 300 W (ten times
+# a reading's noise) the reading says when the move began; below, the trace-back is left be
+RETIME_MIN_W = cython.declare(cython.double, 300.0)
 
 
 @cython.cfunc
