@@ -101,13 +101,21 @@ def plan_ms() -> dict[str, float]:
 
 def _sweep_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
     """v2h's worst figures over a sweep's rows, and on how many runs its mean |grid| is
-    above the p-loop's."""
+    above the p-loop's; the oracle-meter's settle past the oracle's (the meter's own)."""
     v2h = [r for r in rows if r["policy"] == "v2h"]
     p = {(json.dumps(r["point"]), r["scenario"]): r for r in rows if r["policy"] == "p-loop"}
     worse = sum(1 for r in v2h if r["mean_abs_grid_w"]
                 > p[(json.dumps(r["point"]), r["scenario"])]["mean_abs_grid_w"])
     steps = [r for r in v2h if r["scenario"] == "steps"]
+    om = [r for r in rows if r["policy"] == "oracle-meter" and r["scenario"] == "steps"]
     return {"worst_overshoot_pct": max(r["overshoot_pct"] for r in steps),
+            # settle (under 50 W for 3 s) past the oracle's at the same step, worst (s); and
+            # past the oracle-meter's (what the meter lets any controller know, a second on)
+            "worst_settle_over_oracle_s": max(r["settle_over_oracle_s"] for r in steps),
+            "worst_settle_over_oracle_meter_s": max(r["settle_over_oracle_meter_s"]
+                                                    for r in steps),
+            "oracle_meter_worst_settle_over_oracle_s": max(r["settle_over_oracle_s"]
+                                                           for r in om),
             # from the second step on (2 min in), on the model identified by then
             "worst_overshoot_identified_pct": max(r["overshoot_identified_pct"]
                                                   for r in steps),

@@ -207,6 +207,14 @@ class Plant:
     tail2: float
     tail3: float
     last_comm_t: float
+    seen1: float
+    seen2: float
+    seen3: float
+    seen_pv: float
+    seen1_b: float
+    seen2_b: float
+    seen3_b: float
+    seen_pv_b: float
     s_t: float
     s_p1: float
     s_p2: float

@@ -8,7 +8,7 @@ the write, then the physics), the judge. Contents: `run_batch` and its parts (`_
 """
 
 import cython
-from cython.cimports.libc.math import fabs
+from cython.cimports.libc.math import fabs, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
@@ -19,8 +19,8 @@ from cython.cimports.fast._step import _step
 from cython.cimports.fast._supervisor import _decide
 from cython.cimports.fast._types import (
     F_CAR, F_CHARGER_ERROR, F_CHARGER_LOST, F_CHARGER_STUCK, F_GRID_DOWN, M_REGULATING, MAX_ABS_W,
-    METER_BAD, NAN, P_EVCC, P_NONE, P_V2H, CtlState, Limits, Measurement, Plan, Sums, Totals,
-    _since)
+    METER_BAD, NAN, P_EVCC, P_NONE, P_ORACLE_METER, P_V2H, CtlState, Limits, Measurement, Plan,
+    Sums, Totals, _since)
 # isort: on
 
 
@@ -88,8 +88,24 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
         fl: cython.int = flags[k]
         pvk: cython.double = pv[k]
         _fill_measurement(m, pl, t, fl)
-        sp: cython.double = _setpoint(policy, m, st, ev, lim, plan, pl, tot, t, fl,
-                                      l1[k], l2[k], l3[k], pvk, s.cmd)
+        sp: cython.double
+        if policy == P_ORACLE_METER:
+            sp = _setpoint(policy, m, st, ev, lim, plan, pl, tot, t, fl,
+                           _seen(pl, l1[k], pl.seen1, pl.seen1_b),
+                           _seen(pl, l2[k], pl.seen2, pl.seen2_b),
+                           _seen(pl, l3[k], pl.seen3, pl.seen3_b),
+                           _seen(pl, pvk, pl.seen_pv, pl.seen_pv_b), s.cmd)
+            pl.seen1_b = pl.seen1
+            pl.seen2_b = pl.seen2
+            pl.seen3_b = pl.seen3
+            pl.seen_pv_b = pl.seen_pv
+            pl.seen1 = l1[k]
+            pl.seen2 = l2[k]
+            pl.seen3 = l3[k]
+            pl.seen_pv = pvk
+        else:
+            sp = _setpoint(policy, m, st, ev, lim, plan, pl, tot, t, fl, l1[k], l2[k], l3[k],
+                           pvk, s.cmd)
         # written to the charger as the plant's second begins (_plant._send), unless it is
         # stuck (hears, ignores) or lost (hears nothing)
         wrote: cython.bint = (fl & (F_CHARGER_STUCK | F_CHARGER_LOST)) == 0
@@ -121,6 +137,23 @@ def run_batch(policy: cython.int, l1: cython.double[:], l2: cython.double[:],
             trace[6 * k + 5] = st.reasons
     _fold(tot, s, pl.h / 3600.0)
     lim.meter_interval_s = interval
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+def _seen(pl: Plant, now: cython.double, last: cython.double, before: cython.double
+          ) -> cython.double:
+    """A house's power (W) as the meter's sample read at the start of this second shows it
+    (the oracle-meter's knowledge): the plant's meter samples late in the last second, the
+    instant or (averaging) the second up to it, which takes the tail of the one before.
+    The input of the second itself where no second came before (a run's start)."""
+    if isnan(last):
+        return now
+    if not pl.meter_avg or isnan(before):
+        return last
+    a: cython.double = pl.meter_lat_n / cython.cast(cython.double, pl.n_sub)
+    return a * before + (1.0 - a) * last
 
 
 @cython.cfunc
@@ -167,7 +200,8 @@ def _setpoint(policy: cython.int, m: Measurement, st: CtlState, ev: EvccState, l
         return _evcc(ev, m, lim, t)
     if policy == P_NONE:
         return _none(m, lim)
-    # the oracle: true load, PV and SoC, no delay, no measurement error
+    # the oracle: true load, PV and SoC, no delay, no measurement error (the oracle-meter:
+    # the load and PV as the meter's last sample showed them, run_batch's `_seen`)
     return _oracle_second(m, st, lim, plan, pl, t, fl, ld1, ld2, ld3, pvk, tot.nominal_v)
 
 

@@ -46,6 +46,14 @@ cdef class Plant:
     cdef public double tail2
     cdef public double tail3
     cdef public double last_comm_t
+    cdef public double seen1
+    cdef public double seen2
+    cdef public double seen3
+    cdef public double seen_pv
+    cdef public double seen1_b
+    cdef public double seen2_b
+    cdef public double seen3_b
+    cdef public double seen_pv_b
     cdef Rng rng
     cdef Rng jitter_rng
     cdef public double s_t

@@ -72,6 +72,10 @@ class Plant:
         self.acc1 = self.acc2 = self.acc3 = 0.0
         self.tail1, self.tail2, self.tail3 = float("nan"), 0.0, 0.0
         self.last_comm_t = 0.0
+        # the house (load per phase, PV; W) as the last second and the one before it were,
+        # for the oracle that knows it only as the meter's sample shows it (_batch._seen)
+        self.seen1 = self.seen2 = self.seen3 = self.seen_pv = float("nan")
+        self.seen1_b = self.seen2_b = self.seen3_b = self.seen_pv_b = float("nan")
         self.rng = Rng(seed, 12345)  # the meter's and the charger's reading noise
         # the dead-time jitter's own stream: how many noise draws a run takes (a watch, a
         # meter's fault, the HIL bench's reads) moves no charger's dead time

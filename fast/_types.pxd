@@ -242,6 +242,7 @@ cpdef enum:
     P_V2H = 1
     P_EVCC = 2
     P_ORACLE = 3
+    P_ORACLE_METER = 4
 
 cdef class Sums:
     cdef double imp

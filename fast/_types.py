@@ -404,7 +404,10 @@ if not cython.compiled:  # compiled, C constants: the cpdef enums of _types.pxd
     P_V2H = 1
     P_EVCC = 2
     P_ORACLE = 3
-POLICIES = ("none", "v2h", "evcc-like", "oracle")
+    P_ORACLE_METER = 4
+# the oracle knows this second's load; "oracle-meter" knows it only as the meter's last
+# sample showed it, exactly (the limit of any controller fed by that meter)
+POLICIES = ("none", "v2h", "evcc-like", "oracle", "oracle-meter")
 
 
 @cython.cclass

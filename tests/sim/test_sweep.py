@@ -26,15 +26,20 @@ def test_sweep_points_cover_the_ranges_and_are_seeded():
 
 
 def test_sweep_rows_for_every_policy_and_scenario():
-    """Each point: steps and pulsing, each with v2h, p-loop and the oracle; the oracle's
-    mean |grid| is the smallest on the steps (it knows the load)."""
+    """Each point: steps and pulsing, each with v2h, p-loop, the oracle and the
+    oracle-meter; the oracle's mean |grid| is the smallest on the steps (it knows the load),
+    and the oracle-meter, a second late, settles a second or two after it."""
     rows = _sweep.run_point(_sweep.points(2)[1], config.defaults())
     assert {(r["scenario"], r["policy"]) for r in rows} == {
-        (s, p) for s in ("steps", "pulsing") for p in ("v2h", "p-loop", "oracle")}
+        (s, p) for s in ("steps", "pulsing")
+        for p in ("v2h", "p-loop", "oracle", "oracle-meter")}
     steps = {r["policy"]: r for r in rows if r["scenario"] == "steps"}
     assert steps["oracle"]["mean_abs_grid_w"] <= min(steps["v2h"]["mean_abs_grid_w"],
-                                                     steps["p-loop"]["mean_abs_grid_w"])
+                                                     steps["p-loop"]["mean_abs_grid_w"],
+                                                     steps["oracle-meter"]["mean_abs_grid_w"])
     assert steps["v2h"]["overshoot_pct"] is not None and steps["v2h"]["settle_s"] >= 0
+    assert steps["oracle"]["settle_over_oracle_s"] == 0
+    assert 1 <= steps["oracle-meter"]["settle_over_oracle_s"] <= 2
 
 
 @pytest.mark.once
@@ -45,7 +50,7 @@ def test_cli_sweep_prints_a_table_and_json(capsys):
     assert len(out) == 2 + 3 * 2 and "p" in out[0]
     assert main(["simulate", "--sweep", "--points", "2", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 2 * 2 * 3
+    assert len(rows) == 2 * 2 * 4  # points x scenarios x (v2h, p-loop, oracle, oracle-meter)
 
 
 def _overshoots(p: _sweep.Point, cfg: config.Config) -> tuple[float, float]:

@@ -256,3 +256,36 @@ class TestPlantIssue12:
         ramping = [k for k in range(12) if seen[False][k] != seen[False][k - 1]]
         assert any(seen[True][k] < seen[False][k] - 100.0 for k in ramping)
         assert abs(seen[True][-1] - seen[False][-1]) < 1e-6
+
+
+class TestOracleMeter:
+    """The oracle-meter (issue #12's settle line, session 8): the oracle knowing the house
+    only as the meter's last sample showed it, exactly; the limit of any controller fed by
+    that meter, beside the oracle (this second known)."""
+
+    @staticmethod
+    def _setpoints(core, meter_avg: bool) -> list[float]:
+        n = 10
+        load = array("d", [0.0] * 5 + [2000.0] * (n - 5))  # a 2-kW step at second 5
+        pl = core.Plant(seed=1, n_sub=10, meter_lat_n=3, meter_avg=meter_avg, ramp_w_s=1e9)
+        tr = array("d", bytes(8 * 6 * n))
+        core.run_batch(core.POLICIES.index("oracle-meter"), load, array("d", [0.0] * n),
+                       array("d", [0.0] * n), array("d", [3000.0] * n),
+                       array("B", [F_CAR] * n), pl, core.Limits(fuse_a=200.0, grid_startup_s=0.0),
+                       core.Plan(), core.CtlState(mode=2, grid_ok=True), core.EvccState(),
+                       core.Totals(), 0.0, tr)
+        return list(tr[1::6])
+
+    def test_it_learns_a_step_a_second_late_from_a_sample_of_the_instant(self, core):
+        """The plant's meter samples late in each second (0.3 s before its end here): the
+        cycle at second 6 is the first to see the step of second 5, whole."""
+        sp = self._setpoints(core, False)
+        assert sp[:6] == [3000.0] * 6, sp
+        assert sp[6:] == [1000.0] * 4, sp
+
+    def test_behind_an_averaging_meter_it_sees_a_step_split_over_two_samples(self, core):
+        """An averaging meter's window at second 6 holds 0.7 s of the step (the 0.3 s after
+        the last sample belong to the second before): 70 % of it, then the rest."""
+        sp = self._setpoints(core, True)
+        assert sp[:6] == [3000.0] * 6, sp
+        assert abs(sp[6] - 1600.0) < 1e-9 and sp[7:] == [1000.0] * 3, sp
