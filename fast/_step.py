@@ -280,11 +280,13 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     if not known and not isnan(st.prev_ev):
         net = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
     elif (lim.charger_jitter_s > 0.0 and not isnan(st.prev_ev)
-          and fabs(m.ev_w - st.prev_ev) >= RETIME_MIN_W and st.chase >= 1.0
+          and fabs(m.ev_w - st.prev_ev) >= (RETIME_EARLY_W if now - st.c1_t < lim.charger_dead_s
+                                            else RETIME_MIN_W) and st.chase >= 1.0
           and not _track_ramping(st, lim, net - st.prev_net)):
         # a dead time that varies per write: a charger moving on the step's own write by
-        # RETIME_MIN_W or more is traced back with the dead time its reading says (not
-        # while a house switching faster than the loop is chased: review, session 7)
+        # RETIME_MIN_W or more (RETIME_EARLY_W where the model says the last write has not
+        # acted yet) is traced back with the dead time its reading says (not while a house
+        # switching faster than the loop is chased: review, session 7)
         d: cython.double = _retimed_dead(m.ev_w, st, lim, now)
         if d != lim.charger_dead_s:
             net = _ev_at_sample(m.ev_w, st, lim, now, d) / st.gain - e
@@ -419,10 +421,13 @@ def _track_clamp(m: Measurement, st: CtlState, lim: Limits, plan: Plan, want: cy
 
 
 CARRY_CHASE = cython.declare(cython.double, 0.5)  # the ramp carry needs st.chase this high
-# a quick charger covers most of a move within the jitter, so a dead time that far off errs
-# by most of the move so far (session 8: 474 W moved, 260 W of error); from 300 W (ten times
-# a reading's noise) the reading says when the move began; below, the trace-back is left be
-RETIME_MIN_W = cython.declare(cython.double, 300.0)
+# below RETIME_MIN_W of move a dead time 0.3 s off errs by tens of W, and the retime (seven
+# trace-backs) is not worth its cost. But a move that began before the model's dead time had
+# passed since the last write contradicts the model outright: a quick charger covers most of
+# a move within the jitter, so the error is most of the move so far (session 8: 474 W moved,
+# 260 W of error). Such a move is retimed from RETIME_EARLY_W (ten times a reading's noise)
+RETIME_MIN_W = cython.declare(cython.double, 500.0)
+RETIME_EARLY_W = cython.declare(cython.double, 300.0)
 
 
 @cython.cfunc
