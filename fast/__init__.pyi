@@ -163,6 +163,11 @@ class CtlState:
     per_p: int
     per_n: int
     pulse_dn: float
+    alt_e: float
+    alt_d: float
+    alt_n: int
+    alt_pe: float
+    alt_pick: int
     def __init__(self, mode: int = 0, grid_ok: bool = False) -> None: ...
     def copy(self) -> CtlState: ...
 

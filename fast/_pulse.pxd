@@ -11,5 +11,5 @@ cpdef enum:
     PULSE_P_MAX = 10
     PULSE_CONFIRM = 3
 
-cdef double _track_periodic(CtlState st, Limits lim, double net) noexcept
-cdef double _periodic(CtlState st, Limits lim) noexcept
+cdef double _track_periodic(CtlState st, Limits lim, double net, double e) noexcept
+cdef double _periodic(CtlState st, Limits lim, double e) noexcept

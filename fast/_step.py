@@ -177,6 +177,7 @@ def _stop(st: CtlState, reasons: cython.int) -> cython.double:
     st.on = False
     st.hist_n = 0
     st.per_n = 0
+    st.alt_pick = -1
     st.reasons = reasons
     return 0.0
 
@@ -293,7 +294,7 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     ff: cython.double = _track_chase(st, net, now)
     # a demand repeating at a steady pace is met in phase: then the error of the last
     # sample is no guide either (it too lands half a period late)
-    pulse: cython.double = _track_periodic(st, lim, net)
+    pulse: cython.double = _track_periodic(st, lim, net, e)
     want: cython.double = (ff - lim.kp * e if isnan(pulse) else pulse) - st.integ
     # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
     # carried on, since what is written now shows at the meter a loop's lag later

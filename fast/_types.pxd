@@ -160,6 +160,11 @@ cdef class CtlState:
     cdef public int per_p
     cdef public int per_n
     cdef public double pulse_dn
+    cdef public double alt_e
+    cdef public double alt_d
+    cdef public int alt_n
+    cdef public double alt_pe
+    cdef public int alt_pick
 
 
 # the one helper every hot path shares, inlined in each (Cython inlines nothing across

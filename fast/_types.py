@@ -222,6 +222,14 @@ class CtlState:
         self.per_p = 0  # the period last found (cycles), and how many cycles running
         self.per_n = 0
         self.pulse_dn = 0.0  # the demand's mean change per cycle (W), _pulse.py
+        # a pattern of two cycles (_pulse._alternating): the choice tried or kept, the
+        # cycles into its trial, the error's swing summed over it and the least so far (W),
+        # and the last cycle's error (W)
+        self.alt_pick = -1
+        self.alt_n = 0
+        self.alt_e = 0.0
+        self.alt_d = 0.0
+        self.alt_pe = 0.0
 
     def copy(self):
         c = CtlState(self.mode, self.grid_ok)
@@ -290,6 +298,11 @@ def _copy_state(a: CtlState, b: CtlState) -> cython.void:
     b.per_p = a.per_p
     b.per_n = a.per_n
     b.pulse_dn = a.pulse_dn
+    b.alt_e = a.alt_e
+    b.alt_d = a.alt_d
+    b.alt_n = a.alt_n
+    b.alt_pe = a.alt_pe
+    b.alt_pick = a.alt_pick
 
 
 # --- shared clamp pieces --------------------------------------------------------------------

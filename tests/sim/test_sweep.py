@@ -275,3 +275,15 @@ def test_a_quick_charger_moving_a_few_hundred_w_is_retimed():
     p = _sweep.points(40, 99)[18]
     assert p.jitter_s == 0.4 and not p.meter_avg
     assert _default_overshoots(p)[1] <= 5.0, p
+
+
+@pytest.mark.parametrize("i", [4, 6])
+def test_a_pattern_of_two_cycles_is_met_as_the_samples_show(i):
+    """Session 8, the two points where a hob 1 s on, 1 s off (a pattern of two cycles)
+    behind an averaging meter left v2h above the p-loop: dead 1.1 s (+0.2), tau 1.8 s, 0.1 s
+    late (1054 W of mean |grid| against 1041) and dead 1.2 s (+0.3), tau 0.8 s, 0.3 s late
+    (1157 against 1083). The model, its meter taken for the configured plain one, chose the
+    newest sample; the one before was right. Each choice is now tried and the model's kept
+    only unless another leaves the error swinging less (958 and 982 W)."""
+    means = _pulsing_means(_sweep.points(24)[i])
+    assert means["v2h"] <= 0.97 * means["p-loop"], means
