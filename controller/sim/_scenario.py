@@ -175,9 +175,18 @@ def parse(text: str, where: str) -> Scenario:
         raise ConfigError([Problem(where, 0, "(toml)", str(exc))]) from None
     raw.pop("base_dir", None)
     try:
-        return msgspec.convert(raw, Scenario)
+        sc = msgspec.convert(raw, Scenario)
     except msgspec.ValidationError as exc:
         msg, _, at = str(exc).partition(" - at `$")
         key = at.rstrip("`").lstrip(".")
         raise ConfigError([Problem(where, find_line(text, key), key or "scenario",
                                    msg)]) from None
+    if sc.plant.meter_lat_n >= sc.plant.n_sub:
+        # the meter samples meter_lat_n sub-steps before each second's end: at n_sub or
+        # more that falls outside the second (review R, session 8: the plant's meter never
+        # sampled, an averaging one divided by zero)
+        raise ConfigError([Problem(
+            where, find_line(text, "plant.meter_lat_n"), "plant.meter_lat_n",
+            f"Expected a latency below plant.n_sub ({sc.plant.n_sub} sub-steps a second), "
+            f"got {sc.plant.meter_lat_n}")])
+    return sc
