@@ -226,16 +226,19 @@ def _pulsing_means(p: _sweep.Point) -> dict[str, float]:
     return out
 
 
+@pytest.mark.once
 def test_a_demand_met_in_phase_is_not_carried_on_as_a_ramp():
     """Session 8: the sluggish corner (dead 1.2 s, tau 2.5 s, 1.5 kW/s) under a hob pulsing
     every 6 s. The periodic feed-forward gave the demand a period back, and the ramp carry
     then added two of the pulse's edges (like changes) times the whole 4.5-s lag on top:
     setpoints of -6 kW where -1.5 kW was due, 1378 W of mean |grid| against the p-loop's
-    1082. A demand met in phase is what the next cycles bring; it is not a ramp (802 W)."""
+    1082. A demand met in phase is what the next cycles bring; it is not a ramp (802 W).
+    `once`: the step's path is compared pure against compiled in tests/unit/test_parity.py."""
     means = _pulsing_means(_sweep.points(3)[2])
     assert means["v2h"] <= 0.8 * means["p-loop"], means
 
 
+@pytest.mark.once
 def test_a_house_switching_faster_than_the_loop_is_not_carried_on_as_a_ramp():
     """Session 8, a holdout plant (dead 1.5 s, tau 2.9 s, 2 kW/s, an averaging meter 0.6 s
     late) under a hob pulsing every 6 s, its period rarely found: the chase held the
@@ -277,6 +280,7 @@ def test_a_quick_charger_moving_a_few_hundred_w_is_retimed():
     assert _default_overshoots(p)[1] <= 5.0, p
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("i", [4, 6])
 def test_a_pattern_of_two_cycles_is_met_as_the_samples_show(i):
     """Session 8, the two points where a hob 1 s on, 1 s off (a pattern of two cycles)
