@@ -224,10 +224,6 @@ class Machine(RuleBasedStateMachine):
             self.loop.close()
 
     # -- the audit: every read and call since the last one, in the order they happened --------
-    def _drive(self, coro) -> None:
-        self.loop.run_until_complete(coro)
-        self._audit()
-
     def _audit(self) -> None:
         now = self.clock()
         for t, kind in self.meter.reads[self.n_reads:]:
@@ -333,27 +329,43 @@ class Machine(RuleBasedStateMachine):
     @rule()
     def tick_watch(self) -> None:
         """A grid-watch tick, 0.1 s on."""
-        self.clock.t = round(self.clock.t + GRID_POLL_S, 6)
-        self._drive(self.ctl.watch_once())
+        self.loop.run_until_complete(self._tick_watch())
 
     @precondition(lambda self: not self.shut)
     @rule()
     def tick_cycle(self) -> None:
         """A control cycle at the next whole second."""
+        self.loop.run_until_complete(self._tick_cycle())
+
+    async def _tick_watch(self) -> None:
+        self.clock.t = round(self.clock.t + GRID_POLL_S, 6)
+        await self.ctl.watch_once()
+        self._audit()
+
+    async def _tick_cycle(self) -> None:
         self.clock.t = math.floor(self.clock.t + EPS) + 1.0
-        self._drive(self.ctl.cycle())
+        await self.ctl.cycle()
+        self._audit()
 
     @precondition(lambda self: not self.shut)
     @rule(seconds=st.integers(1, 12), event=st.sampled_from(EVENTS), at=st.integers(0, 35))
     def run_for(self, seconds: int, event: str, at: int) -> None:
         """The loop running: a cycle and nine watch ticks each second; `event` strikes
         before watch tick number `at` (faults keep no schedule)."""
+        self.loop.run_until_complete(self._run_for(seconds, event, at))
+
+    async def _run_for(self, seconds: int, event: str, at: int) -> None:
+        # one pass of the event loop for the whole run (a pass per tick cost more than the
+        # controller's own work), which still yields to it after every tick: a fit's thread
+        # reports back between ticks, as it would between two run_until_complete
         for i in range(seconds):
-            self.tick_cycle()
+            await self._tick_cycle()
+            await asyncio.sleep(0)
             for k in range(9):
                 if 9 * i + k == at:
                     self._event(event)
-                self.tick_watch()
+                await self._tick_watch()
+                await asyncio.sleep(0)
 
     def _event(self, event: str) -> None:
         if event == "grid_down":
