@@ -39,6 +39,11 @@ class Ident:
     t_meter = cython.declare(cython.double[:])
     grid_w = cython.declare(cython.double[:])
     idx = cython.declare(cython.int[:])
+    # each reading's miss by the model in `_meter_cost` (memo: the model of `mkey`, mgen)
+    miss = cython.declare(cython.double[:])
+    miss_gen = cython.declare(cython.int[:])
+    mgen = cython.declare(cython.int)
+    mkey = cython.declare(cython.double[4])
     ok = cython.declare(cython.bint, visibility="public")
     dead_s = cython.declare(cython.double, visibility="public")
     tau_s = cython.declare(cython.double, visibility="public")
@@ -75,6 +80,10 @@ class Ident:
         self.t_meter = memoryview(array("d", bytes(8 * ID_CAPACITY)))
         self.grid_w = memoryview(array("d", bytes(8 * ID_CAPACITY)))
         self.idx = memoryview(array("i", bytes(4 * ID_CAPACITY)))
+        self.miss = memoryview(array("d", bytes(8 * ID_CAPACITY)))
+        self.miss_gen = memoryview(array("i", bytes(4 * ID_CAPACITY)))
+        self.mgen = 0
+        self.mkey = [NAN, NAN, NAN, NAN]
         self.ok = False
         self.dead_s = NAN
         self.tau_s = NAN
@@ -155,6 +164,7 @@ class Ident:
         self.intervals = m
         if m < ID_MIN_INTERVALS:
             return False
+        self.mkey[0] = NAN  # what was memoised may have moved with the records
         self.fresh = 0
         self.fit_t = self.t_read[self.n - 1]
         self.settled_g = self._settled_gain()
@@ -455,13 +465,33 @@ class Ident:
         `delay` s before the read, or its mean over the `window` s before that."""
         s: cython.double = self.t_meter[k] - delay
         if window <= 0.0:
-            return self._power_at(self._reading_before(k, s), s, d, tau, ramp, g)
+            return self._corrected(k, s, d, tau, ramp, g)
         acc: cython.double = 0.0
         j: cython.int
         for j in range(ID_AVG_POINTS):
-            t: cython.double = s - window * (j + 0.5) / ID_AVG_POINTS
-            acc += self._power_at(self._reading_before(k, t), t, d, tau, ramp, g)
+            acc += self._corrected(k, s - window * (j + 0.5) / ID_AVG_POINTS, d, tau, ramp, g)
         return acc / ID_AVG_POINTS
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _corrected(self, k: cython.int, t: cython.double, d: cython.double,
+                   tau: cython.double, ramp: cython.double, g: cython.double
+                   ) -> cython.double:
+        """The charger's power at t (W) as the step takes it at cycle k (`_ev_at_sample`):
+        the model from the reading at or before t, with the share of the next reading's
+        miss due by then (a dead time that varies per write shows there)."""
+        i: cython.int = self._reading_before(k, t)
+        p: cython.double = self._power_at(i, t, d, tau, ramp, g)
+        if i < k and self.use[i + 1] > 0.0 and t > self.t_read[i]:
+            if self.miss_gen[i + 1] != self.mgen:  # the model's miss at the next reading
+                self.miss[i + 1] = self.ev_w[i + 1] / g - self._power_at(
+                    i, self.t_read[i + 1], d, tau, ramp, g)
+                self.miss_gen[i + 1] = self.mgen
+            if not isnan(self.miss[i + 1]):
+                p += self.miss[i + 1] * min(
+                    1.0, (t - self.t_read[i]) / (self.t_read[i + 1] - self.t_read[i]))
+        return p
 
     @cython.cfunc
     @cython.nogil
@@ -480,6 +510,10 @@ class Ident:
                     window: cython.double) -> cython.double:
         """Huber cost (W) of explaining how the grid moved between two cycles by how the
         charger moved at the meter's samples (the house's own steps are the outliers)."""
+        if not (d == self.mkey[0] and tau == self.mkey[1] and ramp == self.mkey[2]
+                and g == self.mkey[3]):  # another model: the readings' misses anew
+            self.mkey[0], self.mkey[1], self.mkey[2], self.mkey[3] = d, tau, ramp, g
+            self.mgen += 1
         tot: cython.double = 0.0
         i: cython.int
         for i in range(m):

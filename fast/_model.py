@@ -75,18 +75,18 @@ STILL_W = cython.declare(cython.double, 30.0)  # readings this close: the charge
 @cython.exceptval(check=False)
 def _bracketed(net: cython.double, ev_w: cython.double, st: CtlState, e: cython.double,
                now: cython.double, period: cython.double) -> cython.double:
-    """What the house asks of the car (W) while the charger's model is only a guess (a cold
-    start, before the first fit): the meter's sample fell between the charger's last
-    readings (this one, the last, and the one before for a late or averaging meter), so
-    the demand lies between what each implies. The setpoint in force is kept while it lies
-    in that bracket, else its nearest end: toward the demand, never past it, whatever the
-    dead time and tau (a wrong model's trace-back corrects twice). Readings that stood
-    still over that span say where the charger was, even where the guess has it moving
-    on a command it has not acted on yet (a long dead time). Come to rest this period, the
-    guess's trace-back errs by little and the residual (a reading's gain, a drift) is
-    corrected at once, within the readings' span (their noise may exceed STILL_W while
-    the guess has the charger moving). Readings older than two periods (after a stop)
-    bound nothing."""
+    """What the house asks of the car (W) while the charger's model is only a guess (a cold start,
+    before the first fit), or its timing is (the cycle after a step's write on a charger whose
+    dead time varies per write: `_track_model`): the meter's sample fell between the charger's
+    last readings (this one, the last, and the one before for a late or averaging meter), so the
+    demand lies between what each implies. The setpoint in force is kept while it lies in that
+    bracket, else its nearest end: toward the demand, never past it, whatever the dead time and
+    tau (a wrong model's trace-back corrects twice). Readings that stood still over that span
+    say where the charger was, even where the guess has it moving on a command it has not acted
+    on yet (a long dead time). Come to rest this period, the guess's trace-back errs by little
+    and the residual (a reading's gain, a drift) is corrected at once, within the readings' span
+    (their noise may exceed STILL_W while the guess has the charger moving). Readings older than
+    two periods (after a stop) bound nothing."""
     if not (now - st.prev_ev_t <= 1.5 * period):
         return net  # resumed after a stop
     lo: cython.double = min(ev_w, st.prev_ev)

@@ -278,6 +278,7 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     # what it reports is scaled back by the gain learnt from settled stretches, so a
     # step's feed-forward lands on the true power, not 2 % of the step beside it
     net: cython.double = ev_s / st.gain - e  # what the house asks of the car now (W)
+    d: cython.double = lim.charger_dead_s  # the last write's, as timed by its reading
     if not known and not isnan(st.prev_ev):
         net = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
     elif (lim.charger_jitter_s > 0.0 and not isnan(st.prev_ev)
@@ -288,13 +289,28 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
         # RETIME_MIN_W or more (RETIME_EARLY_W where the model says the last write has not
         # acted yet) is traced back with the dead time its reading says (not while a house
         # switching faster than the loop is chased: review, session 7)
-        d: cython.double = _retimed_dead(m.ev_w, st, lim, now)
+        d = _retimed_dead(m.ev_w, st, lim, now)
         if d != lim.charger_dead_s:
             net = _ev_at_sample(m.ev_w, st, lim, now, d) / st.gain - e
+    # the cycle after a step's write (HOLD_STEP_W or more, not a ramp) on a charger whose
+    # dead time varies per write: its power at the sample, mid-move, is uncertain by the
+    # jitter times its slope (a few hundred W behind a quick charger), so the demand is
+    # taken from the readings' bracket (`_bracketed`: the command in force while it lies
+    # between what the readings imply, else their nearest end), and the next cycle, the
+    # charger at rest, corrects what is left. Only where the write had acted by the sample
+    # (before, the charger stood where it was read); not behind an averaging meter: its
+    # first sample holds only part of a step, and holding the part costs a cycle (session 10)
+    hold: cython.bint = (
+        fabs(st.c1_w - st.c2_w) >= HOLD_STEP_W and known and lim.charger_jitter_s > 0.0
+        and lim.meter_window_s <= 0.0 and not isnan(st.prev_ev)
+        and now - st.c1_t <= 1.5 * lim.period_s and now - lim.meter_delay_s > st.c1_t + d
+        and st.chase >= 1.0 and not _track_ramping(st, lim, net - st.prev_net))
     ff: cython.double = _track_chase(st, net, now)
     # a demand repeating at a steady pace is met in phase: then the error of the last
     # sample is no guide either (it too lands half a period late)
     pulse: cython.double = _track_periodic(st, lim, net, e)
+    if hold and isnan(pulse):
+        ff = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
     want: cython.double = (ff - lim.kp * e if isnan(pulse) else pulse) - st.integ
     # a ramp in progress (two changes of the same sign: clouds, not a switched load) is
     # carried on, since what is written now shows at the meter a loop's lag later
@@ -428,6 +444,7 @@ CARRY_CHASE = cython.declare(cython.double, 0.5)  # the ramp carry needs st.chas
 # a move within the jitter, so the error is most of the move so far (session 8: 474 W moved,
 # 260 W of error). Such a move is retimed from RETIME_EARLY_W (ten times a reading's noise)
 RETIME_MIN_W = cython.declare(cython.double, 500.0)
+HOLD_STEP_W = cython.declare(cython.double, 1000.0)  # a write this large is a step's (W)
 RETIME_EARLY_W = cython.declare(cython.double, 300.0)
 
 

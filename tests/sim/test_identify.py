@@ -47,6 +47,21 @@ def test_identified_within_20_percent_after_five_minutes(i):
     assert abs(idn.gain - p.meas_gain) <= 0.01, (p, idn.gain)
 
 
+@pytest.mark.once
+def test_a_quick_jittered_chargers_meter_delay():
+    """Session 10, review R's plant at seed 7007 (dead 0.5 s with 0.4 s of jitter per write,
+    tau 0.5 s, a plain meter 0.1 s late): the fit had the meter sampling at the reading's
+    instant (0.0 s), as the charger's model alone, without the share of the next reading's
+    miss that the step adds (`_ev_at_sample`), put the jittered moves earlier. With it the
+    fit takes the sample as the step does: 0.08 s. `once`: the fit's two paths are compared
+    bit for bit below."""
+    p = sw.points(40, 7007)[17]
+    assert not p.meter_avg and p.delay_s == 0.1 and p.jitter_s == 0.4
+    idn = run_policy(sw._scenario("steps", p), config.defaults(), "v2h").ident
+    assert idn is not None and idn.ok and idn.meter_window_s == 0.0
+    assert abs(idn.meter_delay_s - p.delay_s) <= 0.05, idn.meter_delay_s
+
+
 def test_identification_is_the_same_compiled_and_pure():
     """The same facts give the same model, bit for bit, on both paths (a quick charger
     behind an averaging meter: the case where the meter's word matters)."""

@@ -108,9 +108,11 @@ def test_cold_start_a_charger_not_yet_moving_is_where_it_stands():
 
 def test_identified_steps_do_not_overshoot_at_any_point():
     """Issue #12: the 2-kW steps after the first fit overshoot by no more than 5 % at every
-    one of the 24 points. Measured 4.3 % at worst (point 12: dead 0.3 s with 0.3 s of
-    jitter per write, tau 0.3 s, a plain meter 0.4 s late); 14.7 % before the step timed a
-    moving charger by its reading (`charger_jitter_s`), and 7.3 % at the quick corner."""
+    one of the 24 points. Measured 2.7 % at worst; 14.7 % before the step timed a moving
+    charger by its reading (`charger_jitter_s`), and 7.3 % at the quick corner. Point 12
+    (dead 0.3 s with 0.3 s of jitter per write, tau 0.3 s, a plain meter 0.4 s late): 4.3 %
+    in session 9, 5.4 % with the fit's meter sample as the step takes it, 1.2 % with the
+    hold after a step's write (session 10)."""
     worst = max(_default_overshoots(p)[1] for p in _sweep.points(24))
     assert worst <= 5.0, worst
 
@@ -278,6 +280,26 @@ def test_a_quick_charger_moving_a_few_hundred_w_is_retimed():
     p = _sweep.points(40, 99)[18]
     assert p.jitter_s == 0.4 and not p.meter_avg
     assert _default_overshoots(p)[1] <= 5.0, p
+
+
+@pytest.mark.once
+@pytest.mark.parametrize(("seed", "i", "before"), [(7007, 17, 8.5), (8008, 13, 8.4),
+                                                   (6006, 6, 6.1)])
+def test_review_r_jittered_chargers_do_not_overshoot(seed, i, before):
+    """Session 10, the plant of each of review R's seeds (drawn in session 8, nothing tuned
+    on them) whose steps overshot after the first fit: a dead time jittered by 0.2-0.4 s per
+    write. Two causes, each now mended:
+    - the fit's meter sample left out what the step adds, the share of the next reading's
+      miss (`Ident._corrected`): the jitter then read as an earlier sample (7007: a plain
+      meter 0.1 s late fitted 0.0 s late; 6006: its steps 6.1 -> 4.7 %);
+    - the cycle after a step's write, on a plain meter: the charger mid-move at the sample,
+      timed within its jitter, is a few hundred W from where the model puts it
+      (`_track_model`'s hold: the command in force while the readings bracket it; 8008,
+      behind an averaging meter the fit takes for a plain one: 5.2 -> 1.3 %).
+    `once`: parity covers both paths."""
+    p = _sweep.points(40, seed)[i]
+    assert p.jitter_s >= 0.2
+    assert _default_overshoots(p)[1] <= 5.0, (p, before)
 
 
 @pytest.mark.once
