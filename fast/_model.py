@@ -4,7 +4,8 @@ it, and the identification (_ident.py) fits it.
 Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_retimed_dead` (the
 dead time a moving charger's reading says, for one that varies per write), `_bracketed`
 (the cold start's: what the charger's readings say of the sample), `_model_power`,
-`_trajectory` and `_advance` (dead time, ramp, first-order lag); the identification's grid
+`_trajectory`, `_onward2` (the step's two walks in one) and `_advance` (dead time, ramp,
+first-order lag); the identification's grid
 and constants (`ID_*`, `_id_tau`, `_id_ramp`, `_huber`).
 """
 
@@ -34,10 +35,22 @@ def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.do
     cw: cython.double[4] = [st.c4_w, st.c3_w, st.c2_w, st.c1_w]
     ct: cython.double[4] = [st.c4_t, st.c3_t, st.c2_t, st.c1_t]
     target: cython.double = _in_force(st.prev_ev_t, cw, ct, 4, dead)
-    miss: cython.double = ev_w / g - _since_last(st, lim, now, dead, target, cw, ct)
+    s: cython.double = now - lim.meter_delay_s
+    miss: cython.double
+    if lim.meter_window_s <= 0.0 and s >= st.prev_ev_t:
+        # the usual meter, a sample of the instant since the last reading: the walks to the
+        # sample and to now share what lies before the sample (`_corrected`'s, to the bit)
+        at_s: cython.double[1] = [NAN]
+        miss = ev_w / g - _onward2(st.prev_ev / g, st.prev_ev_t, s, now, target, cw, ct, 4,
+                                   dead, lim.charger_tau_s, lim.charger_ramp_w_s, at_s)
+        if isnan(miss):
+            return ev_w
+        acc1: cython.double = at_s[0] + _clip(
+            (s - st.prev_ev_t) / (now - st.prev_ev_t), 0.0, 1.0) * miss
+        return ev_w if isnan(acc1) else g * acc1
+    miss = ev_w / g - _since_last(st, lim, now, dead, target, cw, ct)
     if isnan(miss):
         return ev_w
-    s: cython.double = now - lim.meter_delay_s
     # a sample older than what the commands kept can tell (a dead time longer than they
     # reach back, NaN): the reading, as without a model
     acc: cython.double
@@ -241,6 +254,40 @@ def _onward(p: cython.double, t0: cython.double, t1: cython.double, target: cyth
         t = s
         target = cmd_w[i]
     return _advance(p, target, t1 - t, tau, ramp, memo)
+
+
+@cython.cfunc
+@cython.exceptval(check=False)
+def _onward2(p: cython.double, t0: cython.double, s: cython.double, t1: cython.double,
+             target: cython.double, cmd_w: cython.p_double, cmd_t: cython.p_double,
+             n: cython.int, dead: cython.double, tau: cython.double, ramp: cython.double,
+             at_s: cython.p_double) -> cython.double:
+    """`_onward` to t1 on the step's path, and on the way its value at s (t0 <= s <= t1)
+    into at_s[0]: the two walks, each to the bit as it would be alone, share their
+    segments before s."""
+    if isnan(target):
+        at_s[0] = NAN
+        return NAN
+    i: cython.int
+    t: cython.double = t0
+    done: cython.bint = False
+    for i in range(n):
+        if isnan(cmd_t[i]):
+            continue
+        b: cython.double = cmd_t[i] + dead
+        if b <= t0:
+            continue
+        if not done and b >= s:
+            at_s[0] = _advance(p, target, s - t, tau, ramp, True)
+            done = True
+        if b >= t1:
+            break
+        p = _advance(p, target, b - t, tau, ramp, True)
+        t = b
+        target = cmd_w[i]
+    if not done:
+        at_s[0] = _advance(p, target, s - t, tau, ramp, True)
+    return _advance(p, target, t1 - t, tau, ramp, True)
 
 
 # --- the identification's grid and constants (_ident.py)

@@ -298,10 +298,13 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     # taken from the readings' bracket (`_bracketed`: the command in force while it lies
     # between what the readings imply, else their nearest end), and the next cycle, the
     # charger at rest, corrects what is left. Only where the write had acted by the sample
-    # (before, the charger stood where it was read); not behind an averaging meter: its
-    # first sample holds only part of a step, and holding the part costs a cycle (session 10)
+    # (before, the charger stood where it was read); only for a charger quick against its
+    # jitter (HOLD_JITTER_TAU: a slower one is timed well enough, and a cycle's wait costs
+    # its settle); not behind an averaging meter: its first sample holds only part of a
+    # step, and holding the part costs a cycle (session 10)
     hold: cython.bint = (
-        fabs(st.c1_w - st.c2_w) >= HOLD_STEP_W and known and lim.charger_jitter_s > 0.0
+        fabs(st.c1_w - st.c2_w) >= HOLD_STEP_W and known
+        and lim.charger_jitter_s >= HOLD_JITTER_TAU * lim.charger_tau_s
         and lim.meter_window_s <= 0.0 and not isnan(st.prev_ev)
         and now - st.c1_t <= 1.5 * lim.period_s and now - lim.meter_delay_s > st.c1_t + d
         and st.chase >= 1.0 and not _track_ramping(st, lim, net - st.prev_net))
@@ -445,6 +448,9 @@ CARRY_CHASE = cython.declare(cython.double, 0.5)  # the ramp carry needs st.chas
 # 260 W of error). Such a move is retimed from RETIME_EARLY_W (ten times a reading's noise)
 RETIME_MIN_W = cython.declare(cython.double, 500.0)
 HOLD_STEP_W = cython.declare(cython.double, 1000.0)  # a write this large is a step's (W)
+# a charger whose jitter is this share of its tau or more moves a good part of a step within
+# the jitter: the hold is for it (a slower one the retime and the miss's share time well)
+HOLD_JITTER_TAU = cython.declare(cython.double, 0.5)
 RETIME_EARLY_W = cython.declare(cython.double, 300.0)
 
 
