@@ -297,13 +297,16 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     # jitter times its slope (a few hundred W behind a quick charger), so the demand is
     # taken from the readings' bracket (`_bracketed`: the command in force while it lies
     # between what the readings imply, else their nearest end), and the next cycle, the
-    # charger at rest, corrects what is left. Only where the write had acted by the sample
+    # charger at rest, corrects what is left. Only after a write that was the step's own
+    # wish (no clamp: a write cut short by the ramp lies in the bracket, and holding it
+    # stalled the ramp a cycle with kW still at the meter; review, session 10); only where
+    # the write had acted by the sample
     # (before, the charger stood where it was read); only for a charger quick against its
     # jitter (HOLD_JITTER_TAU: a slower one is timed well enough, and a cycle's wait costs
     # its settle); not behind an averaging meter: its first sample holds only part of a
     # step, and holding the part costs a cycle (session 10)
     hold: cython.bint = (
-        fabs(st.c1_w - st.c2_w) >= HOLD_STEP_W and known
+        fabs(st.c1_w - st.c2_w) >= HOLD_STEP_W and st.reasons == 0 and known
         and lim.charger_jitter_s >= HOLD_JITTER_TAU * lim.charger_tau_s
         and lim.meter_window_s <= 0.0 and not isnan(st.prev_ev)
         and now - st.c1_t <= 1.5 * lim.period_s and now - lim.meter_delay_s > st.c1_t + d

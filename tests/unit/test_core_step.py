@@ -90,6 +90,22 @@ class TestTracking:
         sp, model, _ = self._after_a_step_write(core, 0.7)
         assert math.isclose(sp, model, abs_tol=0.5), (sp, model)
 
+    def test_step_after_a_ramp_limited_write_is_not_held(self, core):
+        """Review, session 10: the house's demand fell from +3012 to -4000 W and the write
+        was cut short by the ramp (5 kW a period: -1988 W). That command lies in the
+        readings' bracket, and the hold kept it a cycle with 3 kW at the meter (and called
+        it the deadband). The model knows the demand here exactly: -4000 W is written."""
+        lim = core.Limits(charger_tau_s=0.25, charger_dead_s=0.4, charger_jitter_s=0.3,
+                          meter_delay_s=0.2)
+        st = regulating(core, last_sp=-1988.0, on=True, dec_t=99.0, c1_w=3012.0, c1_t=98.0,
+                        prev_ev=3012.0, prev_ev_t=99.0, prev2_ev=3012.0, prev2_t=98.0,
+                        prev_net=3012.0, reasons=1 << core.REASONS.index("ramp"))
+        ev_now = -1988.0 + 5000.0 * math.exp(-0.6 / 0.25)  # the model's charger at 100 s
+        ev_sample = -1988.0 + 5000.0 * math.exp(-0.4 / 0.25)  # at the sample, 99.8 s
+        sp, _, why = core.step(reading(core, t=100.0, grid_w=4000.0 + ev_sample, ev_w=ev_now),
+                               st, lim, core.Plan(), 100.0)
+        assert math.isclose(sp, -4000.0, abs_tol=1.0) and why == (), (sp, why)
+
     def test_step_discharges_to_cover_evening_load(self, core):
         """Importing 1.2 kW with the car idle: discharge 1.2 kW."""
         sp, _, _ = core.step(reading(core, grid_w=1200.0), regulating(core), core.Limits(),
