@@ -4,7 +4,7 @@ it, and the identification (_ident.py) fits it.
 Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_retimed_dead` (the
 dead time a moving charger's reading says, for one that varies per write), `_bracketed`
 (the cold start's: what the charger's readings say of the sample), `_model_power`,
-`_trajectory`, `_onward2` (the step's two walks in one) and `_advance` (dead time, ramp,
+`_trajectory`, `_onward` (the step's two walks in one) and `_advance` (dead time, ramp,
 first-order lag); the identification's grid
 and constants (`ID_*`, `_id_tau`, `_id_ramp`, `_huber`).
 """
@@ -41,8 +41,8 @@ def _ev_at_sample(ev_w: cython.double, st: CtlState, lim: Limits, now: cython.do
         # the usual meter, a sample of the instant since the last reading: the walks to the
         # sample and to now share what lies before the sample (`_corrected`'s, to the bit)
         at_s: cython.double[1] = [NAN]
-        miss = ev_w / g - _onward2(st.prev_ev / g, st.prev_ev_t, s, now, target, cw, ct, 4,
-                                   dead, lim.charger_tau_s, lim.charger_ramp_w_s, at_s)
+        miss = ev_w / g - _onward(st.prev_ev / g, st.prev_ev_t, s, now, target, cw, ct, 4,
+                                  dead, lim.charger_tau_s, lim.charger_ramp_w_s, True, at_s)
         if isnan(miss):
             return ev_w
         acc1: cython.double = at_s[0] + _clip(
@@ -172,8 +172,9 @@ def _since_last(st: CtlState, lim: Limits, t: cython.double, dead: cython.double
                 ) -> cython.double:
     """`_model_power` at a t at or after the last reading, the command in force then known
     (target, W; cw, ct: the commands as `_model_power` lists them)."""
-    return _onward(st.prev_ev / st.gain, st.prev_ev_t, t, target, cw, ct, 4, dead,
-                   lim.charger_tau_s, lim.charger_ramp_w_s, True)
+    none: cython.double[1] = [NAN]
+    return _onward(st.prev_ev / st.gain, st.prev_ev_t, NAN, t, target, cw, ct, 4, dead,
+                   lim.charger_tau_s, lim.charger_ramp_w_s, True, none)
 
 
 @cython.cfunc
@@ -210,8 +211,9 @@ def _trajectory(p: cython.double, t0: cython.double, t1: cython.double,
     model the identification fits and the step traces back with. NaN when no command is
     known to be in force at t0. memo: the lag's exp() through `_exp_memo` (the step's path
     only, which holds the GIL)."""
-    return _onward(p, t0, t1, _in_force(t0, cmd_w, cmd_t, n, dead), cmd_w, cmd_t, n, dead, tau,
-                   ramp, memo)
+    none: cython.double[1] = [NAN]
+    return _onward(p, t0, NAN, t1, _in_force(t0, cmd_w, cmd_t, n, dead), cmd_w, cmd_t, n, dead,
+                   tau, ramp, memo, none)
 
 
 @cython.cfunc
@@ -233,44 +235,20 @@ def _in_force(t0: cython.double, cmd_w: cython.p_double, cmd_t: cython.p_double,
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _onward(p: cython.double, t0: cython.double, t1: cython.double, target: cython.double,
-            cmd_w: cython.p_double, cmd_t: cython.p_double, n: cython.int,
-            dead: cython.double, tau: cython.double, ramp: cython.double,
-            memo: cython.bint) -> cython.double:
-    """`_trajectory` from p at t0, where the command `target` (W, `_in_force`) acts."""
-    if isnan(target):
-        return NAN
-    i: cython.int
-    t: cython.double = t0
-    for i in range(n):
-        if isnan(cmd_t[i]):
-            continue
-        s: cython.double = cmd_t[i] + dead
-        if s <= t0:
-            continue
-        if s >= t1:
-            break
-        p = _advance(p, target, s - t, tau, ramp, memo)
-        t = s
-        target = cmd_w[i]
-    return _advance(p, target, t1 - t, tau, ramp, memo)
-
-
-@cython.cfunc
-@cython.exceptval(check=False)
-def _onward2(p: cython.double, t0: cython.double, s: cython.double, t1: cython.double,
+def _onward(p: cython.double, t0: cython.double, s: cython.double, t1: cython.double,
              target: cython.double, cmd_w: cython.p_double, cmd_t: cython.p_double,
              n: cython.int, dead: cython.double, tau: cython.double, ramp: cython.double,
-             at_s: cython.p_double) -> cython.double:
-    """`_onward` to t1 on the step's path, and on the way its value at s (t0 <= s <= t1)
-    into at_s[0]: the two walks, each to the bit as it would be alone, share their
+             memo: cython.bint, at_s: cython.p_double) -> cython.double:
+    """`_trajectory` from p at t0 to t1, where the command `target` (W, `_in_force`) acts;
+    and on the way its value at s (t0 <= s <= t1; NaN: none) into at_s[0]: the step's two
+    walks, to its sample and to now, each to the bit as it would be alone, share their
     segments before s."""
     if isnan(target):
         at_s[0] = NAN
         return NAN
     i: cython.int
     t: cython.double = t0
-    done: cython.bint = False
+    done: cython.bint = isnan(s)
     for i in range(n):
         if isnan(cmd_t[i]):
             continue
@@ -278,16 +256,16 @@ def _onward2(p: cython.double, t0: cython.double, s: cython.double, t1: cython.d
         if b <= t0:
             continue
         if not done and b >= s:
-            at_s[0] = _advance(p, target, s - t, tau, ramp, True)
+            at_s[0] = _advance(p, target, s - t, tau, ramp, memo)
             done = True
         if b >= t1:
             break
-        p = _advance(p, target, b - t, tau, ramp, True)
+        p = _advance(p, target, b - t, tau, ramp, memo)
         t = b
         target = cmd_w[i]
     if not done:
-        at_s[0] = _advance(p, target, s - t, tau, ramp, True)
-    return _advance(p, target, t1 - t, tau, ramp, True)
+        at_s[0] = _advance(p, target, s - t, tau, ramp, memo)
+    return _advance(p, target, t1 - t, tau, ramp, memo)
 
 
 # --- the identification's grid and constants (_ident.py)
