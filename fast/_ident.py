@@ -11,10 +11,10 @@ from cython.cimports.libc.math import exp, fabs, isnan
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._model import (
-    ID_AVG_POINTS, ID_D_N, ID_D_STEP, ID_DELAY_N, ID_DELAY_STEP, ID_GAIN_HOLD, ID_GAIN_MIN,
-    ID_GAIN_SAMPLES, ID_HUBER_W, ID_LOOKBACK_S, ID_MAX_INTERVALS, ID_METER_GAIN, ID_METER_MOVE_W,
-    ID_METER_TRUST, ID_MIN_INTERVALS, ID_MOVING_W, ID_RAMP_N, ID_REFIT, ID_REFIT_S, ID_TAU_N,
-    ID_WINDOW_N, _huber, _id_ramp, _id_tau, _trajectory)
+    ID_AVG_POINTS, ID_D_N, ID_D_STEP, ID_DELAY_N, ID_DELAY_STEP, ID_HUBER_W, ID_LOOKBACK_S,
+    ID_MAX_INTERVALS, ID_METER_GAIN, ID_METER_MOVE_W, ID_METER_TRUST, ID_MIN_INTERVALS,
+    ID_MOVING_W, ID_RAMP_N, ID_REFIT, ID_REFIT_S, ID_TAU_N, ID_WINDOW_N, _huber, _id_ramp,
+    _id_tau, _settled_gain, _trajectory)
 from cython.cimports.fast._step import GAIN_MIN_W
 from cython.cimports.fast._types import INF, MAX_ABS_W, NAN, Limits
 # isort: on
@@ -167,7 +167,7 @@ class Ident:
         self.mkey[0] = NAN  # what was memoised may have moved with the records
         self.fresh = 0
         self.fit_t = self.t_read[self.n - 1]
-        self.settled_g = self._settled_gain()
+        self.settled_g = _settled_gain(self.n, self.sp_w, self.use, self.ev_w, GAIN_MIN_W)
         rnd: cython.int
         if not self.ok:
             # the coarse grid twice: with a gain of 1, then with the gain that model
@@ -292,42 +292,6 @@ class Ident:
             if c < best - 1e-9:
                 best, g = c, 1.0 + 0.0025 * i
         self.w_g = g
-
-    @cython.cfunc
-    @cython.nogil
-    @cython.exceptval(check=False)
-    def _settled_gain(self) -> cython.double:
-        """The reading's gain where the charger says it most plainly: reported / commanded
-        power where one command of 1 kW or more held ID_GAIN_HOLD cycles and the reading
-        stood still; the median of the last ID_GAIN_SAMPLES, NaN under ID_GAIN_MIN (fitted)."""
-        r: cython.double[16] = [0.0] * 16  # ID_GAIN_SAMPLES, sorted as they come
-        m: cython.int = 0
-        k: cython.int = self.n - 1
-        j: cython.int
-        while k >= ID_GAIN_HOLD and m < ID_GAIN_SAMPLES:
-            sp: cython.double = self.sp_w[k]
-            ok: cython.bint = (self.use[k] > 0.0 and self.use[k - 1] > 0.0
-                               and fabs(sp) >= GAIN_MIN_W
-                               and fabs(self.ev_w[k] - self.ev_w[k - 1])
-                               <= 0.005 * fabs(self.ev_w[k]) + 5.0)
-            j = k - ID_GAIN_HOLD
-            while ok and j < k:
-                if not (fabs(self.sp_w[j] - sp) < 0.5):  # NaN (no write) holds nothing
-                    ok = False
-                j += 1
-            if ok:
-                q: cython.double = self.ev_w[k] / sp
-                if 0.9 <= q <= 1.1:
-                    j = m  # insertion into the sorted sample
-                    while j > 0 and r[j - 1] > q:
-                        r[j] = r[j - 1]
-                        j -= 1
-                    r[j] = q
-                    m += 1
-            k -= 1
-        if m < ID_GAIN_MIN:
-            return NAN
-        return r[m // 2] if m % 2 == 1 else 0.5 * (r[m // 2 - 1] + r[m // 2])
 
     @cython.cfunc
     @cython.nogil

@@ -32,3 +32,4 @@ cdef double ID_METER_GAIN
 cdef double _id_tau(int i) noexcept nogil
 cdef double _id_ramp(int i) noexcept nogil
 cdef double _huber(double r) noexcept nogil
+cdef double _settled_gain(int n, double[:] sp_w, double[:] use, double[:] ev_w, double min_w) noexcept nogil

@@ -5,8 +5,8 @@ Contents: `_ev_at_sample` (the charger's power, W, at the meter's sample), `_ret
 dead time a moving charger's reading says, for one that varies per write), `_bracketed`
 (the cold start's: what the charger's readings say of the sample), `_model_power`,
 `_trajectory`, `_onward` (the step's two walks in one) and `_advance` (dead time, ramp,
-first-order lag); the identification's grid
-and constants (`ID_*`, `_id_tau`, `_id_ramp`, `_huber`).
+first-order lag); the identification's grid and constants (`ID_*`, `_id_tau`, `_id_ramp`,
+`_huber`) and the reading's gain from settled stretches (`_settled_gain`).
 """
 
 import cython
@@ -295,6 +295,44 @@ ID_METER_MOVE_W = cython.declare(cython.double, 200.0)  # a charger move the met
 # another meter model must explain the grid's moves at most this share as badly as the
 # starting one, or the start is kept
 ID_METER_GAIN = cython.declare(cython.double, 0.75)
+
+
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _settled_gain(n: cython.int, sp_w: cython.double[:], use: cython.double[:],
+                  ev_w: cython.double[:], min_w: cython.double) -> cython.double:
+    """The reading's gain where the charger says it most plainly: reported / commanded
+    power where one command of 1 kW or more held ID_GAIN_HOLD cycles and the reading
+    stood still; the median of the last ID_GAIN_SAMPLES, NaN under ID_GAIN_MIN (fitted)."""
+    r: cython.double[16] = [0.0] * 16  # ID_GAIN_SAMPLES, sorted as they come
+    m: cython.int = 0
+    k: cython.int = n - 1
+    j: cython.int
+    while k >= ID_GAIN_HOLD and m < ID_GAIN_SAMPLES:
+        sp: cython.double = sp_w[k]
+        ok: cython.bint = (use[k] > 0.0 and use[k - 1] > 0.0
+                           and fabs(sp) >= min_w
+                           and fabs(ev_w[k] - ev_w[k - 1])
+                           <= 0.005 * fabs(ev_w[k]) + 5.0)
+        j = k - ID_GAIN_HOLD
+        while ok and j < k:
+            if not (fabs(sp_w[j] - sp) < 0.5):  # NaN (no write) holds nothing
+                ok = False
+            j += 1
+        if ok:
+            q: cython.double = ev_w[k] / sp
+            if 0.9 <= q <= 1.1:
+                j = m  # insertion into the sorted sample
+                while j > 0 and r[j - 1] > q:
+                    r[j] = r[j - 1]
+                    j -= 1
+                r[j] = q
+                m += 1
+        k -= 1
+    if m < ID_GAIN_MIN:
+        return NAN
+    return r[m // 2] if m % 2 == 1 else 0.5 * (r[m // 2 - 1] + r[m // 2])
 
 
 @cython.cfunc
