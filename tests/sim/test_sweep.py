@@ -207,13 +207,26 @@ def test_steady_surplus_mean_grid_within_5_w_at_every_point():
         assert max(abs(x) for x in means) <= 5.0, (p, min(means), max(means))
 
 
-def test_steady_surplus_without_the_integral_keeps_an_offset():
-    """The control of the test above: without the integral (ki = 0) the step leaves an
-    offset (measured: 88-93 W of import at this point), which the check sees."""
+def test_steady_surplus_gain_learning_leaves_no_offset_for_the_integral():
+    """The gain the step learns (a charger reading 2 % high at point 1) leaves no offset for
+    the integral to carry: without the integral (ki = 0) the mean still stays within +-5 W
+    (measured: -4.4 .. +1.6 W). Until session 11 it was 88-93 W of import: the learning
+    moved the error into the integral whether or not the integral had taken it up, and a
+    frozen integral kept it."""
     cfg = config.defaults()
     cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(cfg.control, ki=0.0))
     means = _sweep.steady_means(_sweep.points(24)[1], cfg)
-    assert min(abs(x) for x in means) > 5.0, (min(means), max(means))
+    assert max(abs(x) for x in means) <= 5.0, (min(means), max(means))
+
+
+def test_steady_surplus_deadband_without_the_integral_drifts():
+    """The control of the steady check: without the integral a 40-W deadband lets the
+    grid's 60-s mean wander (measured: -20.8 .. +21.8 W), which the check sees."""
+    cfg = config.defaults()
+    cfg = msgspec.structs.replace(cfg, control=msgspec.structs.replace(
+        cfg.control, ki=0.0, deadband_w=40.0))
+    means = _sweep.steady_means(_sweep.points(24)[1], cfg)
+    assert max(abs(x) for x in means) > 5.0, (min(means), max(means))
 
 
 def _pulsing_means(p: _sweep.Point) -> dict[str, float]:
