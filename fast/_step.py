@@ -475,20 +475,20 @@ GAIN_RATE = cython.declare(cython.double, 0.5)
 @cython.exceptval(check=False)
 def _learn_gain(st: CtlState, ev_w: cython.double, lim: Limits) -> cython.void:
     """Reported / commanded power of a charger that has held one setpoint long enough to
-    settle and reads steadily: the charger's meter gain (with its tracking error), 0.9-1.1."""
-    if st.sp_age < GAIN_SETTLED_STEPS or fabs(st.last_sp) < GAIN_MIN_W:
+    settle and reads steadily: the charger's meter gain (with its tracking error), 0.9-1.1
+    (a charger short of its command by more, its car's limit, teaches nothing)."""
+    if st.sp_age < GAIN_SETTLED_STEPS or fabs(st.last_sp) < GAIN_MIN_W or (
+            fabs(ev_w - st.prev_ev) > 0.005 * fabs(ev_w) + 5.0):
         return
-    if fabs(ev_w - st.prev_ev) > 0.005 * fabs(ev_w) + 5.0:
+    # 10 % or more off: a charger short of its command (its car's limit), not a gain (R11)
+    r: cython.double = ev_w / st.last_sp
+    if not (0.9 <= r <= 1.1):
         return
-    r: cython.double = _clip(ev_w / st.last_sp, 0.9, 1.1)
     old: cython.double = st.gain
     st.gain += GAIN_RATE * (r - old)
-    # what the integral had taken up of the same error moves into the gain: the output
-    # stays where it is now, and the next step's feed-forward is right. Only what it had
-    # taken up: toward zero, never past it. A gain learnt before the integral took the
-    # error up (the cold start's first settled cycles) would else leave the integral
-    # holding the error the other way, shed at ki's pace (some 10 s: 50-100 W at the
-    # bench's first step, 20 s in; session 11)
+    # what the integral had taken up of the same error moves into the gain (the output
+    # stays); only that: toward zero, never past it (a cold start's gain, learnt before the
+    # integral took the error up, left it holding it the other way, some 10 s; session 11)
     d: cython.double = ev_w * (1.0 / st.gain - 1.0 / old)
     st.integ += _clip(d, min(0.0, -st.integ), max(0.0, -st.integ))
 

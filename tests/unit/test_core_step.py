@@ -57,6 +57,23 @@ class TestTracking:
                               st, lim, plan, 112.0)
         assert math.isclose(sp, 1000.0, abs_tol=3.0), sp
 
+    def test_step_charger_short_of_its_command_teaches_no_gain(self, core):
+        """A car that takes at most 3.6 kW whatever is asked (its own limit) under 4.7 kW of
+        surplus reads 30 % short of its command: no gain (review R11: learnt as the 0.9 it
+        was clipped to, a kettle that brought the surplus under the limit was met 580 W
+        beside it, still 372 W 8 s later). The gain stays the 1.02 learnt before."""
+        lim, plan = core.Limits(), core.Plan()
+        st = regulating(core, last_sp=3600.0, on=True, prev_ev=3672.0, sp_age=5, gain=1.02)
+        true, grid = 3600.0, []
+        for t in range(100, 130):
+            surplus = 4700.0 if t < 120 else 2700.0
+            sp, st, _ = core.step(reading(core, t=float(t), ev_w=1.02 * true,
+                                          grid_w=true - surplus), st, lim, plan, float(t))
+            true = min(sp, 3600.0)
+            grid.append(true - (4700.0 if t + 1 < 120 else 2700.0))
+        assert math.isclose(st.gain, 1.02, rel_tol=1e-3), st.gain
+        assert abs(grid[20]) < 150.0 and max(abs(g) for g in grid[23:]) < 50.0, grid[20:]
+
     def test_step_ev_at_meter_sample_follows_the_charger_model(self, core):
         """Mid-way to a new setpoint the charger's power at the meter's older sample comes
         from the model run forward from the last reading (first-order, tau 0.7 s, no dead
