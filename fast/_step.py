@@ -273,7 +273,7 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     ev_s: cython.double = m.ev_w
     if not isnan(st.prev_ev):
         ev_s = _ev_at_sample(m.ev_w, st, lim, now, lim.charger_dead_s)
-        _learn_gain(st, m.ev_w, lim)
+        _learn_gain(st, m.ev_w)
     # the charger's own meter reads its power a few % off (the plant's default: +2 %);
     # what it reports is scaled back by the gain learnt from settled stretches, so a
     # step's feed-forward lands on the true power, not 2 % of the step beside it
@@ -473,7 +473,7 @@ GAIN_RATE = cython.declare(cython.double, 0.5)
 @cython.cfunc
 @cython.inline
 @cython.exceptval(check=False)
-def _learn_gain(st: CtlState, ev_w: cython.double, lim: Limits) -> cython.void:
+def _learn_gain(st: CtlState, ev_w: cython.double) -> cython.void:
     """Reported / commanded power of a charger that has held one setpoint long enough to
     settle and reads steadily: the charger's meter gain (with its tracking error), 0.9-1.1
     (a charger short of its command by more, its car's limit, teaches nothing)."""
