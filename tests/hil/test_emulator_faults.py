@@ -195,6 +195,7 @@ class TestSync:
         await drive(c, (260, 0))
         bench.advance(0.25)
         assert bench.faults.grid_loss and bench.faults.meter_dark
-        assert [f.at_s for f in bench.faults_schedule] == [7.25, 7.25]
+        # the tick after the write (a sub-step of the bench: 0.05 s)
+        assert [f.at_s for f in bench.faults_schedule] == [7.0 + bench.h] * 2
         bench.advance(5)
-        assert not bench.faults.grid_loss and bench.faults.meter_dark  # booting until 15.25
+        assert not bench.faults.grid_loss and bench.faults.meter_dark  # booting until 15.05

@@ -98,6 +98,28 @@ class TestEm24:
         assert abs(p[0] - bench.meter_phases()[0]) <= bench.plant.meter_noise_w + 0.1
 
 
+class TestPlantInRealTime:
+    async def test_the_plant_is_where_it_is_at_bench_time_in_fine_steps(self, make_bench,
+                                                                       client_for):
+        """Session 12: each tick ran the plant's next sub-step from the bench's time on, so
+        between two ticks the emulators showed it a sub-step ahead of real time (a quarter
+        second, four a second): a charger that answered a command a tick early, readings
+        from the future, a dead time that depended on the controller's phase against the
+        ticks. The OCPP station's load steps settled in 9-10 s about one run in three.
+        Now the sub-steps are of 0.05 s at most, and a command written at t moves the
+        plant from t + the dead time on: nothing at t + dead, one sub-step's move after."""
+        bench = await make_bench()
+        assert bench.h <= 0.05
+        c = await client_for(bench.ports["charger"])
+        for reg, val in ((81, 1), (83, 1), (257, 1), (260, 3000)):
+            assert not (await c.write_register(reg, val, device_id=1)).isError()
+        dead, ramp = bench.plant.dead_s, bench.plant.ramp_w_s
+        bench.advance(dead)
+        assert bench.plant.p == 0.0
+        bench.advance(bench.h)
+        assert 0.0 < bench.plant.p <= ramp * bench.h + 1e-6
+
+
 class TestQuasar:
     async def test_quasar_no_car_and_error_states(self, make_bench, client_for):
         """Unplugged: state 0 and SoC 0; charger error: state 7 with an error code."""
