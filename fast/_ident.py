@@ -44,6 +44,7 @@ class Ident:
     miss_gen = cython.declare(cython.int[:])
     mgen = cython.declare(cython.int)
     mkey = cython.declare(cython.double[4])
+    by_d = cython.declare(cython.double[:])  # per coarse dead time: best cost, tau, ramp
     ok = cython.declare(cython.bint, visibility="public")
     dead_s = cython.declare(cython.double, visibility="public")
     tau_s = cython.declare(cython.double, visibility="public")
@@ -84,6 +85,7 @@ class Ident:
         self.miss_gen = memoryview(array("i", bytes(4 * ID_CAPACITY)))
         self.mgen = 0
         self.mkey = [NAN, NAN, NAN, NAN]
+        self.by_d = memoryview(array("d", bytes(8 * 3 * ID_D_N)))
         self.ok = False
         self.dead_s = NAN
         self.tau_s = NAN
@@ -176,6 +178,7 @@ class Ident:
             for _ in range(2):
                 self._coarse(m)
                 self._fit_gain(m)
+            self._coarse_meter(m)
             self._refine(m, -1.0, 0.0, 0.2)
         else:  # a refit starts from the model in use, and looks around it
             self.w_d = self.dead_s
@@ -216,21 +219,68 @@ class Ident:
     @cython.nogil
     @cython.exceptval(check=False)
     def _coarse(self, m: cython.int) -> cython.void:
-        """The whole grid: dead time x tau x ramp, at the working gain."""
+        """The whole grid: dead time x tau x ramp, at the working gain (and each dead
+        time's best in by_d)."""
         best: cython.double = INF
         ri: cython.int
         di: cython.int
         ti: cython.int
+        for di in range(ID_D_N):
+            self.by_d[3 * di] = INF
         for ri in range(ID_RAMP_N):
             for di in range(ID_D_N):
                 for ti in range(ID_TAU_N):
                     c: cython.double = self._cost(di * ID_D_STEP, _id_tau(ti), _id_ramp(ri),
                                                   self.w_g, m)
+                    if c < self.by_d[3 * di] - 1e-9:
+                        self.by_d[3 * di] = c
+                        self.by_d[3 * di + 1] = _id_tau(ti)
+                        self.by_d[3 * di + 2] = _id_ramp(ri)
                     if c < best - 1e-9:
                         best = c
                         self.w_d = di * ID_D_STEP
                         self.w_tau = _id_tau(ti)
                         self.w_ramp = _id_ramp(ri)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _coarse_meter(self, m: cython.int) -> cython.void:
+        """The cold start's dead time, the meter heard too. A charger that moves in steps of
+        its own cycle, read once a second, shows a short dead time and a slow ramp as well
+        as the true ones; the meter sees each command after the dead time and its own delay,
+        and that sum it pins. Each coarse dead time with the readings' best tau and ramp,
+        and the meter's best window and delay: the pair that explains both best replaces
+        the readings' own pick where the meter's word is clear and clearly better, by
+        ID_HUBER_W a reading (a quick charger's readings and a meter's window and delay
+        leave a valley as flat as the noise; the meter has no clear word there)."""
+        di: cython.int
+        wi: cython.int
+        li: cython.int
+        pick: cython.int = -1
+        own: cython.int = cython.cast(cython.int, self.w_d / ID_D_STEP + 0.5)
+        best: cython.double = INF
+        own_j: cython.double = INF
+        pick_m: cython.double = INF
+        for di in range(ID_D_N):
+            c: cython.double = self.by_d[3 * di]
+            if not (c < INF):
+                continue
+            cm: cython.double = INF
+            for wi in range(ID_WINDOW_N):
+                for li in range(ID_DELAY_N):
+                    cm = min(cm, self._meter_cost(di * ID_D_STEP, self.by_d[3 * di + 1],
+                                                  self.by_d[3 * di + 2], self.w_g, m,
+                                                  li * ID_DELAY_STEP, 1.0 * wi))
+            if di == own:
+                own_j = c + cm
+            if c + cm < best:
+                best, pick, pick_m = c + cm, di, cm
+        if pick >= 0 and pick != own and pick_m < ID_METER_TRUST * ID_HUBER_W * m and (
+                best < ID_METER_GAIN * own_j) and best < own_j - ID_HUBER_W * m:
+            self.w_d = pick * ID_D_STEP
+            self.w_tau = self.by_d[3 * pick + 1]
+            self.w_ramp = self.by_d[3 * pick + 2]
 
     @cython.cfunc
     @cython.nogil

@@ -125,3 +125,64 @@ def test_facts_are_what_the_decision_read_and_wrote():
         else:
             assert sp_w == trace[6 * k + 1] and math.isfinite(ev_w)
         assert reg in (0.0, 1.0)
+
+
+# The cold start on the HIL bench (load-steps, the OCPP 2.1 station): t_read, ev_w, t_write,
+# sp_w, regulating, t_meter, grid_w of the 18 cycles up to the first fit. The bench's
+# charger acts on its own 0.25-s cycle (dead time 0.5 s from the tick that took the
+# command) and its reading is that cycle's, so the first move read 1 s after the write
+# showed 2424 W here and 3228 W in runs whose cycles fell later against its ticks.
+BENCH_COLD_START = [
+    (0.0, 0.0, 0.093, 0.0, 0, -0.097, -5347.9),
+    (0.91, 0.0, 0.915, 0.0, 0, 0.903, -5359.2),
+    (1.908, 0.0, 1.915, 0.0, 0, 1.902, -5352.2),
+    (2.907, 0.0, 2.913, 0.0, 0, 2.901, -5355.2),
+    (3.91, 0.0, 3.916, 0.0, 0, 3.901, -5355.8),
+    (4.906, 0.0, 4.911, 0.0, 0, 4.901, -5351.1),
+    (5.909, 0.0, 5.914, 5000.0, 1, 5.902, -5347.0),
+    (6.908, 2424.0, 6.913, 5000.0, 1, 6.901, -4102.7),
+    (7.909, 4458.1, 7.915, 5000.0, 1, 7.901, -1258.1),
+    (8.909, 4948.2, 8.917, 5000.0, 1, 8.901, -566.1),
+    (9.907, 5063.2, 9.911, 5000.0, 1, 9.907, -388.2),
+    (10.906, 5091.6, 10.912, 5410.0, 1, 10.901, -377.1),
+    (11.907, 5375.0, 11.91, 5410.0, 1, 11.901, -235.7),
+    (12.906, 5468.3, 12.911, 5422.0, 1, 12.901, -19.2),
+    (13.904, 5511.6, 13.907, 5422.0, 1, 13.9, 38.3),
+    (14.908, 5527.1, 14.914, 5407.7, 1, 14.902, 60.0),
+    (15.908, 5522.1, 15.914, 5407.7, 1, 15.904, 52.0),
+    (16.908, 5519.1, 16.914, 5407.7, 1, 16.901, 55.2),
+]
+
+
+def test_a_charger_on_its_own_cycle_the_meter_tells_the_dead_time():
+    """Session 12: on this bench run the readings alone fitted dead 0.07 s and a ramp of
+    2.6 kW/s (they explain the stepped response as well as the true 0.5 s and 5 kW/s), the
+    meter 0.43 s late to match; the meter's word, 70 W a reading unexplained, was then
+    heard only around that model. Its load steps settled in 5-10 s instead of 3. Each
+    coarse dead time is now also judged by the meter (`Ident._coarse_meter`); both cores
+    give the same model."""
+    models = []
+    for core in fast.implementations().values():
+        idn = core.Ident(0.25, 0.0)
+        for row in BENCH_COLD_START:
+            idn.record(*row)
+        assert idn.due(BENCH_COLD_START[-1][0]) and idn.fit()
+        assert abs(idn.dead_s - 0.5) <= 0.1, idn.dead_s
+        assert abs(idn.tau_s - 0.7) <= 0.15, idn.tau_s
+        assert idn.meter_window_s == 0.0 and abs(idn.meter_delay_s - 0.25) <= 0.05
+        models.append((idn.dead_s, idn.tau_s, idn.ramp_w_s, idn.meter_delay_s, idn.cost_w))
+    assert len(set(models)) == 1, models
+
+
+def test_a_quick_charger_keeps_the_readings_dead_time_where_the_meter_has_no_clear_word():
+    """The control (session 12): behind a quick charger (dead 0.2-0.4 s, tau 0.2 s) and an
+    averaging meter the readings' dead time and the meter's window and delay trade along a
+    valley as flat as the noise, a few W a reading. Judged by the meter without a floor on
+    how much better it must explain the grid, the cold start took dead 0.0 s and a plain
+    meter 0.84 s late, and a load step went 5.5 % over."""
+    p = sw.points(40, 8008)[12]
+    assert p.dead_s == 0.2 and p.jitter_s == 0.2 and p.tau_s == 0.2 and p.meter_avg
+    idn = run_policy(sw._scenario("steps", p), config.defaults(), "v2h").ident
+    assert idn is not None and idn.ok
+    assert _off(idn.dead_s, p.dead_s, p.dead_s + p.jitter_s) <= 0.15, idn.dead_s
+    assert idn.meter_window_s == 1.0, idn.meter_window_s
