@@ -10,7 +10,7 @@ if os.environ.get("V2H_NO_EXTENSIONS") != "1":
     ext_modules = cythonize(
         ["fast/_rng.py", "fast/_types.py", "fast/_model.py", "fast/_pulse.py", "fast/_step.py",
          "fast/_supervisor.py", "fast/_plant.py", "fast/_policies.py", "fast/_batch.py",
-         "fast/_ident.py", "fast/_profile.py", "fast/_battery.py"],
+         "fast/_idrec.py", "fast/_ident.py", "fast/_profile.py", "fast/_battery.py"],
         compiler_directives={
             "language_level": "3", "boundscheck": False, "wraparound": False,
             # every division in the core is by a value checked non-zero at construction; %

@@ -23,7 +23,7 @@ _DIR = Path(__file__).parent
 # the core's modules by concern (a table of contents above), each built as a C extension
 # and also run as is on the pure path; a module comes after those it imports from
 CORE_MODULES = ("_rng", "_types", "_model", "_pulse", "_step", "_supervisor", "_plant",
-                "_policies", "_batch", "_ident")
+                "_policies", "_batch", "_idrec", "_ident")
 
 
 def _load_pure(name: str) -> ModuleType:
