@@ -13,9 +13,9 @@ from cython.cimports.libc.math import exp, isnan
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
 from cython.cimports.fast._idrec import Records
 from cython.cimports.fast._model import (
-    ID_D_N, ID_D_STEP, ID_DELAY_N, ID_DELAY_STEP, ID_HUBER_W, ID_METER_GAIN, ID_METER_TRUST,
-    ID_MIN_INTERVALS, ID_RAMP_N, ID_REFIT, ID_REFIT_S, ID_TAU_N, ID_WINDOW_N, _id_ramp,
-    _id_tau, _settled_gain)
+    ID_D_MAX, ID_D_N, ID_D_STEP, ID_DELAY_MAX, ID_DELAY_N, ID_DELAY_STEP, ID_HUBER_W,
+    ID_METER_GAIN, ID_METER_TRUST, ID_MIN_INTERVALS, ID_RAMP_N, ID_REFIT, ID_REFIT_S,
+    ID_TAU_MAX, ID_TAU_MIN, ID_TAU_N, ID_WINDOW_N, _id_ramp, _id_tau, _settled_gain)
 from cython.cimports.fast._step import GAIN_MIN_W
 from cython.cimports.fast._types import INF, NAN, Limits
 # isort: on
@@ -263,7 +263,7 @@ class Ident(Records):
         bw: cython.double = 1.0 * wi
         l0: cython.double = bl[wi]
         for li in range(-4, 5):
-            if l0 + 0.01 * li >= 0.0:
+            if 0.0 <= l0 + 0.01 * li <= ID_DELAY_MAX:
                 c = self._meter_cost(d, tau, ramp, g, m, l0 + 0.01 * li, bw)
                 if c < bm - 1e-9:
                     bm, bl[wi] = c, l0 + 0.01 * li
@@ -311,10 +311,12 @@ class Ident(Records):
         j: cython.int
         for i in range(-4, 5):
             d: cython.double = d0 + span * 0.25 * i
-            if d < 0.0:
+            if d < 0.0 or d > ID_D_MAX:
                 continue
             for j in range(-4, 5):
                 tau: cython.double = t0 * exp(span * 0.5 * j)
+                if not (ID_TAU_MIN <= tau <= ID_TAU_MAX):
+                    continue
                 c: cython.double = self._joint(d, tau, self.w_ramp, m, delay, window)
                 if c < best - 1e-9:
                     best = c
@@ -342,7 +344,7 @@ class Ident(Records):
         cm: cython.double = INF
         li: cython.int
         for li in range(-2, 3):
-            if delay + 0.05 * li >= 0.0:
+            if 0.0 <= delay + 0.05 * li <= ID_DELAY_MAX:
                 cm = min(cm, self._meter_cost(d, tau, ramp, self.w_g, m, delay + 0.05 * li,
                                               window))
         return c + cm

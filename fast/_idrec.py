@@ -18,6 +18,12 @@ from array import array
 
 from fast._model import ID_CAPACITY
 
+# `use` of a cycle that regulated and whose write's reply was lost (1: used; 0: not)
+USE_UNKNOWN = cython.declare(cython.double, -1.0)
+# how far a meter's sample reaches back before the reading it is judged with (s): its
+# delay and its window, a second each at most
+ID_METER_REACH_S = cython.declare(cython.double, 2.0)
+
 
 @cython.cclass
 class Records:
@@ -46,9 +52,9 @@ class Records:
                sp_w: cython.double, regulating: cython.bint, t_meter: cython.double,
                grid_w: cython.double) -> None:
         """One cycle: the charger read at t_read (s) as ev_w (W, NaN unread); the command
-        sp_w (W) written at t_write (s; NaN when none was); whether the step regulated
-        (a car, the charger under our command); the meter read at t_meter (s) as grid_w
-        (W, NaN unread)."""
+        sp_w (W) written at t_write (s; NaN when none went out, or its reply was lost);
+        whether the step regulated (a car, the charger under our command); the meter read
+        at t_meter (s) as grid_w (W, NaN unread)."""
         k: cython.int
         if self.n == ID_CAPACITY:  # keep the newer half
             h: cython.int = ID_CAPACITY // 2
@@ -65,7 +71,13 @@ class Records:
         self.ev_w[k] = ev_w
         self.t_write[k] = t_write
         self.sp_w[k] = sp_w
-        self.use[k] = 1.0 if regulating and fabs(ev_w) < MAX_ABS_W else 0.0
+        # a cycle that regulated without a write known to have gone out (its reply lost:
+        # the charger may have acted on it all the same) leaves a command of unknown fate,
+        # which no interval it may act on is judged by (`_intervals`; review R13)
+        if regulating and isnan(t_write):
+            self.use[k] = USE_UNKNOWN
+        else:
+            self.use[k] = 1.0 if regulating and fabs(ev_w) < MAX_ABS_W else 0.0
         self.t_meter[k] = t_meter
         self.grid_w[k] = grid_w
         self.n = k + 1
@@ -78,13 +90,16 @@ class Records:
     @cython.exceptval(check=False)
     def _intervals(self, g: cython.double) -> cython.int:
         """The reading pairs that say something (the charger moved, or was told to), the
-        most recent ID_MAX_INTERVALS of them, into idx; returns how many."""
+        most recent ID_MAX_INTERVALS of them, into idx; returns how many. Not a pair that a
+        command of unknown fate may act on (written from ID_LOOKBACK_S before the first
+        reading on, as `_power_at` looks back)."""
         m: cython.int = 0
         k: cython.int = self.n - 1
         j: cython.int
         while k >= 4 and m < ID_MAX_INTERVALS:
             dt: cython.double = self.t_read[k] - self.t_read[k - 1]
-            if self.use[k] > 0.0 and self.use[k - 1] > 0.0 and 0.05 < dt < 2.5:
+            if self.use[k] > 0.0 and self.use[k - 1] > 0.0 and 0.05 < dt < 2.5 and (
+                    not self._unknown_before(k - 1)):
                 p0: cython.double = self.ev_w[k - 1] / g
                 say: cython.bint = fabs(self.ev_w[k] - self.ev_w[k - 1]) > ID_MOVING_W
                 for j in range(k - 4, k):
@@ -95,6 +110,21 @@ class Records:
                     m += 1
             k -= 1
         return m
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _unknown_before(self, i: cython.int) -> cython.bint:
+        """A command of unknown fate among those a prediction from reading i may take as
+        in force: `_power_at`'s from ID_LOOKBACK_S before it, and the meter's samples', up
+        to ID_METER_REACH_S earlier still."""
+        q: cython.int = i
+        while q >= 0 and i - q < 64 and (
+                self.t_read[q] >= self.t_read[i] - ID_LOOKBACK_S - ID_METER_REACH_S):
+            if self.use[q] < 0.0:
+                return True
+            q -= 1
+        return False
 
     @cython.cfunc
     @cython.nogil

@@ -15,6 +15,10 @@ cdef int ID_RAMP_N
 cdef int ID_WINDOW_N
 cdef double ID_DELAY_STEP
 cdef int ID_DELAY_N
+cdef double ID_D_MAX
+cdef double ID_TAU_MIN
+cdef double ID_TAU_MAX
+cdef double ID_DELAY_MAX
 cdef double ID_HUBER_W
 cdef double ID_MOVING_W
 cdef int ID_MIN_INTERVALS

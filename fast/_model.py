@@ -279,6 +279,13 @@ ID_WINDOW_N = cython.declare(cython.int, 2)  # the meter: a sample of the instan
 # mean of the second before it
 ID_DELAY_STEP = cython.declare(cython.double, 0.05)  # the meter's delay grid (s), from 0
 ID_DELAY_N = cython.declare(cython.int, 21)  # 0 .. 1 s
+# the bounds of a fitted model, the config's own (controller/config/_schema.py): nothing
+# outside them is taken, whatever the records (review R13: with write replies lost, a fit
+# ran to tau 55 s)
+ID_D_MAX = cython.declare(cython.double, 2.0)  # dead time (s)
+ID_TAU_MIN = cython.declare(cython.double, 0.05)  # tau (s)
+ID_TAU_MAX = cython.declare(cython.double, 10.0)
+ID_DELAY_MAX = cython.declare(cython.double, 1.0)  # the meter's delay (s)
 ID_HUBER_W = cython.declare(cython.double, 30.0)  # residuals beyond this count linearly (W)
 ID_MOVING_W = cython.declare(cython.double, 100.0)  # a reading pair says something beyond
 ID_MIN_INTERVALS = cython.declare(cython.int, 10)  # fewer: no fit
