@@ -20,6 +20,8 @@ cdef class Records:
 
     cdef int _intervals(self, double g) noexcept nogil
     cdef bint _unknown_before(self, int i) noexcept nogil
+    cdef bint _short(self, int k, double g) noexcept nogil
+    cdef bint _short_by(self, int k, double g) noexcept nogil
     cdef double _power_at(self, int i, double t, double d, double tau, double ramp, double g) noexcept nogil
     cdef double _cost(self, double d, double tau, double ramp, double g, int m) noexcept nogil
     cdef double _sample(self, int k, double d, double tau, double ramp, double g, double delay, double window) noexcept nogil

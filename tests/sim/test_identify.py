@@ -189,11 +189,13 @@ def test_a_quick_charger_keeps_the_readings_dead_time_where_the_meter_has_no_cle
     assert idn.meter_window_s == 1.0, idn.meter_window_s
 
 
-def _plain_loop(seed: int, lost: float, tau: float = 0.7, n: int = 300) -> list[tuple]:
+def _plain_loop(seed: int, lost: float, tau: float = 0.7, n: int = 300,
+                limit_w: float = math.inf) -> list[tuple]:
     """Records of a 1-s loop on a plain charger (dead 0.5 s, time constant tau, reading 2 %
-    high) behind a meter sampling 0.25 s before each read, the house stepping on its own;
-    each write's reply is lost with probability `lost` (the loop records no write time
-    then, though the charger acted on it). Review R13's generator, in 10-ms steps."""
+    high, at most limit_w: its car's own limit) behind a meter sampling 0.25 s before each
+    read, the house stepping on its own; each write's reply is lost with probability
+    `lost` (the loop records no write time then, though the charger acted on it). Review
+    R13's generator, in 10-ms steps."""
     rnd = random.Random(seed)
     h, p, t = 0.01, 0.0, 0.0
     cmds: list[tuple[float, float]] = [(-1e9, 0.0)]
@@ -208,7 +210,7 @@ def _plain_loop(seed: int, lost: float, tau: float = 0.7, n: int = 300) -> list[
         tc = c + 1.0
         while t + h <= tc + 1e-9:
             t += h
-            tgt = next(w for (tw, w) in reversed(cmds) if tw + 0.5 <= t)
+            tgt = min(limit_w, next(w for (tw, w) in reversed(cmds) if tw + 0.5 <= t))
             p += (tgt - p) * (1.0 - math.exp(-h / tau))
             hist.append((t, p))
         del hist[:-300]
@@ -269,3 +271,23 @@ def test_a_charger_slower_than_the_config_allows_is_fitted_at_its_bound():
         assert ok
         assert 0.05 <= idn.tau_s <= 10.0 and 0.0 <= idn.dead_s <= 2.0, (idn.tau_s, idn.dead_s)
         assert 0.0 <= idn.meter_delay_s <= 1.0, idn.meter_delay_s
+
+
+@pytest.mark.once  # both cores, in one run
+def test_a_charger_held_short_of_its_command_is_not_taken_for_a_slow_one():
+    """Review R13: a car that takes no more than 1.8 kW (a cold battery) while the house's
+    surplus asks 2.3-4.3 kW of it: the charger stands still short of the command, which no
+    model of its response explains, and the fit took it for a charger of tau 3-4 s and a
+    reading 4-10 % low (the truth: 0.7 s, 2 % high). Such stretches, and the moves into
+    and out of them, are not judged now (`Records._short_by`); both cores alike. (A
+    charger held within 10 % of its command looks like a gain on that stretch: not told
+    apart, regulation.md.)"""
+    models = set()
+    for core in fast.implementations().values():
+        ok, idn = _fitted(core, _plain_loop(2, 0.0, limit_w=1800.0))
+        assert ok
+        assert abs(idn.dead_s - 0.5) <= 0.15, idn.dead_s
+        assert abs(idn.tau_s - 0.7) <= 0.2 * 0.7, idn.tau_s
+        assert abs(idn.gain - 1.02) <= 0.01, idn.gain
+        models.add((idn.dead_s, idn.tau_s, idn.ramp_w_s, idn.gain))
+    assert len(models) == 1, models
