@@ -120,6 +120,7 @@ class Bench:
         self.h = 1.0 / self.plant.n_sub
         self.t_bench = 0.0
         self._t0 = self.clock()
+        self._rt0: float | None = None  # the clock at bench time 0 while run() ticks
         if self.meter_link == "rtu" and self.meter_kind != "sdm630":
             raise ValueError("the bench's RTU line carries the SDM630 only")
         self.meter = METERS[self.meter_kind](self, self.unit_id)
@@ -164,6 +165,15 @@ class Bench:
     def now(self) -> float:
         """Bench time (s since start): the plant's clock."""
         return self.t_bench
+
+    def write_time(self) -> float:
+        """When a command reaches the charger (bench s): the real time while the bench runs
+        in real time, between its ticks (the plant acts on it from the first sub-step that
+        starts after its dead time; stamped with the last tick's time, a charger acted up to
+        a sub-step early: review R13), else the tick's."""
+        if self._rt0 is None:
+            return self.t_bench
+        return max(self.t_bench, self.clock() - self._rt0)
 
     def second(self) -> int:
         return min(int(self.t_bench), len(self.inputs) - 1)
@@ -356,7 +366,7 @@ class Bench:
     async def run(self, duration_s: float | None = None) -> None:
         """Tick the plant in real time, by deadline (no drift), for duration_s or forever."""
         end = duration_s if duration_s is not None else math.inf
-        t0 = self.clock() - self.t_bench
+        t0 = self._rt0 = self.clock() - self.t_bench
         while self.t_bench < end:
             nxt = self._next_t()
             delay = t0 + nxt - self.clock()

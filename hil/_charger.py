@@ -202,7 +202,7 @@ class ChargerEmulator(ChargerLink):
         sp = self.command_w() if self._stuck_w is None else self._stuck_w
         if sp != self._applied:
             self._applied = sp
-            self.bench.plant.write(sp, self.bench.now())
+            self.bench.plant.write(sp, self.bench.write_time())
 
     def _arm(self) -> None:
         """The plant's watchdog is the charger's own (none: never)."""

@@ -93,7 +93,7 @@ class Quasar(ChargerLink):
         sp = self.command_w() if self._stuck_w is None else self._stuck_w
         if sp != self._applied:
             self._applied = sp
-            self.bench.plant.write(sp, self.bench.now())
+            self.bench.plant.write(sp, self.bench.write_time())
 
     def watchdog(self) -> None:
         """No traffic for longer than the watchdog register: stop by itself."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import struct
 
@@ -118,6 +120,35 @@ class TestPlantInRealTime:
         assert bench.plant.p == 0.0
         bench.advance(bench.h)
         assert 0.0 < bench.plant.p <= ramp * bench.h + 1e-6
+
+
+    async def test_a_command_between_two_ticks_acts_after_its_dead_time_not_before(
+            self, make_bench, client_for):
+        """Review R13: a write that reached the charger between two ticks was stamped with
+        the last tick's time, so the plant acted on it up to a sub-step before its dead
+        time had passed (the mended bench's kindness, five times smaller). Running in real
+        time (`run`, here on a fake clock) a write is stamped when it arrives."""
+        bench = await make_bench()
+        now = [0.0]
+        bench.clock = lambda: now[0]
+        task = asyncio.get_running_loop().create_task(bench.run(10.0), name="bench")
+        try:
+            c = await client_for(bench.ports["charger"])
+            now[0] = 1.0 + 0.4 * bench.h  # between the ticks at 1.0 and 1.0 + h
+            while bench.t_bench < 1.0:
+                await asyncio.sleep(0.001)
+            for reg, val in ((81, 1), (83, 1), (257, 1), (260, 3000)):
+                assert not (await c.write_register(reg, val, device_id=1)).isError()
+            dead = bench.plant.dead_s
+            for k, moved in ((1, False), (2, True)):  # the sub-steps from 1.0 + dead on
+                now[0] = 1.0 + dead + k * bench.h + 1e-6
+                while bench.t_bench < now[0] - bench.h:
+                    await asyncio.sleep(0.001)
+                assert (bench.plant.p > 0.0) == moved, (bench.t_bench, bench.plant.p)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class TestQuasar:
