@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ._child import die_with_parent
+
 
 def mosquitto_path() -> str:
     """Mosquitto is installed by `make test` (Debian's package); its absence is a failure."""
@@ -61,7 +63,8 @@ class Brokers:
             conf.write_text(f"listener {port} 127.0.0.1\npersistence false\n{who}{extra}")
         self.procs[port] = subprocess.Popen([mosquitto_path(), "-c", str(conf)],
                                             stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL)
+                                            stderr=subprocess.DEVNULL,
+                                            preexec_fn=die_with_parent())
         return port
 
     def __call__(self, extra: str = "allow_anonymous true\n", port: int | None = None) -> int:

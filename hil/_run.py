@@ -21,6 +21,7 @@ from controller import config, sim
 
 from ._bench import Bench, Fault
 from ._checks import CHECKS, DARK_FAULTS, DYNAMIC_NA, METER_FAULTS, NEEDS_WATCHDOG, Run
+from ._child import die_with_parent
 from ._scenario import HilSpec
 from ._scenario import load as load_scenario
 
@@ -112,7 +113,8 @@ async def _post_stop(run: Run, bench: Bench, cfg_path: Path, sets: list[str], lo
     t0 = bench.now()
     proc = await asyncio.create_subprocess_exec(*argv, stdout=log, stderr=log,
                                                 stdin=asyncio.subprocess.DEVNULL,
-                                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                                                env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                                                preexec_fn=die_with_parent())
     try:
         rc: int | None = await asyncio.wait_for(proc.wait(), timeout=POST_STOP_TIMEOUT_S)
     except TimeoutError:
@@ -151,7 +153,8 @@ async def _start_controller(cfg_path: Path, overrides: list[str], log: Any,
         args += ["--set", ov]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return await asyncio.create_subprocess_exec(*args, stdout=log, stderr=log, env=env,
-                                                stdin=asyncio.subprocess.DEVNULL)
+                                                stdin=asyncio.subprocess.DEVNULL,
+                                                preexec_fn=die_with_parent())
 
 
 async def _wait_until(bench: Bench, t: float) -> None:
@@ -235,6 +238,7 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
             own_sets = sets
         logf = open(log_path or Path(tmp) / "controller.log", "w+b")  # noqa: SIM115
         acts: asyncio.Task[None] | None = None
+        proc: asyncio.subprocess.Process | None = None
         try:
             bench.record = True
             stats = Path(tmp) / "stats.json"
@@ -276,6 +280,9 @@ async def run_bench(path: str, log_path: str | None = None, ledger_path: str | N
         finally:
             if acts is not None:
                 acts.cancel()
+            if proc is not None and proc.returncode is None:  # a run cut short: no
+                proc.kill()  # controller left dialing ports a later bench may be given
+                await proc.wait()
             await bench.stop()
             logf.seek(0)
             run.log = logf.read().decode(errors="replace")

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from hil._child import die_with_parent
+
 pytestmark = pytest.mark.hil
 
 
@@ -25,7 +27,8 @@ async def test_run_signal_is_a_safe_stop(make_bench, tmp_path, sig):
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "controller.cli", "run", "--config", str(cfg),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        stderr=asyncio.subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=die_with_parent())
     try:
         for _ in range(100):
             await asyncio.sleep(0.1)
