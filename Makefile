@@ -65,8 +65,10 @@ sysdeps:
 # lint first: ruff and mypy take about 6 s cold, under 1 s with their caches
 test: sysdeps lint test-compiled test-pure
 
+# --durations: the slowest tests printed at the end of each pass, so a CI log shows where
+# its minutes went (the 20-minute budget)
 test-compiled: $(BUILT)
-	$(PY) -m pytest -q tests -m "not slow"
+	$(PY) -m pytest -q tests -m "not slow" --durations=25
 
 # the pure-Python core: every test of the core and the simulator, and the real-time tests
 # whose outcome rests on the step in the loop (`loop`: the quick HIL set, the live plan, the
@@ -81,7 +83,7 @@ test-compiled: $(BUILT)
 # JSON's format, the CLI, where the plan places a residual): the same code on both passes.
 test-pure: $(BUILT)
 	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests -m "not slow and not once and (not hil or loop)" \
-	  --ignore=tests/assess
+	  --ignore=tests/assess --durations=25
 
 bench: $(BUILT) sysdeps
 	$(PY) -m bench

@@ -121,6 +121,7 @@ class Bench:
         self.t_bench = 0.0
         self._t0 = self.clock()
         self._rt0: float | None = None  # the clock at bench time 0 while run() ticks
+        self.tick_late: list[float] = []  # each real-time tick: how late it came (s)
         if self.meter_link == "rtu" and self.meter_kind != "sdm630":
             raise ValueError("the bench's RTU line carries the SDM630 only")
         self.meter = METERS[self.meter_kind](self, self.unit_id)
@@ -372,6 +373,9 @@ class Bench:
             delay = t0 + nxt - self.clock()
             if delay > 0:
                 await asyncio.sleep(delay)
+            # how late this tick came (s): the bench's own process falling behind shows
+            # here, the controller's in its loop timings
+            self.tick_late.append(max(0.0, self.clock() - (t0 + nxt)))
             self.t_bench = nxt
             self.tick()
 

@@ -341,6 +341,9 @@ def _result(sc: sim.Scenario, cfg: config.Config, bench: Bench, run: Run,
         # a charger without a watchdog of its own: its exit code must be 0
         "post_stop": run.post_stop,
         "loop": {k: _percentiles(v) for k, v in run.stats.items()},
+        # the bench's own ticks (ms late against real time): a bench fallen behind, not the
+        # controller, where a real-time check misses on a loaded host
+        "bench_tick_late_ms": _percentiles([x * 1000.0 for x in bench.tick_late]),
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hil._run import run_scenario
+from hil._run import run_bench
 
 pytestmark = [pytest.mark.hil, pytest.mark.loop]
 SCENARIOS = Path(__file__).parents[2] / "hil" / "scenarios"
@@ -31,21 +31,32 @@ def test_quick_set_is_small():
     assert all(sim.load(str(p)).duration_s <= 60 for p in QUICK)
 
 
+def _why(res: dict, log: str) -> str:
+    """A failed run as the engineer needs it: which checks, which side fell behind (the
+    controller's loop timings, the bench's own ticks), and what the controller logged."""
+    failed = [c for c in res["checks"] if not c["passed"]]
+    lines = [ln for ln in log.splitlines() if "fault" in ln or "state=" in ln]
+    return "\n".join([f"{res['scenario']}: {failed}; safety {res['safety_violations']}",
+                      f"faults {res['faults']}", f"loop {res['loop']}",
+                      f"bench ticks late (ms) {res['bench_tick_late_ms']}",
+                      "controller log (faults and states):", *lines[-40:]])
+
+
 async def _all_pass(paths: list[Path]) -> None:
     """Run the scenarios side by side: each has checks, every check passes, nothing
     unsafe."""
-    async def one(i: int, p: Path) -> dict:
+    async def one(i: int, p: Path) -> tuple[dict, str]:
         # started half a second apart: an interpreter's start-up is most of a run's CPU, and
         # ten pairs of them at once crowd the first seconds (the pure pass on two cores)
         await asyncio.sleep(0.5 * i)
-        return await run_scenario(str(p))
+        res, _, run = await run_bench(str(p))
+        return res, run.log
 
     results = await asyncio.gather(*(one(i, p) for i, p in enumerate(paths)))
-    for res in results:
+    for res, log in results:
         assert res["checks"], res["scenario"]
-        failed = [c for c in res["checks"] if not c["passed"]]
-        assert not failed, (res["scenario"], failed)
-        assert res["safety_violations"] == 0, res["scenario"]
+        assert all(c["passed"] for c in res["checks"]), _why(res, log)
+        assert res["safety_violations"] == 0, _why(res, log)
 
 
 async def test_quick_and_field_fault_scenarios_pass():
