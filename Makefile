@@ -8,6 +8,8 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed-stamp
 BUILT  := $(VENV)/.built-stamp
 OUT    := out
+# C compilers side by side in `make build`
+BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 # command:Debian package, for the real peers the tests talk to (chromium: the browser the
 # ledger statement is opened in)
@@ -28,7 +30,7 @@ $(STAMP): pyproject.toml
 
 build: $(BUILT)
 $(BUILT): $(STAMP) setup.py $(wildcard fast/_*.py fast/_*.pxd)
-	$(PY) setup.py -q build_ext --inplace
+	$(PY) setup.py -q build_ext --inplace -j $(BUILD_JOBS)
 	@touch $@
 
 # the live demo: the bench's emulators and the controller over Modbus TCP, a line a second
@@ -80,7 +82,9 @@ test-compiled: $(BUILT)
 # (tests/unit/test_parity.py, tests/assess/test_battery.py); a year-like horizon in pure
 # Python would cost minutes for nothing new.
 # `once` marks the simulator tests whose subject is Python outside the core (a table's or a
-# JSON's format, the CLI, where the plan places a residual): the same code on both passes.
+# JSON's format, the CLI, where the plan places a residual, another charger's driver): the
+# same code on both passes; and the tests that load both cores themselves (the parity tests,
+# the step's properties over both): the same work whichever core the pass runs.
 test-pure: $(BUILT)
 	V2H_NO_EXTENSIONS=1 $(PY) -m pytest -q tests -m "not slow and not once and (not hil or loop)" \
 	  --ignore=tests/assess --durations=25

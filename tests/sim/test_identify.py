@@ -63,6 +63,7 @@ def test_a_quick_jittered_chargers_meter_delay():
     assert abs(idn.meter_delay_s - p.delay_s) <= 0.05, idn.meter_delay_s
 
 
+@pytest.mark.once  # both cores, in one run
 def test_identification_is_the_same_compiled_and_pure():
     """The same facts give the same model, bit for bit, on both paths (a quick charger
     behind an averaging meter: the case where the meter's word matters)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as s
 
@@ -60,6 +61,7 @@ def cases(draw):
 SETTINGS = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.once  # draws both cores in one run, whichever the pass
 @SETTINGS
 @given(cases())
 def test_step_properties(case):

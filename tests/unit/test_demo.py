@@ -22,6 +22,7 @@ async def test_demo_runs_and_stops_cleanly():
     assert len([ln for ln in text.splitlines() if ln[:2].isdigit()]) >= 10
 
 
+@pytest.mark.once  # the other charger's driver and emulator: the core's path is the first's
 async def test_demo_runs_with_another_charger():
     """--charger sigenergy: its emulator and driver, regulating, left stopped at the end."""
     out = io.StringIO()

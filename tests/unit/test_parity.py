@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
+
 import fast
 from controller import config, sim
 
 IMPLS = fast.implementations()
+# both cores in one run, whichever the pass: the same work in the pure pass
+pytestmark = pytest.mark.once
 
 
 def _random_reading(core, rnd: random.Random, t: float):
