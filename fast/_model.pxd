@@ -5,6 +5,8 @@ from fast._types cimport CtlState, Limits
 
 cdef double _ev_at_sample(double ev_w, CtlState st, Limits lim, double now, double dead) noexcept
 cdef double _retimed_dead(double ev_w, CtlState st, Limits lim, double now) noexcept
+cdef bint _retime_due(double ev_w, CtlState st, Limits lim, double now) noexcept
+cdef double RETIME_EARLY_W
 cdef double _bracketed(double net, double ev_w, CtlState st, double e, double now, double period) noexcept
 cdef double _window_sum(CtlState st, Limits lim, double s, double miss, double now, double dead, double target, double *cw, double *ct) noexcept
 cdef double _trajectory(double p, double t0, double t1, double * cmd_w, double * cmd_t, int n, double dead, double tau, double ramp, bint memo) noexcept nogil

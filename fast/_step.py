@@ -18,7 +18,8 @@ from cython.cimports.libc.math import fabs, isnan
 
 # isort: off
 # (the siblings' C names, wrapped compactly: one a line would double a module's head)
-from cython.cimports.fast._model import _bracketed, _ev_at_sample, _retimed_dead
+from cython.cimports.fast._model import (
+    RETIME_EARLY_W, _bracketed, _ev_at_sample, _retime_due, _retimed_dead)
 from cython.cimports.fast._pulse import _track_periodic
 from cython.cimports.fast._types import (
     INF, M_REGULATING, MAX_ABS_W, NAN, R_CAR, R_DEADBAND, R_FORCED, R_FUSE, R_GRID, R_MAX_CHARGE,
@@ -282,12 +283,12 @@ def _track_model(m: Measurement, st: CtlState, lim: Limits, now: cython.double,
     if not known and not isnan(st.prev_ev):
         net = _bracketed(net, m.ev_w, st, e, now, lim.period_s)
     elif (lim.charger_jitter_s > 0.0 and not isnan(st.prev_ev)
-          and fabs(m.ev_w - st.prev_ev) >= (RETIME_EARLY_W if now - st.c1_t < lim.charger_dead_s
-                                            else RETIME_MIN_W) and st.chase >= 1.0
+          and fabs(m.ev_w - st.prev_ev) >= RETIME_EARLY_W  # (the call only past it)
+          and _retime_due(m.ev_w, st, lim, now) and st.chase >= 1.0
           and not _track_ramping(st, lim, net - st.prev_net)):
         # a dead time that varies per write: a charger moving on the step's own write by
-        # RETIME_MIN_W or more (RETIME_EARLY_W where the model says the last write has not
-        # acted yet) is traced back with the dead time its reading says (not while a house
+        # RETIME_MIN_W or more (RETIME_EARLY_W where the model cannot have moved it so far
+        # by now) is traced back with the dead time its reading says (not while a house
         # switching faster than the loop is chased: review, session 7)
         d = _retimed_dead(m.ev_w, st, lim, now)
         if d != lim.charger_dead_s:
@@ -444,17 +445,10 @@ def _track_clamp(m: Measurement, st: CtlState, lim: Limits, plan: Plan, want: cy
 
 
 CARRY_CHASE = cython.declare(cython.double, 0.5)  # the ramp carry needs st.chase this high
-# below RETIME_MIN_W of move a dead time 0.3 s off errs by tens of W, and the retime (seven
-# trace-backs) is not worth its cost. But a move that began before the model's dead time had
-# passed since the last write contradicts the model outright: a quick charger covers most of
-# a move within the jitter, so the error is most of the move so far (session 8: 474 W moved,
-# 260 W of error). Such a move is retimed from RETIME_EARLY_W (ten times a reading's noise)
-RETIME_MIN_W = cython.declare(cython.double, 500.0)
 HOLD_STEP_W = cython.declare(cython.double, 1000.0)  # a write this large is a step's (W)
 # a charger whose jitter is this share of its tau or more moves a good part of a step within
 # the jitter: the hold is for it (a slower one the retime and the miss's share time well)
 HOLD_JITTER_TAU = cython.declare(cython.double, 0.5)
-RETIME_EARLY_W = cython.declare(cython.double, 300.0)
 
 
 @cython.cfunc
