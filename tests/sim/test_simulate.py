@@ -73,6 +73,7 @@ def test_simulate_is_deterministic():
     assert a == b
 
 
+@pytest.mark.once  # two whole days on the core: parity proves the pure core's bits the same
 def test_simulate_other_builtins_are_safe():
     """commuter-day and winter-day: v2h safe and well ahead of evcc-like."""
     cfg = config.defaults()
